@@ -1,0 +1,11 @@
+import { defineRelations } from 'drizzle-orm';
+import * as schema from './schema.js';
+
+export const relations = defineRelations(schema, (r) => ({
+  jobExecutions: {
+    attempts: r.many.jobAttempts({ from: r.jobExecutions.jobId, to: r.jobAttempts.jobId }),
+  },
+  jobAttempts: {
+    execution: r.one.jobExecutions({ from: r.jobAttempts.jobId, to: r.jobExecutions.jobId, optional: false }),
+  },
+}));
