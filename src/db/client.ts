@@ -22,6 +22,8 @@ export interface DatabaseHandle {
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /** Raw SQL for statements that must run verbatim (operators' queries, tests). */
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** PGlite only: the data directory as a tarball (tests start from a migrated dump). */
+  dumpDataDir?: () => Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,9 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     },
     async query(text, params = []) {
       return (await client.query(text, params)).rows as never;
+    },
+    async dumpDataDir() {
+      return client.dumpDataDir('none');
     },
     async close() {
       if (!client.closed) await client.close();

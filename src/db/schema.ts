@@ -53,6 +53,8 @@ export const jobExecutions = pgTable(
     maxRetries: integer('max_retries').notNull().default(3),
     /** The envelope as published: `{ jobId, type, payload, metadata }`. */
     payload: jsonb('payload').$type<JobEnvelope>().notNull(),
+    /** What the handler returned on success (JSON), for inspection. */
+    result: jsonb('result'),
     /** Last error message; cleared when the job completes or is retried by hand. */
     error: text('error'),
     /** QStash message id of the latest publish. */

@@ -18,6 +18,7 @@ CREATE TABLE "job_executions" (
 	"retry_count" integer DEFAULT 0 NOT NULL,
 	"max_retries" integer DEFAULT 3 NOT NULL,
 	"payload" jsonb NOT NULL,
+	"result" jsonb,
 	"error" text,
 	"message_id" text,
 	"user_id" text,

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@upstash/qstash';
+import { eq } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { jobExecutions, type JobEnvelope, type JobExecution, type JobMetadata } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import { errorMessage, InvalidPayloadError, PublishError, toPayloadIssues } from './errors.js';
+import type { JobDefinition, JobRegistry } from './registry.js';
+
+/**
+ * Seconds QStash waits for an attempt beyond the handler's own timeout, so the worker has time to
+ * record a timed-out run and answer before QStash gives up on the request.
+ */
+export const QSTASH_TIMEOUT_GRACE_SECONDS = 10;
+
+export interface EnqueueOptions {
+  /** Deliver no sooner than this many seconds from now. */
+  delaySeconds?: number | undefined;
+}
+
+export interface DispatcherDeps {
+  db: Database;
+  registry: JobRegistry;
+  /** The QStash client (created once the server knows its own address). */
+  qstash: () => Client;
+  /** Public base URL of the worker endpoints (known only once the server listens). */
+  baseUrl: () => string;
+  logger: Logger;
+}
+
+/** Validates, records and publishes jobs. */
+export class JobDispatcher {
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  /**
+   * Validates `payload` against the type's schema (InvalidPayloadError, nothing written), inserts
+   * the `pending` row, publishes it to QStash and stores the message id. A publish failure marks
+   * the row `failed` with the reason and throws PublishError: no job is left pending by us.
+   */
+  async enqueue(type: string, payload: unknown, metadata: JobMetadata = {}, options: EnqueueOptions = {}): Promise<JobExecution> {
+    const definition = this.deps.registry.get(type);
+    const parsed = definition.schema.safeParse(payload);
+    if (!parsed.success) throw new InvalidPayloadError(type, toPayloadIssues(parsed.error));
+
+    const jobId = randomUUID();
+    const envelope: JobEnvelope = {
+      jobId,
+      type,
+      payload: parsed.data,
+      metadata: { ...metadata, createdAt: new Date().toISOString() },
+    };
+    const [row] = await this.deps.db
+      .insert(jobExecutions)
+      .values({
+        jobId,
+        jobType: type,
+        status: 'pending',
+        payload: envelope,
+        maxRetries: definition.retries,
+        userId: stringOrNull(metadata.userId),
+        organizationId: stringOrNull(metadata.organizationId),
+      })
+      .returning();
+    return this.publish(definition, envelope, row!, options);
+  }
+
+  /**
+   * Publishes an existing row's envelope again (the manual retry). The caller has already reset
+   * the row; failures are recorded exactly as for a first publish.
+   */
+  async republish(execution: JobExecution, options: EnqueueOptions = {}): Promise<JobExecution> {
+    const definition = this.deps.registry.get(execution.jobType);
+    return this.publish(definition, execution.payload, execution, options);
+  }
+
+  private async publish(
+    definition: JobDefinition,
+    envelope: JobEnvelope,
+    row: JobExecution,
+    options: EnqueueOptions,
+  ): Promise<JobExecution> {
+    const { jobId, type } = envelope;
+    const url = this.deps.baseUrl() + definition.endpoint;
+    const log = this.deps.logger.child({ jobId, jobType: type });
+    log.info('[jobs] Enqueueing job', { jobId, type, url });
+    let messageId: string;
+    try {
+      const response = await this.deps.qstash().publishJSON({
+        url,
+        body: envelope,
+        retries: definition.retries,
+        timeout: definition.timeoutSeconds + QSTASH_TIMEOUT_GRACE_SECONDS,
+        ...(options.delaySeconds ? { delay: options.delaySeconds } : {}),
+      });
+      messageId = response.messageId;
+    } catch (cause) {
+      const error = new PublishError(jobId, { cause });
+      log.error('[jobs] Job enqueue failed', { jobId, type, error: errorMessage(cause) });
+      const [failed] = await this.deps.db
+        .update(jobExecutions)
+        .set({ status: 'failed', error: error.message, completedAt: new Date(), updatedAt: new Date() })
+        .where(eq(jobExecutions.jobId, jobId))
+        .returning();
+      Object.assign(error, { execution: failed });
+      throw error;
+    }
+    // Only the id: by now the delivery may already have moved the row on.
+    const [updated] = await this.deps.db
+      .update(jobExecutions)
+      .set({ messageId })
+      .where(eq(jobExecutions.jobId, jobId))
+      .returning();
+    log.info('[jobs] Job enqueued successfully', { jobId, type, messageId });
+    return updated ?? { ...row, messageId };
+  }
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}

@@ -1,0 +1,74 @@
+import type { z } from 'zod';
+
+/** A problem in one field of a payload, as zod reports it. */
+export interface PayloadIssue {
+  path: string;
+  message: string;
+}
+
+export function toPayloadIssues(error: z.ZodError): PayloadIssue[] {
+  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+}
+
+export function formatIssues(issues: readonly PayloadIssue[]): string {
+  return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+}
+
+/** No job type of that name is registered. */
+export class UnknownJobTypeError extends Error {
+  override name = 'UnknownJobTypeError';
+  constructor(readonly jobType: string, readonly known: readonly string[]) {
+    super(`Unknown job type "${jobType}" (registered: ${known.join(', ') || 'none'})`);
+  }
+}
+
+/** The payload fails its job type's zod schema; nothing was written. */
+export class InvalidPayloadError extends Error {
+  override name = 'InvalidPayloadError';
+  constructor(readonly jobType: string, readonly issues: PayloadIssue[]) {
+    super(`Invalid job payload for "${jobType}": ${formatIssues(issues)}`);
+  }
+}
+
+/** QStash refused or could not be reached; the job row records the failure. */
+export class PublishError extends Error {
+  override name = 'PublishError';
+  constructor(readonly jobId: string, options: { cause: unknown }) {
+    super(`Publishing job ${jobId} to QStash failed: ${errorMessage(options.cause)}`, options);
+  }
+}
+
+/** The handler ran past its job type's timeout. */
+export class JobTimeoutError extends Error {
+  override name = 'JobTimeoutError';
+  constructor(readonly timeoutSeconds: number) {
+    super(`Job timed out after ${timeoutSeconds}s`);
+  }
+}
+
+/**
+ * Thrown by a handler for a failure that can never succeed on retry: the job fails at once and
+ * QStash is told not to retry (489 + Upstash-NonRetryable-Error).
+ */
+export class NonRetryableJobError extends Error {
+  override name = 'NonRetryableJobError';
+}
+
+export class JobNotFoundError extends Error {
+  override name = 'JobNotFoundError';
+  constructor(readonly jobId: string) {
+    super(`No job with id ${jobId}`);
+  }
+}
+
+export class JobNotRetryableError extends Error {
+  override name = 'JobNotRetryableError';
+  constructor(readonly jobId: string, readonly status: string) {
+    super(`Job ${jobId} is ${status} and cannot be retried (only failed, cancelled or stuck jobs can)`);
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : JSON.stringify(error);
+}

@@ -1,0 +1,76 @@
+import type { z } from 'zod';
+import type { Database } from '../db/client.js';
+import type { JobEnvelope } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import { UnknownJobTypeError } from './errors.js';
+
+/** What a handler gets besides its payload. */
+export interface JobContext {
+  /** Aborted when the job's timeout passes: long work should stop when it fires. */
+  signal: AbortSignal;
+  /** `logger.child({ jobId, jobType })`. */
+  logger: Logger;
+  db: Database;
+}
+
+export interface JobDefinition<TSchema extends z.ZodType = z.ZodType> {
+  /** The job type, e.g. `send-email`. */
+  type: string;
+  /** Worker endpoint path QStash delivers to, e.g. `/api/jobs/email`. */
+  endpoint: string;
+  /** Validates the payload at enqueue and again on delivery. */
+  schema: TSchema;
+  /** Longest a single attempt may run. */
+  timeoutSeconds: number;
+  /** Retries QStash makes after the first attempt fails. */
+  retries: number;
+  description?: string;
+  /** Runs the job; what it returns (JSON) is stored as the execution's result. */
+  handler: (payload: z.output<TSchema>, job: JobEnvelope, context: JobContext) => Promise<unknown>;
+}
+
+/** Keeps the payload type flowing from the schema into the handler. */
+export function defineJob<TSchema extends z.ZodType>(definition: JobDefinition<TSchema>): JobDefinition<TSchema> {
+  return definition;
+}
+
+/** Job type → definition, and endpoint path → definition for the worker routes. */
+export class JobRegistry {
+  private readonly byType = new Map<string, JobDefinition>();
+  private readonly byEndpoint = new Map<string, JobDefinition>();
+
+  constructor(definitions: readonly JobDefinition<any>[]) {
+    for (const definition of definitions) {
+      if (this.byType.has(definition.type)) throw new Error(`Job type "${definition.type}" is registered twice`);
+      if (this.byEndpoint.has(definition.endpoint)) {
+        throw new Error(`Endpoint ${definition.endpoint} is registered twice`);
+      }
+      if (!definition.endpoint.startsWith('/')) throw new Error(`Endpoint of "${definition.type}" must start with /`);
+      this.byType.set(definition.type, definition);
+      this.byEndpoint.set(definition.endpoint, definition);
+    }
+  }
+
+  /** The definition of `type`, or UnknownJobTypeError. */
+  get(type: string): JobDefinition {
+    const definition = this.byType.get(type);
+    if (!definition) throw new UnknownJobTypeError(type, this.types());
+    return definition;
+  }
+
+  find(type: string): JobDefinition | undefined {
+    return this.byType.get(type);
+  }
+
+  forEndpoint(path: string): JobDefinition | undefined {
+    return this.byEndpoint.get(path);
+  }
+
+  list(): JobDefinition[] {
+    return [...this.byType.values()];
+  }
+
+  types(): string[] {
+    return [...this.byType.keys()];
+  }
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import type { Logger } from '../../logger.js';
+import { defineJob } from '../registry.js';
+
+export const SendEmailJobPayloadSchema = z
+  .object({
+    to: z.union([z.email(), z.array(z.email()).min(1).max(50)]),
+    subject: z.string().min(1).max(998),
+    text: z.string().optional(),
+    html: z.string().optional(),
+    from: z.email().optional(),
+    replyTo: z.email().optional(),
+  })
+  .refine((p) => p.text !== undefined || p.html !== undefined, {
+    message: 'either text or html is required',
+    path: ['text'],
+  });
+
+export type SendEmailJobPayload = z.infer<typeof SendEmailJobPayloadSchema>;
+
+export interface EmailMessage {
+  from: string;
+  to: string[];
+  subject: string;
+  text?: string | undefined;
+  html?: string | undefined;
+  replyTo?: string | undefined;
+}
+
+/** Where mail goes: an SMTP or provider client in production, the log in development. */
+export interface EmailTransport {
+  send(message: EmailMessage, options: { signal: AbortSignal }): Promise<{ messageId: string }>;
+}
+
+/** Development transport: writes the message to the log instead of sending it. */
+export function logEmailTransport(logger: Logger): EmailTransport {
+  let sent = 0;
+  return {
+    async send(message) {
+      sent += 1;
+      const messageId = `dev-${Date.now()}-${sent}`;
+      logger.info('[email] Development transport: message not sent, logged instead', {
+        messageId,
+        from: message.from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+      });
+      return { messageId };
+    },
+  };
+}
+
+export const DEFAULT_FROM = 'jobscope <no-reply@jobscope.local>';
+
+/** `send-email`: delivers one message through the given transport. */
+export function sendEmailJob(transport: EmailTransport) {
+  return defineJob({
+    type: 'send-email',
+    endpoint: '/api/jobs/email',
+    description: 'Sends one email through the configured transport.',
+    schema: SendEmailJobPayloadSchema,
+    timeoutSeconds: 30,
+    retries: 3,
+    async handler(payload, _job, { signal }) {
+      const { messageId } = await transport.send(
+        {
+          from: payload.from ?? DEFAULT_FROM,
+          to: Array.isArray(payload.to) ? payload.to : [payload.to],
+          subject: payload.subject,
+          text: payload.text,
+          html: payload.html,
+          replyTo: payload.replyTo,
+        },
+        { signal },
+      );
+      return { messageId };
+    },
+  });
+}

@@ -1,0 +1,74 @@
+import Transport from 'winston-transport';
+import { createJobscope, type Jobscope } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { DatabaseHandle } from '../../src/db/client.js';
+import { getJobExecutionByJobId } from '../../src/jobs/queries.js';
+import type { JobDefinition } from '../../src/jobs/registry.js';
+import type { JobExecution, JobStatus } from '../../src/db/schema.js';
+import { createLogger, type Logger } from '../../src/logger.js';
+
+/** A log entry as winston hands it to transports. */
+export type LogEntry = { level: string; message: string; [key: string]: unknown };
+
+/** Keeps every entry in memory so tests can assert the operators' log lines. */
+class MemoryTransport extends Transport {
+  readonly entries: LogEntry[] = [];
+  override log(info: LogEntry, next: () => void): void {
+    this.entries.push(info);
+    next();
+  }
+}
+
+export function createTestLogger(): { logger: Logger; entries: LogEntry[] } {
+  const logger = createLogger({ level: 'debug', silent: true, secrets: [] });
+  const memory = new MemoryTransport();
+  logger.add(memory);
+  return { logger, entries: memory.entries };
+}
+
+/** Environment of a test instance: local stand-in with millisecond backoff, no log files. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', QSTASH_RETRY_DELAY_FACTOR: '0.0001', LOG_DIR: 'off', ...env });
+}
+
+export interface TestApp {
+  app: Jobscope;
+  baseUrl: string;
+  logs: LogEntry[];
+  close(): Promise<void>;
+}
+
+/** A real jobscope on 127.0.0.1 with an ephemeral port, over the given database. */
+export async function startTestApp(
+  database: DatabaseHandle,
+  options: { jobs?: JobDefinition<any>[]; env?: Record<string, string> } = {},
+): Promise<TestApp> {
+  const { logger, entries } = createTestLogger();
+  const app = await createJobscope({
+    config: testConfig(options.env),
+    logger,
+    database,
+    ...(options.jobs ? { jobs: options.jobs } : {}),
+  });
+  const baseUrl = await app.listen(0, '127.0.0.1');
+  return { app, baseUrl, logs: entries, close: () => app.close() };
+}
+
+/** Polls the job row until `predicate` holds (deliveries are asynchronous by nature). */
+export async function waitForJob(
+  database: DatabaseHandle,
+  jobId: string,
+  predicate: (row: JobExecution) => boolean,
+  timeoutMs = 10_000,
+): Promise<JobExecution> {
+  const deadline = Date.now() + timeoutMs;
+  let last: JobExecution | undefined;
+  while (Date.now() < deadline) {
+    last = await getJobExecutionByJobId(database.db, jobId);
+    if (last && predicate(last)) return last;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`job ${jobId} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+}
+
+export const hasStatus = (...statuses: JobStatus[]) => (row: JobExecution) => statuses.includes(row.status);
