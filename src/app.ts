@@ -4,6 +4,7 @@ import { Client, Receiver } from '@upstash/qstash';
 import { createServerAdapter } from '@whatwg-node/server';
 import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
+import { createGraphQLServer, type GraphQLServer } from './graphql/server.js';
 import { createHealthEndpoint } from './http/health.js';
 import { json } from './http/respond.js';
 import { createWorkerEndpoint } from './http/worker-endpoint.js';
@@ -30,6 +31,7 @@ export interface Jobscope {
   readonly registry: JobRegistry;
   readonly dispatcher: JobDispatcher;
   readonly events: JobEventBus;
+  readonly graphql: GraphQLServer;
   /** The in-process QStash stand-in, when no QSTASH_TOKEN is configured. */
   readonly standIn: QStashStandIn | undefined;
   /** Public base URL (BASE_URL, or derived from the bound port once listening). */
@@ -90,12 +92,15 @@ export async function createJobscope(options: JobscopeOptions): Promise<Jobscope
   });
   const worker = createWorkerEndpoint({ db: database.db, registry, receiver, baseUrl, logger });
   const health = createHealthEndpoint({ database, config, registry });
+  const graphql = createGraphQLServer({ config, db: database.db, registry, dispatcher, events, logger });
 
   const handle = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
     if (standIn && config.qstash.kind === 'local' && url.pathname.startsWith(`${config.qstash.basePath}/`)) {
       return standIn.fetch(request);
     }
+    if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) return graphql.fetch(request, {});
+    if (url.pathname === '/' && request.method === 'GET') return Response.redirect(new URL('/graphql', url), 302);
     return (
       (await worker(request, url)) ??
       (await health(request, url)) ??
@@ -118,6 +123,7 @@ export async function createJobscope(options: JobscopeOptions): Promise<Jobscope
     registry,
     dispatcher,
     events,
+    graphql,
     standIn,
     baseUrl,
     async listen(port = config.port, host = config.host) {
