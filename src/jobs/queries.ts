@@ -1,6 +1,6 @@
 import { and, eq, gte, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { jobExecutions, type JobExecution, type NewJobExecution } from '../db/schema.js';
+import { FINAL_STATUSES, jobExecutions, type JobExecution, type NewJobExecution } from '../db/schema.js';
 
 /** The operations guide's helper: one job's row, or undefined. */
 export async function getJobExecutionByJobId(db: Database, jobId: string): Promise<JobExecution | undefined> {
@@ -13,15 +13,20 @@ export type JobExecutionChanges = Partial<
   Pick<NewJobExecution, 'status' | 'error' | 'retryCount' | 'messageId' | 'startedAt' | 'completedAt' | 'result'>
 >;
 
-/** The operations guide's helper: applies `changes` and returns the updated row (undefined if none). */
+/**
+ * The operations guide's helper: applies `changes` and returns the updated row (undefined if
+ * none). Moving a job back to a non-final status clears `completed_at` (unless given), so the
+ * guide's statistics, which count rows with `completed_at`, do not count it as finished.
+ */
 export async function updateJobExecution(
   db: Database,
   jobId: string,
   changes: JobExecutionChanges,
 ): Promise<JobExecution | undefined> {
+  const reopened = changes.status !== undefined && !FINAL_STATUSES.includes(changes.status) && !('completedAt' in changes);
   const [row] = await db
     .update(jobExecutions)
-    .set({ ...changes, updatedAt: new Date() })
+    .set({ ...changes, ...(reopened ? { completedAt: null } : {}), updatedAt: new Date() })
     .where(eq(jobExecutions.jobId, jobId))
     .returning();
   return row;

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { asc, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobAttempts, jobExecutions } from '../../src/db/schema.js';
+import { defineJob } from '../../src/jobs/registry.js';
+import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY } from '../../src/qstash/dev-credentials.js';
+import { signDelivery } from '../../src/qstash/signing.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
+
+let runs = 0;
+const blockingJob = defineJob({
+  type: 'blocking',
+  endpoint: '/api/jobs/blocking',
+  schema: z.object({ waitMs: z.number() }),
+  timeoutSeconds: 10,
+  retries: 3,
+  async handler({ waitMs }) {
+    runs += 1;
+    await new Promise((r) => setTimeout(r, waitMs));
+    return { runs };
+  },
+});
+
+/** Posts a delivery to a worker endpoint the way QStash would, with a signature we control. */
+async function deliver(
+  t: TestApp,
+  body: string,
+  options: { signature?: string | null; messageId?: string; retried?: number; path?: string } = {},
+) {
+  const path = options.path ?? '/api/jobs/blocking';
+  const signature =
+    options.signature === undefined
+      ? signDelivery({ signingKey: DEV_CURRENT_SIGNING_KEY, url: t.baseUrl + path, body: Buffer.from(body) })
+      : options.signature;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'upstash-message-id': options.messageId ?? `msg_${randomUUID()}`,
+    'upstash-retried': String(options.retried ?? 0),
+  };
+  if (signature !== null) headers['upstash-signature'] = signature;
+  return fetch(t.baseUrl + path, { method: 'POST', headers, body });
+}
+
+const envelope = (jobId: string, waitMs = 0) =>
+  JSON.stringify({ jobId, type: 'blocking', payload: { waitMs }, metadata: {} });
+
+describe(`worker endpoint on ${databaseKind}`, () => {
+  let database: TestDatabase;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    t = await startTestApp(database.handle, { jobs: [blockingJob] });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await database?.destroy();
+  });
+
+  const snapshot = async () => ({
+    jobs: await database.handle.db.select().from(jobExecutions).orderBy(asc(jobExecutions.jobId)),
+    attempts: await database.handle.db.select().from(jobAttempts).orderBy(asc(jobAttempts.id)),
+  });
+
+  describe('rejects every delivery whose signature does not verify, changing nothing', () => {
+    const body = envelope('sig-job');
+    const cases: [string, (t: TestApp) => { body?: string; signature: string | null; path?: string }][] = [
+      ['forged with another key', (t) => ({
+        signature: signDelivery({ signingKey: 'sig_forgedKeyForgedKeyForged1', url: `${t.baseUrl}/api/jobs/blocking`, body: Buffer.from(body) }),
+      })],
+      ['expired token', (t) => ({
+        signature: signDelivery({ signingKey: DEV_CURRENT_SIGNING_KEY, url: `${t.baseUrl}/api/jobs/blocking`, body: Buffer.from(body), now: Date.now() - 3_600_000 }),
+      })],
+      ['signed for another URL', () => ({
+        signature: signDelivery({ signingKey: DEV_CURRENT_SIGNING_KEY, url: 'http://localhost:3000/api/jobs/blocking', body: Buffer.from(body) }),
+      })],
+      ['tampered body', (t) => ({
+        body: envelope('sig-job', 5),
+        signature: signDelivery({ signingKey: DEV_CURRENT_SIGNING_KEY, url: `${t.baseUrl}/api/jobs/blocking`, body: Buffer.from(body) }),
+      })],
+      ['missing header', () => ({ signature: null })],
+      ['garbage header', () => ({ signature: 'not-a-jwt' })],
+    ];
+    for (const [name, make] of cases) {
+      it(name, async () => {
+        const before = await snapshot();
+        const runsBefore = runs;
+        const c = make(t);
+        const res = await deliver(t, c.body ?? body, { signature: c.signature });
+        expect(res.status).toBe(401);
+        expect(await res.json()).toEqual({ error: 'Invalid QStash signature' });
+        expect(await snapshot()).toEqual(before);
+        expect(runs).toBe(runsBefore);
+        expect(t.logs.at(-1)).toMatchObject({ message: '[jobs] Invalid QStash signature' });
+      });
+    }
+  });
+
+  it('accepts a delivery signed with the next signing key (key rotation)', async () => {
+    const body = envelope('next-key-job');
+    const signature = signDelivery({ signingKey: DEV_NEXT_SIGNING_KEY, url: `${t.baseUrl}/api/jobs/blocking`, body: Buffer.from(body) });
+    const res = await deliver(t, body, { signature });
+    expect(res.status).toBe(200);
+  });
+
+  it('never writes a signature or key to the logs', () => {
+    const text = JSON.stringify(t.logs);
+    expect(text).not.toContain(DEV_CURRENT_SIGNING_KEY);
+    expect(text).not.toMatch(/eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\.[\w-]+\.[\w-]+/);
+  });
+
+  it('runs the handler once when the same message arrives twice at once', async () => {
+    const jobId = 'dup-concurrent';
+    const messageId = 'msg_dup_concurrent';
+    const before = runs;
+    const [a, b] = await Promise.all([
+      deliver(t, envelope(jobId, 300), { messageId }),
+      deliver(t, envelope(jobId, 300), { messageId }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    const busy = a.status === 409 ? a : b;
+    expect(Number(busy.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(runs - before).toBe(1);
+    const attempts = await database.handle.db.select().from(jobAttempts).where(eq(jobAttempts.jobId, jobId));
+    expect(attempts).toHaveLength(1);
+  });
+
+  it('acknowledges a redelivery of a completed message without running it or adding an attempt', async () => {
+    const jobId = 'dup-after-completion';
+    const messageId = 'msg_dup_after';
+    expect((await deliver(t, envelope(jobId), { messageId })).status).toBe(200);
+    const before = runs;
+    for (const retried of [0, 1]) {
+      const again = await deliver(t, envelope(jobId), { messageId, retried });
+      expect(again.status).toBe(200);
+      expect(await again.json()).toMatchObject({ jobId, duplicate: true, status: 'completed' });
+    }
+    expect(runs).toBe(before);
+    const attempts = await database.handle.db.select().from(jobAttempts).where(eq(jobAttempts.jobId, jobId));
+    expect(attempts).toHaveLength(1);
+  });
+
+  it('records a delivery whose body is not JSON as failed, non-retryable', async () => {
+    const res = await deliver(t, '{not json', { messageId: 'msg_not_json' });
+    expect(res.status).toBe(489);
+    expect(res.headers.get('upstash-nonretryable-error')).toBe('true');
+    const [row] = await database.handle.db.select().from(jobExecutions).where(eq(jobExecutions.jobId, 'msg_not_json'));
+    expect(row).toMatchObject({ status: 'failed', jobType: 'blocking', error: 'Invalid job payload: body is not JSON' });
+  });
+
+  it('rejects an envelope of another job type at this endpoint', async () => {
+    const body = JSON.stringify({ jobId: 'wrong-type', type: 'send-email', payload: { waitMs: 0 }, metadata: {} });
+    const res = await deliver(t, body);
+    expect(res.status).toBe(489);
+    expect(await res.json()).toMatchObject({ error: 'Invalid job payload', issues: [{ path: 'type' }] });
+  });
+});
