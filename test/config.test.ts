@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from '../src/qstash/dev-credentials.js';
+
+const problems = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+const production = {
+  NODE_ENV: 'production',
+  BASE_URL: 'https://jobs.example.com',
+  QSTASH_TOKEN: 'real-token',
+  QSTASH_CURRENT_SIGNING_KEY: 'sig_realCurrentKey',
+  QSTASH_NEXT_SIGNING_KEY: 'sig_realNextKey',
+  JOBSCOPE_OPERATE_KEYS: 'k1',
+};
+
+describe('config', () => {
+  it('needs nothing in development: PGlite, the local stand-in, port 4000, dev keys', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      port: 4000,
+      database: { kind: 'pglite', dataDir: '.data/pglite' },
+      qstash: { kind: 'local', basePath: '/qstash', token: DEV_QSTASH_TOKEN },
+      signingKeys: { current: DEV_CURRENT_SIGNING_KEY, next: DEV_NEXT_SIGNING_KEY },
+      log: { format: 'pretty', dir: 'logs' },
+    });
+  });
+
+  it('switches to PostgreSQL and the real QStash by environment', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u@db:5432/jobs',
+      QSTASH_TOKEN: 't',
+      QSTASH_CURRENT_SIGNING_KEY: 'sig_a',
+      QSTASH_NEXT_SIGNING_KEY: 'sig_b',
+      BASE_URL: 'https://jobs.example.com/',
+      PORT: '8081',
+      JOBSCOPE_READ_KEYS: ' r1, r2 ,',
+    });
+    expect(config).toMatchObject({
+      port: 8081,
+      baseUrl: 'https://jobs.example.com',
+      database: { kind: 'postgres', url: 'postgres://u@db:5432/jobs' },
+      qstash: { kind: 'remote', token: 't' },
+      signingKeys: { current: 'sig_a', next: 'sig_b' },
+      apiKeys: { read: ['r1', 'r2'], operate: [] },
+    });
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '  ' }).database.kind).toBe('pglite');
+  });
+
+  it('names every bad variable in one error', () => {
+    const found = problems({ PORT: 'abc', BASE_URL: 'not a url', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' });
+    expect(found.map((p) => p.split(':')[0])).toEqual(['PORT', 'BASE_URL', 'DATABASE_URL', 'LOG_LEVEL']);
+  });
+
+  it('requires the signing keys with a QStash token', () => {
+    expect(problems({ QSTASH_TOKEN: 't' })).toEqual([expect.stringMatching(/^QSTASH_CURRENT_SIGNING_KEY/)]);
+  });
+
+  it('starts in production with real credentials, JSON logs', () => {
+    expect(loadConfig(production).log.format).toBe('json');
+  });
+
+  it('refuses the public dev credentials in production', () => {
+    const found = problems({
+      ...production,
+      QSTASH_TOKEN: DEV_QSTASH_TOKEN,
+      QSTASH_CURRENT_SIGNING_KEY: DEV_CURRENT_SIGNING_KEY,
+      QSTASH_NEXT_SIGNING_KEY: DEV_NEXT_SIGNING_KEY,
+    });
+    expect(found).toHaveLength(3);
+    expect(found.join('\n')).toMatch(/development token is refused/);
+  });
+
+  it('refuses production without signing keys, QStash token, base URL or API keys', () => {
+    const found = problems({ NODE_ENV: 'production' });
+    expect(found.map((p) => p.split(':')[0])).toEqual([
+      'QSTASH_TOKEN',
+      'QSTASH_CURRENT_SIGNING_KEY',
+      'QSTASH_NEXT_SIGNING_KEY',
+      'BASE_URL',
+      'JOBSCOPE_READ_KEYS / JOBSCOPE_OPERATE_KEYS',
+    ]);
+  });
+});
