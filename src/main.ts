@@ -2,6 +2,7 @@ import { createJobscope } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
 import { migrateDatabase } from './db/migrate.js';
+import { defaultJobs } from './jobs/index.js';
 import { createLogger } from './logger.js';
 
 /** Start-up only: read config, open and migrate the database, listen, shut down cleanly. */
@@ -23,7 +24,9 @@ const database = await openDatabase(
   config.database.kind === 'postgres' ? config.database : { kind: 'pglite', dataDir: config.database.dataDir },
 );
 await migrateDatabase(database);
-const app = await createJobscope({ config, logger, database });
+// Register your own job types here, next to the shipped examples (README: "Adding a job type").
+const jobs = [...defaultJobs({ logger })];
+const app = await createJobscope({ config, logger, database, jobs });
 const baseUrl = await app.listen();
 
 logger.info(`[jobscope] Listening on ${baseUrl}`, {
