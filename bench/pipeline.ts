@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { createJobscope } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import type { DatabaseHandle } from '../src/db/client.js';
+import { jobAttempts, jobExecutions } from '../src/db/schema.js';
+import { silentLogger } from '../src/logger.js';
+import { measure, report } from './harness.js';
+
+/**
+ * Enqueue → delivered → completed through the real server, Client and stand-in, against the
+ * least the database must do for one run (insert the row, open the attempt, record the outcome).
+ */
+export async function benchPipeline(database: DatabaseHandle, label: string, iterations: number): Promise<void> {
+  const logger = silentLogger();
+  const app = await createJobscope({
+    config: loadConfig({ NODE_ENV: 'test', LOG_DIR: 'off', QSTASH_RETRY_DELAY_FACTOR: '0.0001' }),
+    logger,
+    database,
+  });
+  await app.listen(0, '127.0.0.1');
+  const waiting = new Map<string, () => void>();
+  app.events.subscribe((e) => {
+    if (e.type === 'completed') waiting.get(e.jobId)?.();
+  });
+  const db = database.db;
+  try {
+    const baseline = await measure('raw SQL: insert + attempt + outcome', iterations, async () => {
+      const jobId = randomUUID();
+      await db.insert(jobExecutions).values({ jobId, jobType: 'send-email', payload: { jobId, type: 'send-email', payload: {}, metadata: {} } });
+      await db.transaction(async (tx) => {
+        await tx.insert(jobAttempts).values({ jobId, attempt: 0, messageId: `msg_${jobId}` });
+        await tx.update(jobExecutions).set({ status: 'processing', startedAt: new Date() }).where(eq(jobExecutions.jobId, jobId));
+      });
+      await db.transaction(async (tx) => {
+        await tx.update(jobAttempts).set({ finishedAt: new Date(), httpStatus: 200 }).where(eq(jobAttempts.jobId, jobId));
+        await tx.update(jobExecutions).set({ status: 'completed', completedAt: new Date() }).where(eq(jobExecutions.jobId, jobId));
+      });
+    });
+    const pipeline = await measure('enqueue → QStash stand-in → worker → completed', iterations, async (i) => {
+      let jobId = '';
+      const done = new Promise<void>((resolve) => {
+        const job = app.dispatcher.enqueue('send-email', { to: 'bench@example.com', subject: `bench ${i}`, text: 'x' });
+        void job.then((row) => {
+          jobId = row.jobId;
+          waiting.set(jobId, resolve);
+          // The completion may have been heard before enqueue returned.
+          void db.select({ status: jobExecutions.status }).from(jobExecutions).where(eq(jobExecutions.jobId, jobId)).then(([r]) => {
+            if (r?.status === 'completed') resolve();
+          });
+        });
+      });
+      await done;
+      waiting.delete(jobId);
+    });
+    report(`Delivery latency on ${label} (one job at a time)`, baseline, [pipeline]);
+  } finally {
+    await app.close();
+  }
+}

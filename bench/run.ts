@@ -1,0 +1,24 @@
+import { openDatabase, type DatabaseHandle } from '../src/db/client.js';
+import { migrateDatabase } from '../src/db/migrate.js';
+import { benchPipeline } from './pipeline.js';
+
+/**
+ * `npm run bench`: figures as ratios against a baseline run side by side, on embedded PGlite and,
+ * when DATABASE_URL is set, on that PostgreSQL server too (use a scratch database: it writes rows).
+ */
+const iterations = Number(process.env.BENCH_ITERATIONS ?? 200);
+const targets: [string, () => Promise<DatabaseHandle>][] = [['PGlite (in memory)', () => openDatabase({ kind: 'pglite' })]];
+if (process.env.DATABASE_URL) {
+  targets.push([`PostgreSQL (${new URL(process.env.DATABASE_URL).host})`, () => openDatabase({ kind: 'postgres', url: process.env.DATABASE_URL! })]);
+}
+
+console.log(`jobscope benchmarks: ${iterations} iterations per case, node ${process.version}`);
+for (const [label, open] of targets) {
+  const database = await open();
+  try {
+    await migrateDatabase(database);
+    await benchPipeline(database, label, iterations);
+  } finally {
+    await database.close();
+  }
+}
