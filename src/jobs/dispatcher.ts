@@ -95,7 +95,7 @@ export class JobDispatcher {
       messageId = response.messageId;
     } catch (cause) {
       const error = new PublishError(jobId, { cause });
-      log.error('[jobs] Job enqueue failed', { jobId, type, error: errorMessage(cause) });
+      log.error('[jobs] Job enqueue failed', { jobId, type, error: errorMessage(cause), event: 'failed' });
       const [failed] = await this.deps.db
         .update(jobExecutions)
         .set({ status: 'failed', error: error.message, completedAt: new Date(), updatedAt: new Date() })
@@ -110,7 +110,7 @@ export class JobDispatcher {
       .set({ messageId })
       .where(eq(jobExecutions.jobId, jobId))
       .returning();
-    log.info('[jobs] Job enqueued successfully', { jobId, type, messageId });
+    log.info('[jobs] Job enqueued successfully', { jobId, type, messageId, event: 'enqueued' });
     return updated ?? { ...row, messageId };
   }
 }

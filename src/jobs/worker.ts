@@ -56,7 +56,7 @@ export async function processDelivery(deps: { db: Database; logger: Logger }, de
       error,
       httpStatus: NON_RETRYABLE_STATUS,
     });
-    log.warn('[jobs] Job processing failed', { jobId: validated.envelope.jobId, type: definition.type, error });
+    log.warn('[jobs] Job processing failed', { jobId: validated.envelope.jobId, type: definition.type, error, event: 'failed' });
     return nonRetryableAnswer({ error: 'Invalid job payload', jobId: validated.envelope.jobId, issues: validated.issues });
   }
 
@@ -88,7 +88,7 @@ export async function processDelivery(deps: { db: Database; logger: Logger }, de
 
   const maxRetries = start.execution.maxRetries;
   const startedAt = start.execution.startedAt ?? new Date();
-  log.info('[jobs] Processing job', { jobId: envelope.jobId, type: envelope.type, attempt: retried });
+  log.info('[jobs] Processing job', { jobId: envelope.jobId, type: envelope.type, attempt: retried, event: 'started' });
   try {
     const result = await runHandler(definition, payload, envelope, { db: deps.db, logger: log });
     await finishAttempt(deps.db, {
@@ -102,6 +102,7 @@ export async function processDelivery(deps: { db: Database; logger: Logger }, de
       jobId: envelope.jobId,
       type: envelope.type,
       durationMs: Date.now() - startedAt.getTime(),
+      event: 'completed',
     });
     return { status: 200, body: { jobId: envelope.jobId, status: 'completed' } };
   } catch (thrown) {
@@ -122,6 +123,7 @@ export async function processDelivery(deps: { db: Database; logger: Logger }, de
       error,
       attempt: retried,
       willRetry: !final,
+      event: recorded.status,
       ...(thrown instanceof Error && !(thrown instanceof JobTimeoutError) ? { stack: thrown.stack } : {}),
     });
     const body = { jobId: envelope.jobId, status: recorded.status, error };

@@ -136,6 +136,9 @@ describe(`job pipeline on ${databaseKind}`, () => {
       type: 'send-email',
       url: `${t.baseUrl}/api/jobs/email`,
     });
+    // The log lines carry the same event vocabulary as the event bus.
+    const logged = t.logs.filter((l) => l.jobId === enqueued.jobId && l.event).map((l) => l.event);
+    expect(logged).toEqual(['enqueued', 'started', 'completed']);
   });
 
   it('retries a handler that fails once, keeping both attempts', async () => {
