@@ -6,8 +6,11 @@ import type { Config } from './config.js';
 import type { DatabaseHandle } from './db/client.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql/server.js';
 import { createHealthEndpoint } from './http/health.js';
+import { createMetricsEndpoint } from './http/metrics.js';
 import { json } from './http/respond.js';
+import { attachGraphQLWebSocket } from './http/websocket.js';
 import { createWorkerEndpoint } from './http/worker-endpoint.js';
+import { JobAlerter } from './jobs/alerts.js';
 import { JobDispatcher } from './jobs/dispatcher.js';
 import { JobEventBus } from './jobs/events.js';
 import { defaultJobs } from './jobs/index.js';
@@ -31,6 +34,8 @@ export interface Jobscope {
   readonly registry: JobRegistry;
   readonly dispatcher: JobDispatcher;
   readonly events: JobEventBus;
+  /** Failure-rate and stuck-job alerts; checks run on ALERT_INTERVAL_SECONDS once listening. */
+  readonly alerter: JobAlerter;
   readonly graphql: GraphQLServer;
   /** The in-process QStash stand-in, when no QSTASH_TOKEN is configured. */
   readonly standIn: QStashStandIn | undefined;
@@ -92,6 +97,8 @@ export async function createJobscope(options: JobscopeOptions): Promise<Jobscope
   });
   const worker = createWorkerEndpoint({ db: database.db, registry, receiver, baseUrl, logger });
   const health = createHealthEndpoint({ database, config, registry });
+  const metrics = createMetricsEndpoint({ db: database.db, events, stuckMinutes: config.alerts.stuckMinutes });
+  const alerter = new JobAlerter({ db: database.db, logger, settings: config.alerts });
   const graphql = createGraphQLServer({ config, db: database.db, registry, dispatcher, events, logger });
 
   const handle = async (request: Request): Promise<Response> => {
@@ -104,6 +111,7 @@ export async function createJobscope(options: JobscopeOptions): Promise<Jobscope
     return (
       (await worker(request, url)) ??
       (await health(request, url)) ??
+      (await metrics(request, url)) ??
       json(404, { error: `Not found: ${request.method} ${url.pathname}` })
     );
   };
@@ -116,6 +124,7 @@ export async function createJobscope(options: JobscopeOptions): Promise<Jobscope
     }
   });
   const server = createServer(adapter);
+  const graphqlWebSocket = attachGraphQLWebSocket(server, graphql, { config, logger });
 
   return {
     server,
@@ -123,6 +132,7 @@ export async function createJobscope(options: JobscopeOptions): Promise<Jobscope
     registry,
     dispatcher,
     events,
+    alerter,
     graphql,
     standIn,
     baseUrl,
@@ -138,10 +148,13 @@ export async function createJobscope(options: JobscopeOptions): Promise<Jobscope
       const reachableHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
       loopbackUrl = `http://${reachableHost.includes(':') ? `[${reachableHost}]` : reachableHost}:${address.port}`;
       boundBaseUrl = loopbackUrl;
+      alerter.start(config.alerts.intervalSeconds);
       return baseUrl();
     },
     async close() {
+      await alerter.stop();
       await standIn?.close();
+      await graphqlWebSocket.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -31,6 +31,22 @@ const EnvSchema = z.object({
   LOG_DIR: optional(z.string()).default('logs'),
   JOBSCOPE_READ_KEYS: optional(list).default([]),
   JOBSCOPE_OPERATE_KEYS: optional(list).default([]),
+  /** Seconds between alert checks (failure rate, stuck jobs); 0 disables them. */
+  ALERT_INTERVAL_SECONDS: optional(z.coerce.number().min(0)).default(300),
+  /** Failure rate over the last hour at or above which an alert is raised. */
+  ALERT_FAILURE_RATE: optional(z.coerce.number().gt(0).max(1)).default(0.05),
+  /** Minutes in `processing` after which a job counts as stuck. */
+  ALERT_STUCK_MINUTES: optional(z.coerce.number().int().positive()).default(10),
+  /** Optional URL that receives each alert as a JSON POST (Slack-style webhooks take `text`). */
+  ALERT_WEBHOOK_URL: optional(url),
+  /** Deepest selection nesting an operation may have (introspection excluded). */
+  GRAPHQL_MAX_DEPTH: optional(z.coerce.number().int().positive()).default(10),
+  /** Aliases per operation, fragments included. */
+  GRAPHQL_MAX_ALIASES: optional(z.coerce.number().int().positive()).default(30),
+  /** Lexer tokens per document; bounds parsing work before anything else runs. */
+  GRAPHQL_MAX_TOKENS: optional(z.coerce.number().int().positive()).default(5000),
+  /** graphql-armor cost (objects 2, scalars 1, ×1.5 per level, × literal `first`/`last`). */
+  GRAPHQL_MAX_COST: optional(z.coerce.number().int().positive()).default(200_000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -52,6 +68,9 @@ export interface Config {
   retryDelayFactor: number;
   log: { level: Env['LOG_LEVEL']; format: 'pretty' | 'json'; dir: string | undefined };
   apiKeys: { read: string[]; operate: string[] };
+  alerts: { intervalSeconds: number; failureRate: number; stuckMinutes: number; webhookUrl: string | undefined };
+  /** Operations over any of these are rejected before they run. */
+  graphqlLimits: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number };
 }
 
 export class ConfigError extends Error {
@@ -121,5 +140,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       dir: env.LOG_DIR === 'off' ? undefined : env.LOG_DIR,
     },
     apiKeys: { read: env.JOBSCOPE_READ_KEYS, operate: env.JOBSCOPE_OPERATE_KEYS },
+    alerts: {
+      intervalSeconds: env.ALERT_INTERVAL_SECONDS,
+      failureRate: env.ALERT_FAILURE_RATE,
+      stuckMinutes: env.ALERT_STUCK_MINUTES,
+      webhookUrl: env.ALERT_WEBHOOK_URL,
+    },
+    graphqlLimits: {
+      maxDepth: env.GRAPHQL_MAX_DEPTH,
+      maxAliases: env.GRAPHQL_MAX_ALIASES,
+      maxTokens: env.GRAPHQL_MAX_TOKENS,
+      maxCost: env.GRAPHQL_MAX_COST,
+    },
   };
 }
