@@ -44,7 +44,7 @@ const EnvSchema = z.object({
   /** Aliases per operation, fragments included. */
   GRAPHQL_MAX_ALIASES: optional(z.coerce.number().int().positive()).default(30),
   /** Lexer tokens per document; bounds parsing work before anything else runs. */
-  GRAPHQL_MAX_TOKENS: optional(z.coerce.number().int().positive()).default(5000),
+  GRAPHQL_MAX_TOKENS: optional(z.coerce.number().int().positive()).default(3000),
   /** graphql-armor cost (objects 2, scalars 1, ×1.5 per level, × literal `first`/`last`). */
   GRAPHQL_MAX_COST: optional(z.coerce.number().int().positive()).default(200_000),
 });

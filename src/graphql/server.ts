@@ -1,16 +1,42 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { ApiKeys, bearerToken, useApiKeys, type ApiScope } from './auth.js';
 import type { GraphQLContext, GraphQLDeps } from './context.js';
+import { graphiqlOptions } from './graphiql.js';
+import { useOperationLimits } from './limits.js';
 import { schema } from './schema.js';
 
-export type GraphQLServer = YogaServerInstance<Record<string, never>, GraphQLContext>;
+/**
+ * What a transport hands Yoga besides the request. The WebSocket transport checks the key once,
+ * at `connection_init`, and passes the resulting scope; HTTP passes nothing and the scope comes
+ * from the request's `Authorization` header.
+ */
+export interface GraphQLServerContext {
+  scope?: ApiScope | undefined;
+}
 
-/** The Yoga server at /graphql; app.ts routes requests to it. */
+export type GraphQLServer = YogaServerInstance<GraphQLServerContext, GraphQLContext>;
+
+/** The Yoga server at /graphql; app.ts routes requests to it and attaches the WebSocket transport. */
 export function createGraphQLServer(deps: GraphQLDeps): GraphQLServer {
-  return createYoga<Record<string, never>, GraphQLContext>({
+  const keys = new ApiKeys(deps.config.apiKeys);
+  if (keys.open) {
+    deps.logger.warn(
+      '[graphql] No API keys configured (JOBSCOPE_READ_KEYS / JOBSCOPE_OPERATE_KEYS): the GraphQL API is open, ' +
+        'anyone who can reach it may read and operate. Development only; production refuses to start like this.',
+    );
+  }
+  return createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    context: (): GraphQLContext => ({ ...deps, scope: 'operate' }),
+    graphiql: graphiqlOptions({ apiKeysRequired: !keys.open }),
+    // Masks everything but GraphQLErrors thrown on purpose (those carry extensions.code).
+    maskedErrors: true,
+    plugins: [useOperationLimits(deps.config.graphqlLimits, { production: deps.config.env === 'production' }), useApiKeys(keys)],
+    context: (initial): GraphQLContext => ({
+      ...deps,
+      scope: 'scope' in initial ? initial.scope : keys.scopeOf(bearerToken(initial.request.headers.get('authorization'))),
+    }),
     logging: {
       debug: (...args) => deps.logger.debug(String(args[0]), { args: args.slice(1) }),
       info: (...args) => deps.logger.info(String(args[0]), { args: args.slice(1) }),

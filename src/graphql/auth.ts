@@ -1,0 +1,101 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { getOperationAST, GraphQLError } from 'graphql';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import type { Config } from '../config.js';
+import type { GraphQLContext } from './context.js';
+
+/** What an API key allows: `read` (queries, subscriptions) or `operate` (also mutations). */
+export type ApiScope = 'read' | 'operate';
+
+const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
+
+/**
+ * The configured API keys (JOBSCOPE_READ_KEYS, JOBSCOPE_OPERATE_KEYS). Candidates are compared in
+ * constant time against every key: fixed-length SHA-256 digests and `timingSafeEqual`, with no
+ * early exit, so neither a key's length nor its position leaks through response times.
+ */
+export class ApiKeys {
+  private readonly keys: { digest: Buffer; scope: ApiScope }[];
+
+  constructor(keys: Config['apiKeys']) {
+    // Operate first: a key listed under both scopes gets the wider one.
+    this.keys = [
+      ...keys.operate.map((k) => ({ digest: digest(k), scope: 'operate' as const })),
+      ...keys.read.map((k) => ({ digest: digest(k), scope: 'read' as const })),
+    ];
+  }
+
+  /** No keys configured: everyone may operate (development only; production refuses to start). */
+  get open(): boolean {
+    return this.keys.length === 0;
+  }
+
+  /** The scope a presented key grants; undefined for a missing or unknown key. */
+  scopeOf(key: string | undefined): ApiScope | undefined {
+    if (this.open) return 'operate';
+    if (key === undefined || key === '') return undefined;
+    const candidate = digest(key);
+    let found: ApiScope | undefined;
+    for (const k of this.keys) {
+      if (timingSafeEqual(candidate, k.digest) && found === undefined) found = k.scope;
+    }
+    return found;
+  }
+}
+
+/** The key in an `Authorization: Bearer <key>` header value. */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+/**
+ * The key in a graphql-ws `connection_init` payload. Accepted shapes, first match wins:
+ * `{ authorization: 'Bearer <key>' }` (also `Authorization`), `{ headers: { authorization } }`
+ * (what some GraphiQL-style clients send) and `{ apiKey: '<key>' }`.
+ */
+export function keyFromConnectionParams(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  if (!params) return undefined;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const headers = params['headers'] !== null && typeof params['headers'] === 'object' ? (params['headers'] as Record<string, unknown>) : {};
+  const header = str(params['authorization']) ?? str(params['Authorization']) ?? str(headers['authorization']) ?? str(headers['Authorization']);
+  return header !== undefined ? bearerToken(header) : str(params['apiKey']);
+}
+
+export function unauthenticatedError(): GraphQLError {
+  return createGraphQLError('Missing or unknown API key: send "Authorization: Bearer <key>"', {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
+  });
+}
+
+export function forbiddenError(): GraphQLError {
+  return createGraphQLError('This API key may only read: mutations need a key from JOBSCOPE_OPERATE_KEYS', {
+    extensions: { code: 'FORBIDDEN', http: { status: 403 } },
+  });
+}
+
+/**
+ * Enforces the scopes. Plain HTTP (and SSE) requests without a valid key are refused with 401
+ * before their document is even parsed; execution then checks the context's scope, which covers
+ * the WebSocket transport too (its key is checked once, at `connection_init`).
+ */
+export function useApiKeys(keys: ApiKeys): Plugin<GraphQLContext> {
+  return {
+    onParams({ request, setResult }) {
+      if (keys.scopeOf(bearerToken(request.headers.get('authorization'))) === undefined) {
+        setResult({ errors: [unauthenticatedError()] });
+      }
+    },
+    onExecute({ args, setResultAndStopExecution }) {
+      const { scope } = args.contextValue;
+      if (scope === undefined) return setResultAndStopExecution({ errors: [unauthenticatedError()] });
+      const operation = getOperationAST(args.document, args.operationName);
+      if (operation?.operation === 'mutation' && scope !== 'operate') {
+        setResultAndStopExecution({ errors: [forbiddenError()] });
+      }
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      if (args.contextValue.scope === undefined) setResultAndStopExecution({ errors: [unauthenticatedError()] });
+    },
+  };
+}

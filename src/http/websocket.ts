@@ -1,0 +1,108 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { execute, GraphQLError, subscribe, type ExecutionArgs } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Config } from '../config.js';
+import { ApiKeys, bearerToken, keyFromConnectionParams, type ApiScope } from '../graphql/auth.js';
+import type { GraphQLServer } from '../graphql/server.js';
+import type { Logger } from '../logger.js';
+
+export interface GraphQLWebSocket {
+  /** Closes every socket (1001 Going Away) and stops accepting upgrades; the HTTP server stays up. */
+  close(): Promise<void>;
+}
+
+/** Yoga's enveloped execute/subscribe travel in rootValue from onSubscribe to graphql-ws. */
+interface EnvelopedRoot {
+  execute: (args: ExecutionArgs) => ReturnType<typeof execute>;
+  subscribe: (args: ExecutionArgs) => ReturnType<typeof subscribe>;
+}
+
+/**
+ * GraphQL over WebSocket (the graphql-ws protocol, `graphql-transport-ws`) on `path` of the app's
+ * HTTP server, next to Yoga's HTTP and SSE transports. Operations run through Yoga's envelop, so
+ * limits, scopes and error masking are the same as over HTTP.
+ *
+ * The API key is checked once, at `connection_init`: its payload carries
+ * `{ authorization: 'Bearer <key>' }` (or `{ apiKey: '<key>' }`); clients that can set headers on
+ * the upgrade request may send `Authorization` there instead. A missing or unknown key closes the
+ * socket with 4401 Unauthorized before any operation.
+ */
+export function attachGraphQLWebSocket(
+  server: Server,
+  yoga: GraphQLServer,
+  options: { config: Config; logger: Logger; path?: string },
+): GraphQLWebSocket {
+  const path = options.path ?? yoga.graphqlEndpoint;
+  const keys = new ApiKeys(options.config.apiKeys);
+  const logger = options.logger.child({ component: 'graphql-ws' });
+  const wss = new WebSocketServer({ noServer: true });
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
+    if (pathname !== path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  server.on('upgrade', onUpgrade);
+
+  const disposable = useServer<Record<string, unknown> | undefined, { scope: ApiScope }>(
+    {
+      isProd: options.config.env === 'production',
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      onConnect: (ctx) => {
+        const key = keyFromConnectionParams(ctx.connectionParams) ?? bearerToken(ctx.extra.request.headers.authorization);
+        const scope = keys.scopeOf(key);
+        if (scope === undefined) {
+          logger.debug('[graphql-ws] connection refused: missing or unknown API key');
+          // The closing handshake is under way, so graphql-ws' own 4403 close that follows is ignored.
+          ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthenticated: missing or unknown API key');
+          return false;
+        }
+        ctx.extra.scope = scope;
+        return true;
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          scope: ctx.extra.scope,
+        });
+        try {
+          const document = parse(params.query);
+          const errors = validate(schema, document);
+          if (errors.length > 0) return errors;
+          const args: ExecutionArgs = {
+            schema,
+            operationName: params.operationName ?? null,
+            document,
+            variableValues: params.variables ?? null,
+            contextValue: await contextFactory(),
+            rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+          };
+          return args;
+        } catch (error) {
+          // Syntax errors and limit rejections are thrown by parse/validate: report them to the
+          // client as the operation's errors instead of closing the socket.
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+      },
+    },
+    wss,
+  );
+
+  return {
+    async close() {
+      server.off('upgrade', onUpgrade);
+      await disposable.dispose();
+    },
+  };
+}
