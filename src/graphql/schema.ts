@@ -1,6 +1,17 @@
 import { builder } from './builder.js';
 import './scalars.js';
-import './health.js';
+import './job-status.js';
+import './job-execution.js';
+import './job-executions.js';
+import './job-stats.js';
+import './job-throughput.js';
+import './slow-jobs.js';
+import './stuck-jobs.js';
+import './job-health.js';
+import './job-types.js';
+import './enqueue-job.js';
+import './retry-job.js';
+import './job-events.js';
 
 /** The schema, built once from every registered module. */
 export const schema = builder.toSchema({ sortSchema: true });

@@ -54,6 +54,15 @@ export class NonRetryableJobError extends Error {
   override name = 'NonRetryableJobError';
 }
 
+/** A caller's argument is out of range or malformed (page size, cursor, time window); nothing ran. */
+export class InvalidArgumentError extends Error {
+  override name = 'InvalidArgumentError';
+  constructor(readonly argument: string, message: string) {
+    super(message);
+  }
+}
+
+/** No job has that id. */
 export class JobNotFoundError extends Error {
   override name = 'JobNotFoundError';
   constructor(readonly jobId: string) {
@@ -61,6 +70,7 @@ export class JobNotFoundError extends Error {
   }
 }
 
+/** The job is in a state a manual retry may not interrupt or repeat (e.g. completed, retrying). */
 export class JobNotRetryableError extends Error {
   override name = 'JobNotRetryableError';
   constructor(readonly jobId: string, readonly status: string) {

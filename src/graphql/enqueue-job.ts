@@ -1,0 +1,36 @@
+import type { JobMetadata } from '../db/schema.js';
+import { builder } from './builder.js';
+import { badUserInput, domain } from './errors.js';
+import { JobExecutionRef } from './job-execution.js';
+
+const EnqueueJobInput = builder.inputType('EnqueueJobInput', {
+  fields: (t) => ({
+    jobType: t.string({ required: true, description: 'A name from `jobTypes`.' }),
+    payload: t.field({ type: 'JSON', required: true, description: "Validated against the type's `payloadSchema`." }),
+    metadata: t.field({
+      type: 'JSON',
+      required: false,
+      description: 'An object stored with the job; `userId` and `organizationId` (strings) are indexed for filters.',
+    }),
+    delaySeconds: t.int({ required: false, description: 'Deliver no sooner than this many seconds from now.' }),
+  }),
+});
+
+builder.mutationField('enqueueJob', (t) =>
+  t.field({
+    type: JobExecutionRef,
+    description:
+      'Validates and records a job, then publishes it to QStash. Errors: UNKNOWN_JOB_TYPE, INVALID_PAYLOAD ' +
+      '(with `extensions.issues` [{ path, message }]); nothing is written on either. PUBLISH_FAILED when QStash refuses.',
+    args: { input: t.arg({ type: EnqueueJobInput, required: true }) },
+    resolve: (_root, { input }, ctx) => {
+      const metadata = input.metadata ?? {};
+      if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+        throw badUserInput('"metadata" must be a JSON object', 'input.metadata');
+      }
+      const delaySeconds = input.delaySeconds ?? undefined;
+      if (delaySeconds !== undefined && delaySeconds < 0) throw badUserInput('"delaySeconds" must not be negative', 'input.delaySeconds');
+      return domain(() => ctx.dispatcher.enqueue(input.jobType, input.payload, metadata as JobMetadata, { delaySeconds }));
+    },
+  }),
+);

@@ -1,0 +1,84 @@
+import type { JobStatus } from '../db/schema.js';
+import { JOB_EVENT_TYPES, type JobEvent } from '../jobs/events.js';
+import { getJobExecutionByJobId } from '../jobs/queries.js';
+import { builder } from './builder.js';
+import { JobExecutionRef } from './job-execution.js';
+import { JobStatusEnum } from './job-status.js';
+
+const JobEventTypeEnum = builder.enumType('JobEventType', {
+  description: 'The job lifecycle vocabulary, shared with the logs and the recorder.',
+  values: Object.fromEntries(JOB_EVENT_TYPES.map((type) => [type.toUpperCase(), { value: type }])) as Record<
+    Uppercase<JobEvent['type']>,
+    { value: JobEvent['type'] }
+  >,
+});
+
+const JobEventRef = builder.objectRef<JobEvent>('JobEvent').implement({
+  description: 'A recorded change of a job, from any instance sharing the database.',
+  fields: (t) => ({
+    type: t.expose('type', { type: JobEventTypeEnum }),
+    jobId: t.exposeID('jobId'),
+    jobType: t.exposeString('jobType'),
+    status: t.expose('status', { type: JobStatusEnum }),
+    retryCount: t.exposeInt('retryCount'),
+    error: t.exposeString('error', { nullable: true }),
+    occurredAt: t.expose('occurredAt', { type: 'DateTime' }),
+    execution: t.field({
+      type: JobExecutionRef,
+      nullable: true,
+      description: 'The job as it is when the event is delivered (it may have moved on since).',
+      resolve: (event, _args, ctx) => getJobExecutionByJobId(ctx.db, event.jobId),
+    }),
+  }),
+});
+
+builder.subscriptionField('jobEvents', (t) =>
+  t.field({
+    type: JobEventRef,
+    description: 'Job events as they are recorded, optionally only of one type, one job or some statuses.',
+    args: {
+      jobType: t.arg.string(),
+      jobId: t.arg.id(),
+      statuses: t.arg({ type: [JobStatusEnum] }),
+    },
+    subscribe: (_root, args, ctx) => {
+      const jobId = args.jobId === null || args.jobId === undefined ? undefined : String(args.jobId);
+      const statuses = args.statuses ? new Set<JobStatus>(args.statuses) : undefined;
+      const matches = (event: JobEvent) =>
+        (!args.jobType || event.jobType === args.jobType) &&
+        (!jobId || event.jobId === jobId) &&
+        (!statuses || statuses.has(event.status));
+      return untilClosed(ctx as { request?: Request }, (signal) => ctx.events.iterate(signal, matches));
+    },
+    resolve: (event: JobEvent) => event,
+  }),
+);
+
+/**
+ * The bus's iterator waits for the next event inside the generator, where a plain `return()` from
+ * Yoga would queue behind that wait; the subscription ends through the signal instead, on
+ * `return()` or when the client's request goes away.
+ */
+function untilClosed<T>(ctx: { request?: Request }, open: (signal: AbortSignal) => AsyncGenerator<T>): AsyncIterableIterator<T> {
+  const controller = new AbortController();
+  const requestSignal = ctx.request?.signal;
+  const onRequestAbort = () => controller.abort();
+  requestSignal?.addEventListener('abort', onRequestAbort, { once: true });
+  const events = open(controller.signal);
+  const close = async () => {
+    requestSignal?.removeEventListener('abort', onRequestAbort);
+    controller.abort();
+    return events.return(undefined);
+  };
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => events.next(),
+    return: close,
+    throw: async (error: unknown) => {
+      await close();
+      throw error;
+    },
+  };
+}

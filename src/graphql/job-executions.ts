@@ -1,0 +1,120 @@
+import type { JobStatus } from '../db/schema.js';
+import {
+  countJobExecutions,
+  DEFAULT_PAGE_SIZE,
+  listJobExecutions,
+  MAX_PAGE_SIZE,
+  type JobExecutionFilter,
+  type JobExecutionOrder,
+} from '../jobs/queries.js';
+import { builder } from './builder.js';
+import { domain } from './errors.js';
+import { JobExecutionRef } from './job-execution.js';
+import { JobStatusEnum } from './job-status.js';
+
+export const OrderDirectionEnum = builder.enumType('OrderDirection', {
+  values: { ASC: { value: 'asc' }, DESC: { value: 'desc' } } as const,
+});
+
+const JobExecutionOrderFieldEnum = builder.enumType('JobExecutionOrderField', {
+  description: 'Orderings of jobExecutions. Rows without a value (e.g. not started yet) come last in either direction.',
+  values: {
+    CREATED_AT: { value: 'createdAt' },
+    STARTED_AT: { value: 'startedAt' },
+    COMPLETED_AT: { value: 'completedAt' },
+    DURATION: { value: 'duration', description: 'completedAt − startedAt.' },
+  } as const,
+});
+
+const JobExecutionOrderInput = builder.inputType('JobExecutionOrder', {
+  description: 'Ties are broken by jobId in the same direction.',
+  fields: (t) => ({
+    field: t.field({ type: JobExecutionOrderFieldEnum, required: true }),
+    direction: t.field({ type: OrderDirectionEnum, required: true }),
+  }),
+});
+
+const JobExecutionFilterInput = builder.inputType('JobExecutionFilter', {
+  description: 'Every given condition must hold.',
+  fields: (t) => ({
+    status: t.field({ type: [JobStatusEnum], required: false, description: 'Any of these statuses.' }),
+    jobType: t.stringList({ required: false, description: 'Any of these job types.' }),
+    createdAfter: t.field({ type: 'DateTime', required: false, description: 'Created at or after this instant.' }),
+    createdBefore: t.field({ type: 'DateTime', required: false, description: 'Created before this instant.' }),
+    errorContains: t.string({ required: false, description: 'Case-insensitive substring of the error.' }),
+    userId: t.string({ required: false, description: '`metadata.userId` equals this.' }),
+    organizationId: t.string({ required: false, description: '`metadata.organizationId` equals this.' }),
+    payloadContains: t.field({
+      type: 'JSON',
+      required: false,
+      description: 'jsonb containment on the job\'s payload: `{ "to": "ada@example.com" }` matches payloads holding that key and value.',
+    }),
+  }),
+});
+
+/** The filter as the domain takes it: GraphQL nulls mean "not given". */
+function toFilter(input: typeof JobExecutionFilterInput.$inferInput | null | undefined): JobExecutionFilter {
+  if (!input) return {};
+  return {
+    status: (input.status ?? undefined) as JobStatus[] | undefined,
+    jobType: input.jobType ?? undefined,
+    createdAfter: input.createdAfter ?? undefined,
+    createdBefore: input.createdBefore ?? undefined,
+    errorContains: input.errorContains ?? undefined,
+    userId: input.userId ?? undefined,
+    organizationId: input.organizationId ?? undefined,
+    payloadContains: input.payloadContains ?? undefined,
+  };
+}
+
+builder.queryField('jobExecutions', (t) =>
+  t.connection(
+    {
+      type: JobExecutionRef,
+      description:
+        `Jobs, newest first by default, with keyset cursors that stay valid while new jobs arrive. ` +
+        `Pages hold ${DEFAULT_PAGE_SIZE} rows unless \`first\` or \`last\` says otherwise (at most ${MAX_PAGE_SIZE}).`,
+      edgesNullable: { list: false, items: false },
+      nodeNullable: false,
+      args: {
+        filter: t.arg({ type: JobExecutionFilterInput }),
+        orderBy: t.arg({ type: JobExecutionOrderInput }),
+      },
+      resolve: async (_root, args, ctx) => {
+        const filter = toFilter(args.filter);
+        const page = await domain(() =>
+          listJobExecutions(ctx.db, {
+            filter,
+            orderBy: (args.orderBy ?? undefined) as JobExecutionOrder | undefined,
+            first: args.first,
+            last: args.last,
+            after: args.after,
+            before: args.before,
+          }),
+        );
+        const startCursor = page.edges[0]?.cursor ?? null;
+        const endCursor = page.edges.at(-1)?.cursor ?? null;
+        return {
+          edges: page.edges,
+          pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, startCursor, endCursor },
+          filter,
+        };
+      },
+    },
+    {
+      name: 'JobExecutionConnection',
+      fields: (tc) => ({
+        totalCount: tc.int({
+          description: 'Jobs matching the filter across all pages (counted only when asked for).',
+          resolve: (connection, _args, ctx) => countJobExecutions(ctx.db, (connection as { filter?: JobExecutionFilter }).filter),
+        }),
+        nodes: tc.field({
+          type: [JobExecutionRef],
+          description: 'The nodes of `edges`, for clients that do not need cursors per row.',
+          resolve: (connection) => connection.edges.map((edge) => edge!.node),
+        }),
+      }),
+    },
+    { name: 'JobExecutionEdge' },
+  ),
+);

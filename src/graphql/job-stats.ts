@@ -1,0 +1,36 @@
+import { jobStatistics, type JobStatistic } from '../jobs/queries.js';
+import { builder } from './builder.js';
+import { JobStatusEnum } from './job-status.js';
+
+const JobStatRef = builder.objectRef<JobStatistic>('JobStat').implement({
+  description:
+    'Jobs of one type in one status. Durations (completedAt − startedAt) come from jobs that have both; ' +
+    'for final statuses these equal the operations guide\'s "job statistics by type" query.',
+  fields: (t) => ({
+    jobType: t.exposeString('jobType'),
+    status: t.expose('status', { type: JobStatusEnum }),
+    count: t.exposeInt('count'),
+    avgDurationSeconds: t.exposeFloat('avgDurationSeconds', { nullable: true }),
+    p50DurationSeconds: t.exposeFloat('p50DurationSeconds', { nullable: true }),
+    p95DurationSeconds: t.exposeFloat('p95DurationSeconds', { nullable: true }),
+    p99DurationSeconds: t.exposeFloat('p99DurationSeconds', { nullable: true }),
+  }),
+});
+
+builder.queryField('jobStats', (t) =>
+  t.field({
+    type: [JobStatRef],
+    description: 'One row per (jobType, status) over jobs created in [since, until); all time by default.',
+    args: {
+      since: t.arg({ type: 'DateTime' }),
+      until: t.arg({ type: 'DateTime' }),
+      jobType: t.arg.string(),
+    },
+    resolve: (_root, args, ctx) =>
+      jobStatistics(ctx.db, {
+        since: args.since ?? undefined,
+        until: args.until ?? undefined,
+        jobType: args.jobType ?? undefined,
+      }),
+  }),
+);

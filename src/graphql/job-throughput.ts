@@ -1,0 +1,41 @@
+import { jobThroughput, type ThroughputBucket } from '../jobs/queries.js';
+import { builder } from './builder.js';
+import { domain } from './errors.js';
+
+const ThroughputBucketSizeEnum = builder.enumType('ThroughputBucketSize', {
+  description: 'Bucket width; buckets are aligned in UTC.',
+  values: { MINUTE: { value: 'minute' }, HOUR: { value: 'hour' }, DAY: { value: 'day' } } as const,
+});
+
+const ThroughputBucketRef = builder.objectRef<ThroughputBucket>('ThroughputBucket').implement({
+  fields: (t) => ({
+    bucketStart: t.expose('bucketStart', { type: 'DateTime' }),
+    enqueued: t.exposeInt('enqueued', { description: 'Jobs created in the bucket.' }),
+    completed: t.exposeInt('completed', { description: 'Jobs that completed in the bucket.' }),
+    failed: t.exposeInt('failed', { description: 'Jobs that failed for good in the bucket.' }),
+  }),
+});
+
+builder.queryField('jobThroughput', (t) =>
+  t.field({
+    type: [ThroughputBucketRef],
+    description:
+      'Enqueued, completed and failed jobs per bucket, oldest first, with empty buckets as zeros. Counts cover ' +
+      '[since, until); without `since`, the last 60 minutes, 24 hours or 30 days. At most 10000 buckets.',
+    args: {
+      since: t.arg({ type: 'DateTime' }),
+      until: t.arg({ type: 'DateTime' }),
+      bucket: t.arg({ type: ThroughputBucketSizeEnum, defaultValue: 'hour' }),
+      jobType: t.arg.string(),
+    },
+    resolve: (_root, args, ctx) =>
+      domain(() =>
+        jobThroughput(ctx.db, {
+          since: args.since ?? undefined,
+          until: args.until ?? undefined,
+          bucket: args.bucket ?? undefined,
+          jobType: args.jobType ?? undefined,
+        }),
+      ),
+  }),
+);

@@ -1,0 +1,34 @@
+import type { Database } from '../db/client.js';
+import type { JobExecution } from '../db/schema.js';
+import type { JobDispatcher } from './dispatcher.js';
+import { JobNotFoundError, JobNotRetryableError } from './errors.js';
+import { getJobExecutionByJobId, resetJobForRetry } from './queries.js';
+
+export interface RetryOptions {
+  /** A `processing` job started longer ago than this counts as stuck and may be retried. */
+  stuckAfterMinutes?: number;
+}
+
+/**
+ * The operations guide's manual retry: resets a failed, cancelled or stuck job to `pending`
+ * (error cleared, retry count 0) and publishes its stored envelope (payload and metadata) again.
+ * Earlier attempts stay recorded. The reset is one conditional UPDATE, so two concurrent retries
+ * of one job publish it once; the loser gets JobNotRetryableError.
+ *
+ * @throws JobNotFoundError when no job has `jobId`.
+ * @throws JobNotRetryableError when the job is pending, running (not stuck), retrying or completed.
+ * @throws PublishError when QStash refuses; the job is then `failed` again with that reason.
+ */
+export async function retryJob(
+  deps: { db: Database; dispatcher: JobDispatcher },
+  jobId: string,
+  options: RetryOptions = {},
+): Promise<JobExecution> {
+  const reset = await resetJobForRetry(deps.db, jobId, options);
+  if (!reset) {
+    const existing = await getJobExecutionByJobId(deps.db, jobId);
+    if (!existing) throw new JobNotFoundError(jobId);
+    throw new JobNotRetryableError(jobId, existing.status);
+  }
+  return deps.dispatcher.republish(reset);
+}
