@@ -217,8 +217,9 @@ function filterConditions(filter: JobExecutionFilter = {}): SQL[] {
   if (filter.userId !== undefined) conditions.push(eq(jobExecutions.userId, filter.userId));
   if (filter.organizationId !== undefined) conditions.push(eq(jobExecutions.organizationId, filter.organizationId));
   if (filter.payloadContains !== undefined) {
-    // The same expression as the GIN index job_executions_payload_gin_idx, so the index applies.
-    conditions.push(sql`(${jobExecutions.payload} -> 'payload') @> ${JSON.stringify(filter.payloadContains)}::jsonb`);
+    // The same expression as the GIN index job_executions_payload_gin_idx, so the index applies. The
+    // parameter goes as text: postgres.js would JSON-encode a jsonb-typed string a second time.
+    conditions.push(sql`(${jobExecutions.payload} -> 'payload') @> ${JSON.stringify(filter.payloadContains)}::text::jsonb`);
   }
   return conditions;
 }
