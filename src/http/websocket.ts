@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { execute, GraphQLError, subscribe, type ExecutionArgs } from 'graphql';
+import { execute, subscribe, type ExecutionArgs, type GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -18,6 +18,15 @@ export interface GraphQLWebSocket {
 interface EnvelopedRoot {
   execute: (args: ExecutionArgs) => ReturnType<typeof execute>;
   subscribe: (args: ExecutionArgs) => ReturnType<typeof subscribe>;
+}
+
+/** Errors as sent to the client, without Yoga's `extensions.http` (status codes mean nothing here). */
+function formatErrors(errors: readonly GraphQLError[]): GraphQLFormattedError[] {
+  return errors.map((error) => {
+    const { http: _http, ...extensions } = error.extensions ?? {};
+    const { extensions: _all, ...formatted } = error.toJSON();
+    return Object.keys(extensions).length > 0 ? { ...formatted, extensions } : formatted;
+  });
 }
 
 /**
@@ -67,6 +76,9 @@ export function attachGraphQLWebSocket(
         ctx.extra.scope = scope;
         return true;
       },
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
       onSubscribe: async (ctx, _id, params) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
@@ -91,7 +103,8 @@ export function attachGraphQLWebSocket(
         } catch (error) {
           // Syntax errors and limit rejections are thrown by parse/validate: report them to the
           // client as the operation's errors instead of closing the socket.
-          if (error instanceof GraphQLError) return [error];
+          // By name, not instanceof: the error may come from another copy of graphql.
+          if (error instanceof Error && error.name === 'GraphQLError') return [error as GraphQLError];
           throw error;
         }
       },
