@@ -14,7 +14,7 @@ import {
   SlowJobsDocument,
   StuckJobsDocument,
 } from '../gql/graphql.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, testConfig, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { errorCodes, graphql, graphqlData, type GraphQLResponse } from '../helpers/graphql.js';
 
@@ -144,6 +144,14 @@ describe(`operation limits at their defaults on ${databaseKind}`, () => {
     const response = await graphql(t.baseUrl, JobExecutionsDocument, { variables: { first: 501 } });
     expect(errorCodes(response)).toEqual(['BAD_USER_INPUT']);
     expect(response.errors![0]!.message).toMatch(/500/);
+  });
+});
+
+describe('limit configuration', () => {
+  it('has defaults and reads GRAPHQL_MAX_* from the environment, reporting every bad value', () => {
+    expect(testConfig().graphqlLimits).toEqual({ maxDepth: 10, maxAliases: 30, maxTokens: 3000, maxCost: 200_000 });
+    expect(testConfig({ GRAPHQL_MAX_DEPTH: '4', GRAPHQL_MAX_COST: '' }).graphqlLimits).toMatchObject({ maxDepth: 4, maxCost: 200_000 });
+    expect(() => testConfig({ GRAPHQL_MAX_DEPTH: 'deep', GRAPHQL_MAX_TOKENS: '-1' })).toThrow(/GRAPHQL_MAX_DEPTH[\s\S]*GRAPHQL_MAX_TOKENS/);
   });
 });
 
