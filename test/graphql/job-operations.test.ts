@@ -1,0 +1,259 @@
+import { eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobExecutions, type NewJobExecution } from '../../src/db/schema.js';
+import { defineJob } from '../../src/jobs/registry.js';
+import { generateReportJob } from '../../src/jobs/types/generate-report.js';
+import { sendEmailJob, type EmailMessage, type EmailTransport } from '../../src/jobs/types/send-email.js';
+import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
+import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
+import { errorCodes, graphql, graphqlData } from '../helpers/graphql.js';
+
+function memoryTransport(): EmailTransport & { sent: EmailMessage[] } {
+  const sent: EmailMessage[] = [];
+  return {
+    sent,
+    async send(message) {
+      sent.push(message);
+      return { messageId: `mem-${sent.length}` };
+    },
+  };
+}
+
+const calls = new Map<string, number>();
+/** Fails its first run for a key and succeeds afterwards; no QStash retries, so the first failure is final. */
+const failsOnceJob = defineJob({
+  type: 'fails-once',
+  endpoint: '/api/jobs/fails-once',
+  schema: z.object({ key: z.string() }),
+  timeoutSeconds: 5,
+  retries: 0,
+  async handler({ key }) {
+    const n = (calls.get(key) ?? 0) + 1;
+    calls.set(key, n);
+    if (n === 1) throw new Error('fails-once: first run fails');
+    return { run: n };
+  },
+});
+
+const EXECUTION_FIELDS = /* GraphQL */ `
+  jobId jobType status retryCount payload metadata error messageId userId completedAt
+  attempts { attempt messageId durationSeconds httpStatus error }
+`;
+const ENQUEUE = `mutation Enqueue($input: EnqueueJobInput!) { enqueueJob(input: $input) { ${EXECUTION_FIELDS} } }`;
+const RETRY = `mutation Retry($jobId: ID!) { retryJob(jobId: $jobId) { ${EXECUTION_FIELDS} } }`;
+const EXECUTION = `query Execution($jobId: ID!) { jobExecution(jobId: $jobId) { ${EXECUTION_FIELDS} } }`;
+
+type Execution = {
+  jobId: string;
+  status: string;
+  retryCount: number;
+  payload: unknown;
+  metadata: Record<string, unknown> | null;
+  error: string | null;
+  messageId: string | null;
+  userId: string | null;
+  completedAt: string | null;
+  attempts: { attempt: number; messageId: string; durationSeconds: number | null; httpStatus: number | null; error: string | null }[];
+};
+
+describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () => {
+  let database: TestDatabase;
+  let t: TestApp;
+  const transport = memoryTransport();
+  const email = { to: 'ada@example.com', subject: 'Welcome', text: 'Hello Ada' };
+
+  const run = <T>(document: string, variables: Record<string, unknown> = {}) =>
+    graphqlData<T, Record<string, unknown>>(t.baseUrl, document, { variables });
+  const rowCount = async () => (await database.handle.db.select({ n: sql<number>`count(*)::int` }).from(jobExecutions))[0]!.n;
+  const enqueue = async (input: Record<string, unknown>) => (await run<{ enqueueJob: Execution }>(ENQUEUE, { input })).enqueueJob;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    t = await startTestApp(database.handle, { jobs: [sendEmailJob(transport), generateReportJob, failsOnceJob] });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await database?.destroy();
+  });
+
+  it('jobTypes lists the registry with JSON Schemas of the payloads', async () => {
+    type JobType = { name: string; description: string | null; endpoint: string; timeoutSeconds: number; retries: number; payloadSchema: any };
+    const { jobTypes } = await run<{ jobTypes: JobType[] }>('{ jobTypes { name description endpoint timeoutSeconds retries payloadSchema } }');
+    expect(jobTypes.map((j) => j.name)).toEqual(['send-email', 'generate-report', 'fails-once']);
+    const sendEmail = jobTypes[0]!;
+    expect(sendEmail).toMatchObject({ endpoint: '/api/jobs/email', timeoutSeconds: 30, retries: 3, description: expect.any(String) });
+    expect(sendEmail.payloadSchema).toMatchObject({ type: 'object', required: ['to', 'subject'] });
+    expect(Object.keys(sendEmail.payloadSchema.properties)).toEqual(expect.arrayContaining(['to', 'subject', 'text', 'html']));
+    expect(jobTypes[1]!.payloadSchema.properties.reportType).toMatchObject({ const: 'job-summary' });
+    expect(jobTypes[2]).toMatchObject({ endpoint: '/api/jobs/fails-once', retries: 0, description: null, payloadSchema: { required: ['key'] } });
+  });
+
+  it('enqueueJob records, publishes and runs a job, keeping payload and metadata apart', async () => {
+    const job = await enqueue({ jobType: 'send-email', payload: email, metadata: { userId: 'u-7', source: 'signup' } });
+    // The row as it is once QStash accepted the message: the delivery may already have started.
+    expect(job).toMatchObject({
+      jobType: 'send-email',
+      status: expect.stringMatching(/^(PENDING|PROCESSING|COMPLETED)$/),
+      retryCount: 0,
+      payload: email,
+      metadata: { userId: 'u-7', source: 'signup', createdAt: expect.any(String) },
+      userId: 'u-7',
+      error: null,
+    });
+    expect(job.messageId).toMatch(/^msg_/);
+    await waitForJob(database.handle, job.jobId, hasStatus('completed'));
+    const { jobExecution } = await run<{ jobExecution: Execution }>(EXECUTION, { jobId: job.jobId });
+    expect(jobExecution).toMatchObject({ status: 'COMPLETED', attempts: [{ attempt: 0, messageId: job.messageId, httpStatus: 200, error: null }] });
+    expect(transport.sent.at(-1)).toMatchObject({ to: ['ada@example.com'], subject: 'Welcome' });
+  });
+
+  it('enqueueJob passes delaySeconds to QStash', async () => {
+    const before = Date.now();
+    const job = await enqueue({ jobType: 'send-email', payload: email, delaySeconds: 3600 });
+    const published = t.logs.find((l) => l.message === 'qstash stand-in: message published' && l.messageId === job.messageId);
+    expect(published?.notBefore).toBeGreaterThanOrEqual(before + 3_600_000);
+    expect(job.status).toBe('PENDING');
+  });
+
+  it('enqueueJob errors: UNKNOWN_JOB_TYPE, INVALID_PAYLOAD with issues, BAD_USER_INPUT; nothing written', async () => {
+    const count = await rowCount();
+    const unknown = await graphql(t.baseUrl, ENQUEUE, { variables: { input: { jobType: 'send-fax', payload: {} } } });
+    expect(errorCodes(unknown)).toEqual(['UNKNOWN_JOB_TYPE']);
+    expect(unknown.errors![0]!.extensions).toMatchObject({ jobType: 'send-fax', knownJobTypes: ['send-email', 'generate-report', 'fails-once'] });
+
+    const invalid = await graphql(t.baseUrl, ENQUEUE, { variables: { input: { jobType: 'send-email', payload: { to: 'not-an-email' } } } });
+    expect(errorCodes(invalid)).toEqual(['INVALID_PAYLOAD']);
+    expect(invalid.errors![0]!.extensions!.issues).toEqual([
+      { path: 'to', message: expect.any(String) },
+      { path: 'subject', message: expect.any(String) },
+    ]);
+    const refined = await graphql(t.baseUrl, ENQUEUE, { variables: { input: { jobType: 'send-email', payload: { to: 'a@example.com', subject: 's' } } } });
+    expect(refined.errors![0]!.extensions).toMatchObject({ code: 'INVALID_PAYLOAD', issues: [{ path: 'text', message: 'either text or html is required' }] });
+
+    for (const input of [
+      { jobType: 'send-email', payload: email, metadata: ['not', 'an', 'object'] },
+      { jobType: 'send-email', payload: email, delaySeconds: -1 },
+    ]) {
+      expect(errorCodes(await graphql(t.baseUrl, ENQUEUE, { variables: { input } }))).toEqual(['BAD_USER_INPUT']);
+    }
+    expect(await rowCount()).toBe(count);
+  });
+
+  it('retryJob runs a failed job again through the pipeline to completed, keeping the earlier attempt', async () => {
+    const job = await enqueue({ jobType: 'fails-once', payload: { key: 'retry-1' }, metadata: { organizationId: 'org-9' } });
+    const failed = await waitForJob(database.handle, job.jobId, hasStatus('failed'));
+    expect(failed.error).toBe('fails-once: first run fails');
+
+    const heard: string[] = [];
+    const stop = t.app.events.subscribe((e) => e.jobId === job.jobId && heard.push(e.type));
+    const { retryJob } = await run<{ retryJob: Execution }>(RETRY, { jobId: job.jobId });
+    // Returned once republished; the new delivery may already be running.
+    expect(retryJob).toMatchObject({ jobId: job.jobId, status: expect.stringMatching(/^(PENDING|PROCESSING|COMPLETED)$/), error: null, retryCount: 0 });
+    expect(retryJob.messageId).not.toBe(job.messageId);
+    expect(retryJob.attempts[0]).toMatchObject({ messageId: job.messageId, error: 'fails-once: first run fails' });
+
+    const done = await waitForJob(database.handle, job.jobId, hasStatus('completed'));
+    expect(done.result).toEqual({ run: 2 });
+    await expect.poll(() => heard).toEqual(['requeued', 'started', 'completed']);
+    stop();
+    const { jobExecution } = await run<{ jobExecution: Execution }>(EXECUTION, { jobId: job.jobId });
+    expect(jobExecution).toMatchObject({
+      status: 'COMPLETED',
+      error: null,
+      payload: { key: 'retry-1' },
+      metadata: { organizationId: 'org-9' },
+    });
+    expect(jobExecution.attempts.map((a) => [a.messageId, a.httpStatus, a.error])).toEqual([
+      [job.messageId, 500, 'fails-once: first run fails'],
+      [retryJob.messageId, 200, null],
+    ]);
+  });
+
+  it('retryJob takes cancelled and stuck jobs; refuses others with JOB_NOT_RETRYABLE, unknown ids with JOB_NOT_FOUND', async () => {
+    const row = (jobId: string, changes: Partial<NewJobExecution>): NewJobExecution => ({
+      jobId,
+      jobType: 'send-email',
+      payload: { jobId, type: 'send-email', payload: email, metadata: {} },
+      ...changes,
+    });
+    const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
+    await database.handle.db.insert(jobExecutions).values([
+      row('cancelled-1', { status: 'cancelled', completedAt: minutesAgo(1) }),
+      row('stuck-1', { status: 'processing', startedAt: minutesAgo(30) }),
+      row('running-1', { status: 'processing', startedAt: minutesAgo(1) }),
+      row('retrying-1', { status: 'retrying', startedAt: minutesAgo(1), error: 'SMTP timeout' }),
+      row('pending-1', { status: 'pending' }),
+      row('completed-1', { status: 'completed', startedAt: minutesAgo(2), completedAt: minutesAgo(1) }),
+    ]);
+    for (const jobId of ['cancelled-1', 'stuck-1']) {
+      const { retryJob } = await run<{ retryJob: Execution }>(RETRY, { jobId });
+      expect(retryJob).toMatchObject({ jobId, error: null, retryCount: 0 });
+      await waitForJob(database.handle, jobId, hasStatus('completed'));
+    }
+    for (const [jobId, status] of [['running-1', 'PROCESSING'], ['retrying-1', 'RETRYING'], ['pending-1', 'PENDING'], ['completed-1', 'COMPLETED']]) {
+      const refused = await graphql(t.baseUrl, RETRY, { variables: { jobId } });
+      expect(errorCodes(refused), jobId).toEqual(['JOB_NOT_RETRYABLE']);
+      expect(refused.errors![0]!.extensions).toMatchObject({ jobId, status });
+    }
+    const [retrying] = await database.handle.db.select().from(jobExecutions).where(eq(jobExecutions.jobId, 'retrying-1'));
+    expect(retrying).toMatchObject({ status: 'retrying', error: 'SMTP timeout' });
+    const missing = await graphql(t.baseUrl, RETRY, { variables: { jobId: 'no-such-job' } });
+    expect(errorCodes(missing)).toEqual(['JOB_NOT_FOUND']);
+  });
+
+  it('jobEvents over SSE: started and completed of an enqueued job, filtered on the server, with its execution', async () => {
+    const listeners = () => (t.app.events as unknown as { listeners: Set<unknown> }).listeners.size;
+    const baseline = listeners();
+    const controller = new AbortController();
+    const response = await fetch(`${t.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({
+        query: `subscription { jobEvents(jobType: "send-email", statuses: [PROCESSING, COMPLETED]) {
+          type jobId jobType status retryCount error occurredAt execution { jobId status attempts { attempt } }
+        } }`,
+      }),
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const events: Record<string, any>[] = [];
+    let buffer = '';
+    const readUntil = async (done: () => boolean) => {
+      while (!done()) {
+        const { value, done: ended } = await reader.read();
+        if (ended) throw new Error(`stream ended; got ${JSON.stringify(events)}`);
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const message = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = message.split('\n').find((line) => line.startsWith('data: '));
+          if (message.startsWith('event: next') && data) events.push(JSON.parse(data.slice(6)));
+        }
+      }
+    };
+
+    // The subscription listens once Yoga pulls its first event.
+    await expect.poll(listeners).toBe(baseline + 1);
+    await enqueue({ jobType: 'fails-once', payload: { key: 'filtered-out' } });
+    const job = await enqueue({ jobType: 'send-email', payload: email });
+    const mine = () => events.map((e) => e.data.jobEvents).filter((e) => e.jobId === job.jobId);
+    await readUntil(() => mine().some((e) => e.type === 'COMPLETED'));
+    controller.abort();
+
+    expect(events.every((e) => !e.errors)).toBe(true);
+    expect(events.map((e) => e.data.jobEvents.jobType)).not.toContain('fails-once');
+    expect(mine().map((e) => [e.type, e.status])).toEqual([
+      ['STARTED', 'PROCESSING'],
+      ['COMPLETED', 'COMPLETED'],
+    ]);
+    const completed = mine()[1]!;
+    expect(completed).toMatchObject({ jobType: 'send-email', retryCount: 0, error: null, execution: { jobId: job.jobId, status: 'COMPLETED', attempts: [{ attempt: 0 }] } });
+    expect(Date.parse(completed.occurredAt)).toBeGreaterThan(Date.now() - 60_000);
+    // Closing the request ends the subscription and its listener.
+    await expect.poll(listeners).toBe(baseline);
+  });
+});
