@@ -1,5 +1,6 @@
 import { openDatabase, type DatabaseHandle } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
+import { benchGraphQL } from './graphql.js';
 import { benchPipeline } from './pipeline.js';
 
 /**
@@ -7,17 +8,19 @@ import { benchPipeline } from './pipeline.js';
  * when DATABASE_URL is set, on that PostgreSQL server too (use a scratch database: it writes rows).
  */
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 200);
+const rows = Number(process.env.BENCH_ROWS ?? 100_000);
 const targets: [string, () => Promise<DatabaseHandle>][] = [['PGlite (in memory)', () => openDatabase({ kind: 'pglite' })]];
 if (process.env.DATABASE_URL) {
   targets.push([`PostgreSQL (${new URL(process.env.DATABASE_URL).host})`, () => openDatabase({ kind: 'postgres', url: process.env.DATABASE_URL! })]);
 }
 
-console.log(`jobscope benchmarks: ${iterations} iterations per case, node ${process.version}`);
+console.log(`jobscope benchmarks: ${iterations} iterations per case (statistics: a quarter), ${rows} rows, node ${process.version}`);
 for (const [label, open] of targets) {
   const database = await open();
   try {
     await migrateDatabase(database);
     await benchPipeline(database, label, iterations);
+    await benchGraphQL(database, label, rows, iterations);
   } finally {
     await database.close();
   }

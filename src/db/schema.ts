@@ -73,9 +73,9 @@ export const jobExecutions = pgTable(
     updatedAt: timestamp('updated_at', tz).notNull().defaultNow(),
   },
   (t) => [
-    index('job_executions_created_at_idx').on(t.createdAt.desc(), t.jobId.desc()),
-    index('job_executions_status_created_at_idx').on(t.status, t.createdAt.desc()),
-    index('job_executions_job_type_created_at_idx').on(t.jobType, t.createdAt.desc()),
+    index('job_executions_created_at_idx').on(t.createdAt, t.jobId),
+    index('job_executions_status_created_at_idx').on(t.status, t.createdAt),
+    index('job_executions_job_type_created_at_idx').on(t.jobType, t.createdAt),
     index('job_executions_stuck_idx').on(t.startedAt).where(sql`${t.status} = 'processing'`),
     index('job_executions_completed_at_idx').on(t.completedAt),
     index('job_executions_message_id_idx').on(t.messageId),

@@ -31,9 +31,9 @@ CREATE TABLE "job_executions" (
 --> statement-breakpoint
 CREATE INDEX "job_attempts_job_id_idx" ON "job_attempts" ("job_id","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "job_attempts_message_attempt_idx" ON "job_attempts" ("message_id","attempt");--> statement-breakpoint
-CREATE INDEX "job_executions_created_at_idx" ON "job_executions" ("created_at" DESC NULLS LAST,"job_id" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "job_executions_status_created_at_idx" ON "job_executions" ("status","created_at" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "job_executions_job_type_created_at_idx" ON "job_executions" ("job_type","created_at" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "job_executions_created_at_idx" ON "job_executions" ("created_at","job_id");--> statement-breakpoint
+CREATE INDEX "job_executions_status_created_at_idx" ON "job_executions" ("status","created_at");--> statement-breakpoint
+CREATE INDEX "job_executions_job_type_created_at_idx" ON "job_executions" ("job_type","created_at");--> statement-breakpoint
 CREATE INDEX "job_executions_stuck_idx" ON "job_executions" ("started_at") WHERE "status" = 'processing';--> statement-breakpoint
 CREATE INDEX "job_executions_completed_at_idx" ON "job_executions" ("completed_at");--> statement-breakpoint
 CREATE INDEX "job_executions_message_id_idx" ON "job_executions" ("message_id");--> statement-breakpoint
