@@ -123,7 +123,18 @@ export async function createJobscope(options: JobscopeOptions): Promise<Jobscope
       return json(500, { error: 'Internal server error' });
     }
   });
-  const server = createServer(adapter);
+  // Deliveries in flight, until their answer is sent: shutdown waits for them, so that every run
+  // that started is recorded and QStash hears its outcome.
+  const inFlight = new Set<Promise<void>>();
+  const server = createServer((req, res) => {
+    if (registry.forEndpoint(new URL(req.url ?? '/', 'http://x').pathname)) {
+      const answered = new Promise<void>((resolve) => res.once('close', resolve));
+      inFlight.add(answered);
+      void answered.then(() => inFlight.delete(answered));
+    }
+    void adapter(req, res);
+  });
+  let closing: Promise<void> | undefined;
   const graphqlWebSocket = attachGraphQLWebSocket(server, graphql, { config, logger });
 
   return {
@@ -151,16 +162,24 @@ export async function createJobscope(options: JobscopeOptions): Promise<Jobscope
       alerter.start(config.alerts.intervalSeconds);
       return baseUrl();
     },
-    async close() {
-      await alerter.stop();
-      await standIn?.close();
-      await graphqlWebSocket.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 5_000).unref();
-      });
-      await events.close();
+    close() {
+      closing ??= shutdown();
+      return closing;
     },
   };
+
+  async function shutdown(): Promise<void> {
+    await alerter.stop();
+    await standIn?.close();
+    await graphqlWebSocket.close();
+    // Stop accepting, let running deliveries record their outcome (bounded by the longest
+    // timeout), then drop what is left: idle keep-alive sockets and open SSE streams.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const longest = Math.max(0, ...registry.list().map((d) => d.timeoutSeconds)) * 1000;
+    await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, longest + 1_000).unref())]);
+    server.closeAllConnections();
+    await closed;
+    await events.close();
+  }
 }

@@ -157,3 +157,26 @@ describe(`worker endpoint on ${databaseKind}`, () => {
     expect(await res.json()).toMatchObject({ error: 'Invalid job payload', issues: [{ path: 'type' }] });
   });
 });
+
+describe(`shutdown on ${databaseKind}`, () => {
+  it('lets a running delivery commit its outcome and answer before the server closes', async () => {
+    const database = await createTestDatabase();
+    const t = await startTestApp(database.handle, { jobs: [blockingJob] });
+    try {
+      const running = deliver(t, envelope('shutdown-job', 400), { messageId: 'msg_shutdown' });
+      await expect.poll(async () => (await database.handle.query<{ status: string }>(
+        "SELECT status FROM job_executions WHERE job_id = 'shutdown-job'",
+      ))[0]?.status).toBe('processing');
+      const closed = t.close();
+      const res = await running;
+      expect(res.status).toBe(200);
+      await closed;
+      const [row] = await database.handle.query<{ status: string }>("SELECT status FROM job_executions WHERE job_id = 'shutdown-job'");
+      expect(row?.status).toBe('completed');
+      await expect(fetch(`${t.baseUrl}/health`)).rejects.toThrow();
+    } finally {
+      await t.close();
+      await database.destroy();
+    }
+  });
+});
