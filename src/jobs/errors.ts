@@ -78,7 +78,12 @@ export class JobNotRetryableError extends Error {
   }
 }
 
+/**
+ * An error's message followed by its causes' (`fetch failed (connect ECONNREFUSED …)`), so that a
+ * stored or logged error says what actually went wrong.
+ */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : JSON.stringify(error);
+  if (!(error instanceof Error)) return typeof error === 'string' ? error : JSON.stringify(error);
+  const cause = error.cause instanceof Error ? errorMessage(error.cause) : undefined;
+  return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
 }

@@ -4,21 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobExecutions, type NewJobExecution } from '../../src/db/schema.js';
 import { defineJob } from '../../src/jobs/registry.js';
 import { generateReportJob } from '../../src/jobs/types/generate-report.js';
-import { sendEmailJob, type EmailMessage, type EmailTransport } from '../../src/jobs/types/send-email.js';
+import { sendEmailJob } from '../../src/jobs/types/send-email.js';
+import { memoryTransport } from '../helpers/email.js';
 import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { errorCodes, graphql, graphqlData } from '../helpers/graphql.js';
-
-function memoryTransport(): EmailTransport & { sent: EmailMessage[] } {
-  const sent: EmailMessage[] = [];
-  return {
-    sent,
-    async send(message) {
-      sent.push(message);
-      return { messageId: `mem-${sent.length}` };
-    },
-  };
-}
 
 const calls = new Map<string, number>();
 /** Fails its first run for a key and succeeds afterwards; no QStash retries, so the first failure is final. */

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +11,15 @@ import { getJobExecutionByJobId, updateJobExecution } from '../../src/jobs/queri
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY } from '../../src/qstash/dev-credentials.js';
 import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
+
+/** A loopback port nothing listens on: connections to it are refused. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 const email = (subject: string) => ({ to: 'ops@example.com', subject, text: 'report attached' });
 
@@ -31,7 +42,7 @@ describe(`persistence and events on ${databaseKind}`, () => {
   it('marks the row failed and tells the caller when QStash cannot be reached', async () => {
     const unreachable = await startTestApp(database.handle, {
       env: {
-        QSTASH_URL: 'http://127.0.0.1:9',
+        QSTASH_URL: `http://127.0.0.1:${await closedPort()}`,
         QSTASH_TOKEN: 'token-for-a-qstash-that-is-not-there',
         QSTASH_CURRENT_SIGNING_KEY: DEV_CURRENT_SIGNING_KEY,
         QSTASH_NEXT_SIGNING_KEY: DEV_NEXT_SIGNING_KEY,
@@ -41,7 +52,7 @@ describe(`persistence and events on ${databaseKind}`, () => {
       const error = await unreachable.app.dispatcher.enqueue('send-email', email('unreachable')).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PublishError);
       const jobId = (error as PublishError).jobId;
-      expect((error as PublishError).message).toMatch(new RegExp(`^Publishing job ${jobId} to QStash failed: `));
+      expect((error as PublishError).message).toMatch(new RegExp(`^Publishing job ${jobId} to QStash failed: fetch failed \\(connect ECONNREFUSED`));
       const row = await getJobExecutionByJobId(database.handle.db, jobId);
       expect(row).toMatchObject({ status: 'failed', messageId: null });
       expect(row!.error).toMatch(/^Publishing job .* failed/);

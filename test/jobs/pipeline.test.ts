@@ -5,24 +5,13 @@ import { jobAttempts } from '../../src/db/schema.js';
 import { InvalidPayloadError, NonRetryableJobError, UnknownJobTypeError } from '../../src/jobs/errors.js';
 import type { JobEvent } from '../../src/jobs/events.js';
 import { defineJob } from '../../src/jobs/registry.js';
-import { sendEmailJob, type EmailMessage, type EmailTransport } from '../../src/jobs/types/send-email.js';
+import { sendEmailJob } from '../../src/jobs/types/send-email.js';
+import { memoryTransport } from '../helpers/email.js';
 import { generateReportJob } from '../../src/jobs/types/generate-report.js';
 import { DEV_QSTASH_TOKEN } from '../../src/qstash/dev-credentials.js';
 import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { asc, eq } from 'drizzle-orm';
-
-/** A real transport implementation that keeps what it was asked to send. */
-function memoryTransport(): EmailTransport & { sent: EmailMessage[] } {
-  const sent: EmailMessage[] = [];
-  return {
-    sent,
-    async send(message) {
-      sent.push(message);
-      return { messageId: `mem-${sent.length}` };
-    },
-  };
-}
 
 const calls = new Map<string, number>();
 const countCall = (key: string) => {
