@@ -29,7 +29,7 @@ const jobs = [...defaultJobs({ logger })];
 const app = await createJobscope({ config, logger, database, jobs });
 const baseUrl = await app.listen();
 
-logger.info(`[jobscope] Listening on ${baseUrl}`, {
+logger.info(`[jobscope] Listening on ${baseUrl}, GraphiQL at ${baseUrl}/graphql`, {
   env: config.env,
   database: config.database.kind === 'postgres' ? 'postgres' : `pglite (${config.database.dataDir})`,
   qstash: config.qstash.kind === 'local' ? `local stand-in at ${baseUrl}${config.qstash.basePath}` : 'Upstash QStash',
