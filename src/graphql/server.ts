@@ -1,6 +1,7 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { ApiKeys, bearerToken, useApiKeys, type ApiScope } from './auth.js';
 import type { GraphQLContext, GraphQLDeps } from './context.js';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { graphiqlOptions } from './graphiql.js';
 import { useOperationLimits } from './limits.js';
 import { schema } from './schema.js';
@@ -30,6 +31,8 @@ export function createGraphQLServer(deps: GraphQLDeps): GraphQLServer {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: graphiqlOptions({ apiKeysRequired: !keys.open }),
+    // GraphiQL's scripts and styles served from this package, not a CDN: it opens offline too.
+    renderGraphiQL,
     // Masks everything but GraphQLErrors thrown on purpose (those carry extensions.code).
     maskedErrors: true,
     plugins: [useOperationLimits(deps.config.graphqlLimits, { production: deps.config.env === 'production' }), useApiKeys(keys)],

@@ -122,6 +122,9 @@ describe('GraphiQL', () => {
       expect(html).toContain(operation);
     }
     expect(html).toContain('"subscriptionsProtocol":"SSE"');
+    // Its scripts are served inline, so it opens without reaching a CDN.
+    expect(html).not.toMatch(/<script[^>]+src=["']?https?:/);
+    expect(html).toContain('renderYogaGraphiQL');
     expect(html).toContain('Bearer <your API key>');
   });
 
