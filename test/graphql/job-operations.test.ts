@@ -8,6 +8,7 @@ import { sendEmailJob } from '../../src/jobs/types/send-email.js';
 import { memoryTransport } from '../helpers/email.js';
 import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
+import { JobExecutionDocument, RetryJobDocument } from '../gql/graphql.js';
 import { errorCodes, graphql, graphqlData } from '../helpers/graphql.js';
 
 const calls = new Map<string, number>();
@@ -32,7 +33,6 @@ const EXECUTION_FIELDS = /* GraphQL */ `
 `;
 const ENQUEUE = `mutation Enqueue($input: EnqueueJobInput!) { enqueueJob(input: $input) { ${EXECUTION_FIELDS} } }`;
 const RETRY = `mutation Retry($jobId: ID!) { retryJob(jobId: $jobId) { ${EXECUTION_FIELDS} } }`;
-const EXECUTION = `query Execution($jobId: ID!) { jobExecution(jobId: $jobId) { ${EXECUTION_FIELDS} } }`;
 
 type Execution = {
   jobId: string;
@@ -93,7 +93,8 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
     });
     expect(job.messageId).toMatch(/^msg_/);
     await waitForJob(database.handle, job.jobId, hasStatus('completed'));
-    const { jobExecution } = await run<{ jobExecution: Execution }>(EXECUTION, { jobId: job.jobId });
+    // The typed example operation from GraphiQL's tab (test/gql), as a client would run it.
+    const { jobExecution } = await graphqlData(t.baseUrl, JobExecutionDocument, { variables: { jobId: job.jobId } });
     expect(jobExecution).toMatchObject({ status: 'COMPLETED', attempts: [{ attempt: 0, messageId: job.messageId, httpStatus: 200, error: null }] });
     expect(transport.sent.at(-1)).toMatchObject({ to: ['ada@example.com'], subject: 'Welcome' });
   });
@@ -147,14 +148,15 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
     expect(done.result).toEqual({ run: 2 });
     await expect.poll(() => heard).toEqual(['requeued', 'started', 'completed']);
     stop();
-    const { jobExecution } = await run<{ jobExecution: Execution }>(EXECUTION, { jobId: job.jobId });
+    // The typed example operation from GraphiQL's tab (test/gql), as a client would run it.
+    const { jobExecution } = await graphqlData(t.baseUrl, JobExecutionDocument, { variables: { jobId: job.jobId } });
     expect(jobExecution).toMatchObject({
       status: 'COMPLETED',
       error: null,
       payload: { key: 'retry-1' },
       metadata: { organizationId: 'org-9' },
     });
-    expect(jobExecution.attempts.map((a) => [a.messageId, a.httpStatus, a.error])).toEqual([
+    expect(jobExecution!.attempts.map((a) => [a.messageId, a.httpStatus, a.error])).toEqual([
       [job.messageId, 500, 'fails-once: first run fails'],
       [retryJob.messageId, 200, null],
     ]);
@@ -177,7 +179,7 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
       row('completed-1', { status: 'completed', startedAt: minutesAgo(2), completedAt: minutesAgo(1) }),
     ]);
     for (const jobId of ['cancelled-1', 'stuck-1']) {
-      const { retryJob } = await run<{ retryJob: Execution }>(RETRY, { jobId });
+      const { retryJob } = await graphqlData(t.baseUrl, RetryJobDocument, { variables: { jobId } });
       expect(retryJob).toMatchObject({ jobId, error: null, retryCount: 0 });
       await waitForJob(database.handle, jobId, hasStatus('completed'));
     }
