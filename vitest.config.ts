@@ -15,6 +15,9 @@ export default defineConfig({
     // Two cores: test files share the machine with PGlite instances and the PostgreSQL server.
     maxWorkers: 2,
     testTimeout: 30_000,
+    // Deliveries and NOTIFY events are asynchronous; on a loaded two-core CI machine a second
+    // is not always enough for them to show.
+    expect: { poll: { timeout: 5_000, interval: 20 } },
     hookTimeout: 60_000,
     globalSetup: ['test/helpers/global-setup.ts'],
   },

@@ -116,8 +116,8 @@ describe(`worker endpoint on ${databaseKind}`, () => {
     const messageId = 'msg_dup_concurrent';
     const before = runs;
     const [a, b] = await Promise.all([
-      deliver(t, envelope(jobId, 300), { messageId }),
-      deliver(t, envelope(jobId, 300), { messageId }),
+      deliver(t, envelope(jobId, 1_000), { messageId }),
+      deliver(t, envelope(jobId, 1_000), { messageId }),
     ]);
     expect([a.status, b.status].sort()).toEqual([200, 409]);
     const busy = a.status === 409 ? a : b;
