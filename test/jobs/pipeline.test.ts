@@ -222,6 +222,25 @@ describe(`job pipeline on ${databaseKind}`, () => {
     await expect.poll(() => eventsOf(jobId)).toEqual(['enqueued', 'started', 'completed']);
   });
 
+  it('loses nothing when many jobs run at once, failing ones included', async () => {
+    const jobs = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        i % 4 === 0
+          ? t.app.dispatcher.enqueue('flaky', { key: `burst-${i}` })
+          : t.app.dispatcher.enqueue('send-email', { to: `burst${i}@example.com`, subject: `burst ${i}`, text: 'x' }),
+      ),
+    );
+    const done = await Promise.all(jobs.map((j) => waitForJob(database.handle, j.jobId, hasStatus('completed'), 30_000)));
+    expect(done.every((row) => row.completedAt !== null && row.error === null)).toBe(true);
+    const attempts = await database.handle.query<{ job_id: string; n: number; open: number }>(
+      'SELECT job_id, count(*)::int AS n, count(*) FILTER (WHERE finished_at IS NULL)::int AS open FROM job_attempts WHERE job_id = ANY($1) GROUP BY job_id',
+      [jobs.map((j) => j.jobId)],
+    );
+    const expected = Object.fromEntries(jobs.map((j, i) => [j.jobId, i % 4 === 0 ? 2 : 1]));
+    expect(Object.fromEntries(attempts.map((a) => [a.job_id, a.n]))).toEqual(expected);
+    expect(attempts.every((a) => a.open === 0)).toBe(true);
+  });
+
   it('answers a GET on a worker endpoint with what it is', async () => {
     const res = await fetch(`${t.baseUrl}/api/jobs/email`);
     expect(res.status).toBe(405);
