@@ -25,7 +25,7 @@ export async function benchPipeline(database: DatabaseHandle, label: string, ite
   });
   const db = database.db;
   try {
-    const baseline = await measure('raw SQL: insert + attempt + outcome', iterations, async () => {
+    const rawRun = async () => {
       const jobId = randomUUID();
       await db.insert(jobExecutions).values({ jobId, jobType: 'send-email', payload: { jobId, type: 'send-email', payload: {}, metadata: {} } });
       await db.transaction(async (tx) => {
@@ -36,8 +36,8 @@ export async function benchPipeline(database: DatabaseHandle, label: string, ite
         await tx.update(jobAttempts).set({ finishedAt: new Date(), httpStatus: 200 }).where(eq(jobAttempts.jobId, jobId));
         await tx.update(jobExecutions).set({ status: 'completed', completedAt: new Date() }).where(eq(jobExecutions.jobId, jobId));
       });
-    });
-    const pipeline = await measure('enqueue → QStash stand-in → worker → completed', iterations, async (i) => {
+    };
+    const pipelineRun = async (i: number) => {
       let jobId = '';
       const done = new Promise<void>((resolve) => {
         const job = app.dispatcher.enqueue('send-email', { to: 'bench@example.com', subject: `bench ${i}`, text: 'x' });
@@ -52,8 +52,17 @@ export async function benchPipeline(database: DatabaseHandle, label: string, ite
       });
       await done;
       waiting.delete(jobId);
-    });
+    };
+    const baseline = await measure('raw SQL: insert + attempt + outcome', iterations, rawRun);
+    const pipeline = await measure('enqueue → QStash stand-in → worker → completed', iterations, pipelineRun);
     report(`Delivery latency on ${label} (one job at a time)`, baseline, [pipeline]);
+
+    const burst = 100;
+    const rounds = Math.max(3, Math.floor(iterations / 40));
+    const rawBurst = await measure(`raw SQL: ${burst} runs at once`, rounds, () => Promise.all(Array.from({ length: burst }, rawRun)), 1);
+    const pipelineBurst = await measure(`${burst} jobs enqueued at once, until all completed`, rounds, (r) =>
+      Promise.all(Array.from({ length: burst }, (_, i) => pipelineRun(r * burst + i))), 1);
+    report(`Burst of ${burst} jobs on ${label} (time for the whole burst)`, rawBurst, [pipelineBurst]);
   } finally {
     await app.close();
   }
