@@ -3,6 +3,7 @@ import {
   InvalidArgumentError,
   InvalidPayloadError,
   JobNotFoundError,
+  JobNotCancellableError,
   JobNotRetryableError,
   PublishError,
   UnknownJobTypeError,
@@ -15,6 +16,7 @@ export type ErrorCode =
   | 'INVALID_PAYLOAD'
   | 'JOB_NOT_FOUND'
   | 'JOB_NOT_RETRYABLE'
+  | 'JOB_NOT_CANCELLABLE'
   | 'PUBLISH_FAILED';
 
 export function expectedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
@@ -40,6 +42,9 @@ export function toGraphQLError(error: unknown): unknown {
   if (error instanceof JobNotFoundError) return expectedError('JOB_NOT_FOUND', error.message, { jobId: error.jobId });
   if (error instanceof JobNotRetryableError) {
     return expectedError('JOB_NOT_RETRYABLE', error.message, { jobId: error.jobId, status: error.status.toUpperCase() });
+  }
+  if (error instanceof JobNotCancellableError) {
+    return expectedError('JOB_NOT_CANCELLABLE', error.message, { jobId: error.jobId, status: error.status.toUpperCase() });
   }
   if (error instanceof PublishError) return expectedError('PUBLISH_FAILED', error.message, { jobId: error.jobId });
   return error;

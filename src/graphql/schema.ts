@@ -11,6 +11,7 @@ import './job-health.js';
 import './job-types.js';
 import './enqueue-job.js';
 import './retry-job.js';
+import './cancel-job.js';
 import './job-events.js';
 
 /** The schema, built once from every registered module. */

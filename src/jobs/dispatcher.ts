@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@upstash/qstash';
+import { QstashError, type Client } from '@upstash/qstash';
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { jobExecutions, type JobEnvelope, type JobExecution, type JobMetadata } from '../db/schema.js';
@@ -71,6 +71,20 @@ export class JobDispatcher {
   async republish(execution: JobExecution, options: EnqueueOptions = {}): Promise<JobExecution> {
     const definition = this.deps.registry.get(execution.jobType);
     return this.publish(definition, execution.payload, execution, options);
+  }
+
+  /**
+   * Asks QStash to drop a message that has not been delivered yet. A message QStash no longer
+   * holds (already delivered, failed or cancelled) is not an error: answers false.
+   */
+  async cancelMessage(messageId: string): Promise<boolean> {
+    try {
+      const { cancelled } = await this.deps.qstash().messages.cancel(messageId);
+      return cancelled > 0;
+    } catch (error) {
+      if (error instanceof QstashError && error.status === 404) return false;
+      throw error;
+    }
   }
 
   private async publish(

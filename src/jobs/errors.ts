@@ -82,6 +82,13 @@ export class JobNotRetryableError extends Error {
  * An error's message followed by its causes' (`fetch failed (connect ECONNREFUSED …)`), so that a
  * stored or logged error says what actually went wrong.
  */
+export class JobNotCancellableError extends Error {
+  override name = 'JobNotCancellableError';
+  constructor(readonly jobId: string, readonly status: string) {
+    super(`Job ${jobId} is ${status} and cannot be cancelled (only pending or retrying jobs can)`);
+  }
+}
+
 export function errorMessage(error: unknown): string {
   if (!(error instanceof Error)) return typeof error === 'string' ? error : JSON.stringify(error);
   const cause = error.cause instanceof Error ? errorMessage(error.cause) : undefined;

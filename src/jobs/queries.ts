@@ -555,3 +555,18 @@ export async function resetJobForRetry(
     .returning();
   return row;
 }
+
+/**
+ * Cancels a job that has not started its current attempt: `pending` or `retrying` become
+ * `cancelled` with a completion time, in one conditional UPDATE. Returns undefined when the job is
+ * missing or in another state (a running attempt is not interrupted).
+ */
+export async function markJobCancelled(db: Database, jobId: string): Promise<JobExecution | undefined> {
+  const now = new Date();
+  const [row] = await db
+    .update(jobExecutions)
+    .set({ status: 'cancelled', completedAt: now, updatedAt: now })
+    .where(and(eq(jobExecutions.jobId, jobId), inArray(jobExecutions.status, ['pending', 'retrying'])))
+    .returning();
+  return row;
+}

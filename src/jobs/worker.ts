@@ -70,6 +70,10 @@ export async function processDelivery(deps: { db: Database; logger: Logger }, de
   });
   switch (start.kind) {
     case 'settled':
+      if (start.execution.status === 'cancelled') {
+        log.info('[jobs] Delivery of a cancelled job acknowledged without running');
+        return { status: 200, body: { jobId: envelope.jobId, status: 'cancelled', skipped: true } };
+      }
       log.info('[jobs] Duplicate delivery acknowledged without running', { status: start.execution.status });
       return { status: 200, body: { jobId: envelope.jobId, status: start.execution.status, duplicate: true } };
     case 'replay':

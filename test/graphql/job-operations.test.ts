@@ -8,7 +8,9 @@ import { sendEmailJob } from '../../src/jobs/types/send-email.js';
 import { memoryTransport } from '../helpers/email.js';
 import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
-import { JobExecutionDocument, RetryJobDocument } from '../gql/graphql.js';
+import { Client } from '@upstash/qstash';
+import { DEV_QSTASH_TOKEN } from '../../src/qstash/dev-credentials.js';
+import { CancelJobDocument, JobExecutionDocument, RetryJobDocument } from '../gql/graphql.js';
 import { errorCodes, graphql, graphqlData } from '../helpers/graphql.js';
 
 const calls = new Map<string, number>();
@@ -192,6 +194,32 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
     expect(retrying).toMatchObject({ status: 'retrying', error: 'SMTP timeout' });
     const missing = await graphql(t.baseUrl, RETRY, { variables: { jobId: 'no-such-job' } });
     expect(errorCodes(missing)).toEqual(['JOB_NOT_FOUND']);
+  });
+
+  it('cancelJob drops a delayed job from QStash so it never runs; retryJob can bring it back', async () => {
+    const job = await enqueue({ jobType: 'send-email', payload: { ...email, subject: 'cancel me' }, delaySeconds: 3600 });
+    const heard: string[] = [];
+    const stop = t.app.events.subscribe((e) => e.jobId === job.jobId && heard.push(e.type));
+    const qstash = new Client({ baseUrl: `${t.baseUrl}/qstash`, token: DEV_QSTASH_TOKEN, devMode: false, retry: false });
+    expect((await qstash.messages.get(job.messageId!)).messageId).toBe(job.messageId);
+
+    const { cancelJob } = await graphqlData(t.baseUrl, CancelJobDocument, { variables: { jobId: job.jobId } });
+    expect(cancelJob).toMatchObject({ jobId: job.jobId, status: 'CANCELLED', completedAt: expect.any(String) });
+    // The stand-in no longer holds the message: nothing will be delivered.
+    await expect(qstash.messages.get(job.messageId!)).rejects.toThrow();
+    await expect.poll(() => heard).toEqual(['cancelled']);
+    expect(t.logs.find((l) => l.message === '[jobs] Job cancelled' && l.jobId === job.jobId)).toMatchObject({ messageDropped: true });
+
+    const again = await graphql(t.baseUrl, CancelJobDocument, { variables: { jobId: job.jobId } });
+    expect(errorCodes(again)).toEqual(['JOB_NOT_CANCELLABLE']);
+    expect(again.errors![0]!.extensions).toMatchObject({ status: 'CANCELLED' });
+    expect(errorCodes(await graphql(t.baseUrl, CancelJobDocument, { variables: { jobId: 'no-such-job' } }))).toEqual(['JOB_NOT_FOUND']);
+
+    await graphqlData(t.baseUrl, RetryJobDocument, { variables: { jobId: job.jobId } });
+    const done = await waitForJob(database.handle, job.jobId, hasStatus('completed'));
+    expect(done.error).toBeNull();
+    expect(transport.sent.filter((m) => m.subject === 'cancel me')).toHaveLength(1);
+    stop();
   });
 
   it('jobEvents over SSE: started and completed of an enqueued job, filtered on the server, with its execution', async () => {

@@ -142,6 +142,23 @@ describe(`worker endpoint on ${databaseKind}`, () => {
     expect(attempts).toHaveLength(1);
   });
 
+  it('acknowledges a delivery of a cancelled job without running it', async () => {
+    const jobId = 'cancelled-before-delivery';
+    await database.handle.db.insert(jobExecutions).values({
+      jobId,
+      jobType: 'blocking',
+      status: 'cancelled',
+      completedAt: new Date(),
+      payload: { jobId, type: 'blocking', payload: { waitMs: 0 }, metadata: {} },
+    });
+    const before = runs;
+    const res = await deliver(t, envelope(jobId), { messageId: 'msg_cancelled' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ jobId, status: 'cancelled', skipped: true });
+    expect(runs).toBe(before);
+    expect(await database.handle.db.select().from(jobAttempts).where(eq(jobAttempts.jobId, jobId))).toEqual([]);
+  });
+
   it('records a delivery whose body is not JSON as failed, non-retryable', async () => {
     const res = await deliver(t, '{not json', { messageId: 'msg_not_json' });
     expect(res.status).toBe(489);

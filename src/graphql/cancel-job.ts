@@ -1,0 +1,16 @@
+import { cancelJob } from '../jobs/cancel.js';
+import { builder } from './builder.js';
+import { domain } from './errors.js';
+import { JobExecutionRef } from './job-execution.js';
+
+builder.mutationField('cancelJob', (t) =>
+  t.field({
+    type: JobExecutionRef,
+    description:
+      'Cancels a PENDING (e.g. delayed) or RETRYING job: it becomes CANCELLED and its QStash message is dropped; ' +
+      'a delivery already on its way is acknowledged without running. A running job is not interrupted. ' +
+      'Errors: JOB_NOT_FOUND, JOB_NOT_CANCELLABLE.',
+    args: { jobId: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => domain(() => cancelJob(ctx, String(args.jobId))),
+  }),
+);

@@ -1,0 +1,42 @@
+import type { Database } from '../db/client.js';
+import type { JobExecution } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import type { JobDispatcher } from './dispatcher.js';
+import { errorMessage, JobNotCancellableError, JobNotFoundError } from './errors.js';
+import { getJobExecutionByJobId, markJobCancelled } from './queries.js';
+
+/**
+ * Cancels a job that has not started its current attempt (`pending`, e.g. delayed, or `retrying`
+ * between attempts): the row becomes `cancelled` first, then QStash is asked to drop the message.
+ * The database decides: if QStash delivers anyway (the message was already on its way, or the
+ * cancel call failed), the worker acknowledges the delivery without running the job.
+ *
+ * @throws JobNotFoundError when no job has `jobId`.
+ * @throws JobNotCancellableError when the job is running or already final.
+ */
+export async function cancelJob(
+  deps: { db: Database; dispatcher: JobDispatcher; logger: Logger },
+  jobId: string,
+): Promise<JobExecution> {
+  const cancelled = await markJobCancelled(deps.db, jobId);
+  if (!cancelled) {
+    const existing = await getJobExecutionByJobId(deps.db, jobId);
+    if (!existing) throw new JobNotFoundError(jobId);
+    throw new JobNotCancellableError(jobId, existing.status);
+  }
+  const log = deps.logger.child({ jobId, jobType: cancelled.jobType });
+  let messageDropped = false;
+  if (cancelled.messageId) {
+    try {
+      messageDropped = await deps.dispatcher.cancelMessage(cancelled.messageId);
+    } catch (error) {
+      log.warn('[jobs] Could not cancel the QStash message; a delivery will be acknowledged without running', {
+        jobId,
+        messageId: cancelled.messageId,
+        error: errorMessage(error),
+      });
+    }
+  }
+  log.info('[jobs] Job cancelled', { jobId, type: cancelled.jobType, messageId: cancelled.messageId, messageDropped, event: 'cancelled' });
+  return cancelled;
+}
