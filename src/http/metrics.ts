@@ -28,7 +28,7 @@ export function createMetricsEndpoint(deps: { db: Database; events: JobEventBus;
   });
   const duration = new Gauge({
     name: 'jobscope_job_duration_seconds',
-    help: 'Run time of jobs completed in the last hour, by job type and quantile.',
+    help: 'Run time of completed jobs created in the last hour, by job type and quantile.',
     labelNames: ['job_type', 'quantile'] as const,
     registers: [registry],
   });

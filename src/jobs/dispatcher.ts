@@ -103,19 +103,18 @@ export class JobDispatcher {
         url,
         body: envelope,
         retries: definition.retries,
-        timeout: definition.timeoutSeconds + QSTASH_TIMEOUT_GRACE_SECONDS,
+        // Whole seconds: QStash takes `Upstash-Timeout` as an integer duration.
+        timeout: Math.ceil(definition.timeoutSeconds) + QSTASH_TIMEOUT_GRACE_SECONDS,
         ...(options.delaySeconds ? { delay: options.delaySeconds } : {}),
       });
       messageId = response.messageId;
     } catch (cause) {
       const error = new PublishError(jobId, { cause });
       log.error('[jobs] Job enqueue failed', { jobId, type, error: errorMessage(cause), event: 'failed' });
-      const [failed] = await this.deps.db
+      await this.deps.db
         .update(jobExecutions)
         .set({ status: 'failed', error: error.message, completedAt: new Date(), updatedAt: new Date() })
-        .where(eq(jobExecutions.jobId, jobId))
-        .returning();
-      Object.assign(error, { execution: failed });
+        .where(eq(jobExecutions.jobId, jobId));
       throw error;
     }
     // Only the id: by now the delivery may already have moved the row on.

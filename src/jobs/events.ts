@@ -79,7 +79,12 @@ export class JobEventBus {
     const stop = this.stop;
     this.stop = undefined;
     this.listeners.clear();
-    await stop?.();
+    try {
+      await stop?.();
+    } catch (error) {
+      // The database may already be gone (closed, or its server down): nothing left to unlisten.
+      this.logger.warn('[jobs] Stopping the job event listener failed', { error: error instanceof Error ? error.message : String(error) });
+    }
   }
 
   private dispatch(payload: string): void {

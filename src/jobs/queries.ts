@@ -1,4 +1,4 @@
-import { and, desc, eq, getColumns, gte, inArray, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, getColumns, gte, inArray, isNotNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { FINAL_STATUSES, jobExecutions, type JobExecution, type JobStatus, type NewJobExecution } from '../db/schema.js';
 import { InvalidArgumentError } from './errors.js';
@@ -103,19 +103,20 @@ function numberArray(value: unknown): (number | null)[] {
   return items.map((v) => (v === null || v === 'NULL' ? null : Number(v)));
 }
 
-/** Jobs `processing` whose latest attempt started more than `olderThanMinutes` ago. */
+/**
+ * The one definition of a stuck job (the guide's alert): `processing`, and its latest attempt
+ * started more than `olderThanMinutes` ago. Matches the partial index job_executions_stuck_idx.
+ */
+function isStuck(olderThanMinutes: number): SQL {
+  return and(
+    eq(jobExecutions.status, 'processing'),
+    lt(jobExecutions.startedAt, sql`now() - make_interval(mins => ${olderThanMinutes})`),
+  )!;
+}
+
+/** Stuck jobs (see `isStuck`), oldest start first. */
 export async function findStuckJobs(db: Database, olderThanMinutes = 10): Promise<JobExecution[]> {
-  return db
-    .select()
-    .from(jobExecutions)
-    .where(
-      and(
-        eq(jobExecutions.status, 'processing'),
-        isNotNull(jobExecutions.startedAt),
-        lt(jobExecutions.startedAt, sql`now() - make_interval(mins => ${olderThanMinutes})`),
-      ),
-    )
-    .orderBy(jobExecutions.startedAt);
+  return db.select().from(jobExecutions).where(isStuck(olderThanMinutes)).orderBy(jobExecutions.startedAt);
 }
 
 export interface JobHealthReport {
@@ -149,12 +150,7 @@ export async function jobHealth(
   const [stuck] = await db
     .select({ count: sql<number>`count(*)::int` })
     .from(jobExecutions)
-    .where(
-      and(
-        eq(jobExecutions.status, 'processing'),
-        lt(jobExecutions.startedAt, sql`now() - make_interval(mins => ${stuckAfterMinutes})`),
-      ),
-    );
+    .where(isStuck(stuckAfterMinutes));
   const totalJobs = byStatus.reduce((sum, s) => sum + s.count, 0);
   const failedJobs = byStatus.find((s) => s.status === 'failed')?.count ?? 0;
   const failureRate = totalJobs === 0 ? 0 : failedJobs / totalJobs;
@@ -549,7 +545,7 @@ export async function resetJobForRetry(
     .where(
       and(
         eq(jobExecutions.jobId, jobId),
-        sql`(${jobExecutions.status} IN ('failed', 'cancelled') OR (${jobExecutions.status} = 'processing' AND ${jobExecutions.startedAt} < now() - make_interval(mins => ${stuckAfterMinutes})))`,
+        or(inArray(jobExecutions.status, ['failed', 'cancelled']), isStuck(stuckAfterMinutes)),
       ),
     )
     .returning();

@@ -58,10 +58,6 @@ export class JobRegistry {
     return definition;
   }
 
-  find(type: string): JobDefinition | undefined {
-    return this.byType.get(type);
-  }
-
   forEndpoint(path: string): JobDefinition | undefined {
     return this.byEndpoint.get(path);
   }

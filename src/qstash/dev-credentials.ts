@@ -4,9 +4,6 @@
  * production.
  */
 
-/** Default URL of a local QStash dev server. */
-export const DEV_QSTASH_URL = 'http://localhost:8080';
-
 /** Bearer token of the local QStash dev server. */
 export const DEV_QSTASH_TOKEN = 'eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=';
 

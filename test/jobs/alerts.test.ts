@@ -19,7 +19,7 @@ const row = (jobId: string, status: 'completed' | 'failed' | 'processing', start
   };
 };
 
-describe(`alerts and metrics on ${databaseKind}`, () => {
+describe(`health, alerts and metrics on ${databaseKind}`, () => {
   let database: TestDatabase;
   let webhook: Server;
   let webhookUrl: string;
@@ -95,6 +95,23 @@ describe(`alerts and metrics on ${databaseKind}`, () => {
       expect(text).toContain('process_cpu_user_seconds_total');
     } finally {
       await t.close();
+    }
+  });
+
+  it('answers /health with a database round trip: 200, then 503 once the database is gone', async () => {
+    const own = await createTestDatabase();
+    const t: TestApp = await startTestApp(own.handle);
+    try {
+      const ok = await fetch(`${t.baseUrl}/health`);
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ status: 'ok', database: databaseKind, qstash: 'local' });
+      await own.handle.close();
+      const down = await fetch(`${t.baseUrl}/health`);
+      expect(down.status).toBe(503);
+      expect(await down.json()).toMatchObject({ status: 'error', database: 'unreachable' });
+    } finally {
+      await t.close();
+      await own.destroy();
     }
   });
 });
