@@ -1,5 +1,6 @@
-import { createJobscope } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { createApp } from '../src/app.js';
+import { serveNode } from '../src/http/node.js';
+import { loadConfig } from '../src/config/index.js';
 import type { DatabaseHandle } from '../src/db/client.js';
 import { jobAttempts, jobExecutions, JOB_STATUSES, type NewJobExecution } from '../src/db/schema.js';
 import { silentLogger } from '../src/logger.js';
@@ -54,12 +55,13 @@ export async function benchGraphQL(database: DatabaseHandle, label: string, rows
   const seeded = Date.now();
   await seed(database, rows);
   console.log(`\nseeded ${rows} executions + ${rows} attempts on ${label} in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
-  const app = await createJobscope({
+  const app = await createApp({
     config: loadConfig({ NODE_ENV: 'test', LOG_DIR: 'off', ALERT_INTERVAL_SECONDS: '0' }),
     logger: silentLogger(),
     database,
   });
-  const baseUrl = await app.listen(0, '127.0.0.1');
+  const server = await serveNode(app, { port: 0, host: '127.0.0.1' });
+  const baseUrl = server.url;
   const graphql = async (query: string) => {
     const res = await fetch(`${baseUrl}/graphql`, {
       method: 'POST',
@@ -89,6 +91,6 @@ export async function benchGraphQL(database: DatabaseHandle, label: string, rows
     const gqlStats = await measure('GraphQL jobStats (all statuses, + p50/p95/p99)', statsIterations, () => graphql(STATS_QUERY));
     report(`Job statistics at ${rows} rows on ${label}`, rawStats, [gqlStats]);
   } finally {
-    await app.close();
+    await server.close();
   }
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { createJobscope } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { createApp } from '../src/app.js';
+import { serveNode } from '../src/http/node.js';
+import { loadConfig } from '../src/config/index.js';
 import type { DatabaseHandle } from '../src/db/client.js';
 import { jobAttempts, jobExecutions } from '../src/db/schema.js';
 import { silentLogger } from '../src/logger.js';
@@ -13,14 +14,14 @@ import { measure, report } from './harness.js';
  */
 export async function benchPipeline(database: DatabaseHandle, label: string, iterations: number): Promise<void> {
   const logger = silentLogger();
-  const app = await createJobscope({
+  const app = await createApp({
     config: loadConfig({ NODE_ENV: 'test', LOG_DIR: 'off', QSTASH_RETRY_DELAY_FACTOR: '0.0001' }),
     logger,
     database,
   });
-  await app.listen(0, '127.0.0.1');
+  const server = await serveNode(app, { port: 0, host: '127.0.0.1' });
   const waiting = new Map<string, () => void>();
-  app.events.subscribe((e) => {
+  app.jobs.events.subscribe((e) => {
     if (e.type === 'completed') waiting.get(e.jobId)?.();
   });
   const db = database.db;
@@ -40,7 +41,7 @@ export async function benchPipeline(database: DatabaseHandle, label: string, ite
     const pipelineRun = async (i: number) => {
       let jobId = '';
       const done = new Promise<void>((resolve) => {
-        const job = app.dispatcher.enqueue('send-email', { to: 'bench@example.com', subject: `bench ${i}`, text: 'x' });
+        const job = app.jobs.enqueue('send-email', { to: 'bench@example.com', subject: `bench ${i}`, text: 'x' });
         void job.then((row) => {
           jobId = row.jobId;
           waiting.set(jobId, resolve);
@@ -64,6 +65,6 @@ export async function benchPipeline(database: DatabaseHandle, label: string, ite
       Promise.all(Array.from({ length: burst }, (_, i) => pipelineRun(r * burst + i))), 1);
     report(`Burst of ${burst} jobs on ${label} (time for the whole burst)`, rawBurst, [pipelineBurst]);
   } finally {
-    await app.close();
+    await server.close();
   }
 }

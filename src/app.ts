@@ -1,185 +1,208 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Client, Receiver } from '@upstash/qstash';
-import { createServerAdapter } from '@whatwg-node/server';
-import type { Config } from './config.js';
+import { Receiver, type Client } from '@upstash/qstash';
+import type { Config } from './config/index.js';
 import type { DatabaseHandle } from './db/client.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql/server.js';
 import { createHealthEndpoint } from './http/health.js';
 import { createMetricsEndpoint } from './http/metrics.js';
 import { json } from './http/respond.js';
-import { attachGraphQLWebSocket } from './http/websocket.js';
-import { createWorkerEndpoint } from './http/worker-endpoint.js';
+import { createGraphQLWebSocket, type GraphQLWebSocket } from './http/websocket.js';
+import { answerStatus, createWorkerEndpoint } from './http/worker-endpoint.js';
 import { JobAlerter } from './jobs/alerts.js';
 import { JobDispatcher } from './jobs/dispatcher.js';
 import { JobEventBus } from './jobs/events.js';
-import { defaultJobs } from './jobs/index.js';
+import { createJobs, type Jobs } from './jobs/index.js';
 import { JobRegistry, type JobDefinition } from './jobs/registry.js';
+import { exampleJobs } from './jobs/types/index.js';
 import type { Logger } from './logger.js';
+import { createQStashClient } from './qstash/client.js';
 import { createQStashStandIn, type QStashStandIn } from './qstash/standin.js';
 
-export interface JobscopeOptions {
+export interface AppOptions {
   config: Config;
   logger: Logger;
   /** An open, migrated database. */
   database: DatabaseHandle;
   /** Job types; default: the shipped examples (`send-email` to the log, `generate-report`). */
-  jobs?: JobDefinition<any>[];
+  jobs?: readonly JobDefinition<any>[];
 }
 
-/** One jobscope instance: GraphQL, the worker endpoints and (in local mode) the QStash stand-in. */
-export interface Jobscope {
-  readonly server: Server;
+/**
+ * One jobscope: the jobs domain and its whole HTTP surface (GraphQL over HTTP and SSE, the worker
+ * endpoints, health, metrics and, in local mode, the QStash stand-in) as one WHATWG handler, plus
+ * the WebSocket transport for whichever node server carries it. No server of its own: the
+ * standalone server, the framework adapters and the tests all mount `fetch`.
+ */
+export interface JobscopeApp {
+  readonly config: Config;
+  readonly logger: Logger;
   readonly database: DatabaseHandle;
-  readonly registry: JobRegistry;
-  readonly dispatcher: JobDispatcher;
-  readonly events: JobEventBus;
-  /** Failure-rate and stuck-job alerts; checks run on ALERT_INTERVAL_SECONDS once listening. */
-  readonly alerter: JobAlerter;
+  /** The domain facade: every command and question, for every caller. */
+  readonly jobs: Jobs;
   readonly graphql: GraphQLServer;
-  /** The in-process QStash stand-in, when no QSTASH_TOKEN is configured. */
+  /** GraphQL over WebSocket; a node server hands it its upgrades. */
+  readonly webSocket: GraphQLWebSocket;
+  /** Failure-rate and stuck-job alerts; checks run every `alerts.intervalSeconds` once started. */
+  readonly alerter: JobAlerter;
+  /** The in-process QStash stand-in, when no QStash token is configured. */
   readonly standIn: QStashStandIn | undefined;
-  /** Public base URL (BASE_URL, or derived from the bound port once listening). */
+  /** Public base URL (BASE_URL, else where a server bound, else the first request's origin). */
   baseUrl(): string;
-  /** Starts listening; resolves to the base URL. */
-  listen(port?: number, host?: string): Promise<string>;
-  /** Stops accepting work, lets in-flight deliveries finish, closes listeners. Leaves the db open. */
+  /** Every route, under `config.basePath`; anything else answers 404. */
+  fetch(request: Request): Promise<Response>;
+  /** Whether `pathname` is one of jobscope's routes (middleware passes the others on). */
+  owns(pathname: string): boolean;
+  /** Whether `pathname` is a worker endpoint (QStash delivers there). */
+  isWorkerPath(pathname: string): boolean;
+  /**
+   * A server now listens at `url` (loopback): the stand-in's Client calls it there, and it is the
+   * public base URL too unless BASE_URL says otherwise.
+   */
+  bound(url: string): void;
+  /** Starts the background work (alert checks). */
+  start(): void;
+  /** Stops taking work: alerts, the stand-in, WebSockets; waits for deliveries in flight to be recorded. */
+  drain(): Promise<void>;
+  /** `drain`, then stops the event bus. Leaves the database open (whoever opened it closes it). */
   close(): Promise<void>;
 }
 
-/** Builds the app without starting it: tests and main.ts both call `listen`. */
-export async function createJobscope(options: JobscopeOptions): Promise<Jobscope> {
+/** Builds the app without serving it. */
+export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const { config, logger, database } = options;
-  const registry = new JobRegistry(options.jobs ?? defaultJobs({ logger }));
+  const registry = new JobRegistry(options.jobs ?? exampleJobs());
   const events = new JobEventBus(database, logger);
   await events.start();
 
-  let boundBaseUrl: string | undefined;
-  let loopbackUrl: string | undefined;
+  let boundUrl: string | undefined;
+  let learnedUrl: string | undefined;
   const baseUrl = () => {
-    const url = config.baseUrl ?? boundBaseUrl;
-    if (!url) throw new Error('jobscope is not listening yet: its base URL is unknown');
+    const url = config.baseUrl ?? boundUrl ?? learnedUrl;
+    if (!url) throw new Error('jobscope does not know its public URL yet: set BASE_URL (baseUrl), or serve a request first');
     return url;
   };
+  const publicUrl = () => baseUrl() + config.basePath;
 
+  const standInPath = `${config.basePath}${config.qstash.kind === 'local' ? config.qstash.basePath : ''}`;
   const standIn =
     config.qstash.kind === 'local'
       ? createQStashStandIn({
           token: config.qstash.token,
           currentSigningKey: config.signingKeys.current,
           nextSigningKey: config.signingKeys.next,
-          basePath: config.qstash.basePath,
+          basePath: standInPath,
           retryDelayFactor: config.retryDelayFactor,
           logger: logger.child({ component: 'qstash-standin' }),
         })
       : undefined;
 
   let client: Client | undefined;
-  const qstash = () => {
-    if (client) return client;
-    const qstashConfig = config.qstash;
-    if (qstashConfig.kind === 'local' && !loopbackUrl) throw new Error('jobscope is not listening yet');
-    client = new Client({
-      baseUrl: qstashConfig.kind === 'local' ? loopbackUrl + qstashConfig.basePath : qstashConfig.url,
-      token: qstashConfig.token,
-      devMode: false,
-      enableTelemetry: false,
-      // Bounded, so that a QStash outage is reported to the caller within a second or two.
-      retry: { retries: 2, backoff: (n) => 100 * 2 ** n },
-    });
-    return client;
+  const qstash = () => (client ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + standInPath));
+
+  const dispatcher = new JobDispatcher({ db: database.db, registry, qstash, endpointUrl: (path) => publicUrl() + path, logger });
+  const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus });
+  const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });
+  const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger });
+  const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger });
+  const metrics = createMetricsEndpoint({ jobs });
+  const alerter = new JobAlerter({ read: jobs.read, logger, settings: config.alerts });
+  const graphql = createGraphQLServer({ jobs, config, logger, endpoint: `${config.basePath}/graphql` });
+  const webSocket = createGraphQLWebSocket(graphql, { config, logger });
+
+  const standInPrefix = config.qstash.kind === 'local' ? `${config.qstash.basePath}/` : undefined;
+  /** The path below the base path, or undefined outside it. */
+  const below = (pathname: string): string | undefined => {
+    if (!config.basePath) return pathname;
+    if (pathname === config.basePath) return '/';
+    return pathname.startsWith(`${config.basePath}/`) ? pathname.slice(config.basePath.length) : undefined;
   };
-
-  const dispatcher = new JobDispatcher({ db: database.db, registry, qstash, baseUrl, logger });
-  const receiver = new Receiver({
-    currentSigningKey: config.signingKeys.current,
-    nextSigningKey: config.signingKeys.next,
-  });
-  const worker = createWorkerEndpoint({ db: database.db, registry, receiver, baseUrl, logger });
-  const health = createHealthEndpoint({ database, config, registry });
-  const metrics = createMetricsEndpoint({ db: database.db, events, stuckMinutes: config.alerts.stuckMinutes });
-  const alerter = new JobAlerter({ db: database.db, logger, settings: config.alerts });
-  const graphql = createGraphQLServer({ config, db: database.db, registry, dispatcher, events, logger });
-
-  const handle = async (request: Request): Promise<Response> => {
-    const url = new URL(request.url);
-    if (standIn && config.qstash.kind === 'local' && url.pathname.startsWith(`${config.qstash.basePath}/`)) {
-      return standIn.fetch(request);
-    }
-    if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) return graphql.fetch(request, {});
-    if (url.pathname === '/' && request.method === 'GET') return Response.redirect(new URL('/graphql', url), 302);
+  const isWorkerPath = (pathname: string) => {
+    const path = below(pathname);
+    return path !== undefined && registry.forEndpoint(path) !== undefined;
+  };
+  const FIXED_ROUTES = new Set(['/', '/health', '/health/jobs', '/metrics']);
+  const owns = (pathname: string) => {
+    const path = below(pathname);
+    if (path === undefined) return false;
     return (
-      (await worker(request, url)) ??
-      (await health(request, url)) ??
-      (await metrics(request, url)) ??
-      json(404, { error: `Not found: ${request.method} ${url.pathname}` })
+      FIXED_ROUTES.has(path) ||
+      path === '/graphql' ||
+      path.startsWith('/graphql/') ||
+      (standInPrefix !== undefined && path.startsWith(standInPrefix)) ||
+      registry.forEndpoint(path) !== undefined
     );
   };
-  const adapter = createServerAdapter(async (request: Request) => {
-    try {
-      return await handle(request);
-    } catch (error) {
-      logger.error('[http] Unhandled error', { error: error instanceof Error ? error.message : String(error) });
-      return json(500, { error: 'Internal server error' });
-    }
-  });
-  // Deliveries in flight, until their answer is sent: shutdown waits for them, so that every run
-  // that started is recorded and QStash hears its outcome.
-  const inFlight = new Set<Promise<void>>();
-  const server = createServer((req, res) => {
-    if (registry.forEndpoint(new URL(req.url ?? '/', 'http://x').pathname)) {
-      const answered = new Promise<void>((resolve) => res.once('close', resolve));
-      inFlight.add(answered);
-      void answered.then(() => inFlight.delete(answered));
-    }
-    void adapter(req, res);
-  });
-  let closing: Promise<void> | undefined;
-  const graphqlWebSocket = attachGraphQLWebSocket(server, graphql, { config, logger });
 
-  return {
-    server,
-    database,
-    registry,
-    dispatcher,
-    events,
-    alerter,
-    graphql,
-    standIn,
-    baseUrl,
-    async listen(port = config.port, host = config.host) {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const address = server.address() as AddressInfo;
-      const reachableHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-      loopbackUrl = `http://${reachableHost.includes(':') ? `[${reachableHost}]` : reachableHost}:${address.port}`;
-      boundBaseUrl = loopbackUrl;
-      alerter.start(config.alerts.intervalSeconds);
-      return baseUrl();
-    },
-    close() {
-      closing ??= shutdown();
-      return closing;
-    },
+  const route = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    learnedUrl ??= url.origin;
+    const { pathname } = url;
+    const path = below(pathname);
+    if (path === undefined) {
+      return json(404, { error: `Not found: ${request.method} ${pathname} (jobscope serves ${config.basePath}/…)` });
+    }
+    if (standIn && standInPrefix && path.startsWith(standInPrefix)) return standIn.fetch(request);
+    if (path === '/graphql' || path.startsWith('/graphql/')) return graphql.fetch(request, {});
+    if (path === '/' && request.method === 'GET') return Response.redirect(new URL(`${config.basePath}/graphql`, url), 302);
+    return (
+      (await worker(request, path, url.search)) ??
+      (await health(request, path, url.searchParams)) ??
+      (await metrics(request, path)) ??
+      json(404, { error: `Not found: ${request.method} ${pathname}` })
+    );
   };
 
-  async function shutdown(): Promise<void> {
-    await alerter.stop();
-    await standIn?.close();
-    await graphqlWebSocket.close();
-    // Stop accepting, let running deliveries record their outcome (bounded by the longest
-    // timeout), then drop what is left: idle keep-alive sockets and open SSE streams.
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const longest = Math.max(0, ...registry.list().map((d) => d.timeoutSeconds)) * 1000;
-    await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, longest + 1_000).unref())]);
-    server.closeAllConnections();
-    await closed;
-    await events.close();
-  }
+  // Deliveries in flight, until their outcome is recorded and answered: drain waits for them, so
+  // that every run that started is recorded and QStash hears its outcome.
+  const inFlight = new Set<Promise<unknown>>();
+
+  let draining: Promise<void> | undefined;
+  const drain = () => {
+    draining ??= (async () => {
+      await alerter.stop();
+      await standIn?.close();
+      await webSocket.close();
+      // Bounded by the longest job timeout: a hung handler does not hold shutdown for ever.
+      const longest = Math.max(0, ...registry.list().map((d) => d.timeoutSeconds)) * 1000;
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, longest + 1_000).unref())]);
+    })();
+    return draining;
+  };
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= drain().then(() => events.close());
+    return closing;
+  };
+
+  return {
+    config,
+    logger,
+    database,
+    jobs,
+    graphql,
+    webSocket,
+    alerter,
+    standIn,
+    baseUrl,
+    async fetch(request) {
+      const answer = route(request).catch((error: unknown) => {
+        logger.error('[http] Unhandled error', { error: error instanceof Error ? error.message : String(error) });
+        return json(500, { error: 'Internal server error' });
+      });
+      if (request.method === 'POST' && isWorkerPath(new URL(request.url).pathname)) {
+        inFlight.add(answer);
+        void answer.finally(() => inFlight.delete(answer));
+      }
+      return answer;
+    },
+    owns,
+    isWorkerPath,
+    bound(url) {
+      boundUrl = url;
+    },
+    start() {
+      alerter.start(config.alerts.intervalSeconds);
+    },
+    drain,
+    close,
+  };
 }

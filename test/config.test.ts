@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/config/index.js';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from '../src/qstash/dev-credentials.js';
 
 const problems = (env: Record<string, string>) => {
@@ -50,7 +50,7 @@ describe('config', () => {
       database: { kind: 'postgres', url: 'postgres://u@db:5432/jobs' },
       qstash: { kind: 'remote', token: 't' },
       signingKeys: { current: 'sig_a', next: 'sig_b' },
-      apiKeys: { read: ['r1', 'r2'], operate: [] },
+      apiKeys: { read: [{ name: expect.stringMatching(/^key:[0-9a-f]{6}$/), key: 'r1' }, { name: expect.stringMatching(/^key:/), key: 'r2' }], operate: [] },
     });
   });
 
@@ -85,11 +85,11 @@ describe('config', () => {
   it('refuses production without signing keys, QStash token, base URL or API keys', () => {
     const found = problems({ NODE_ENV: 'production' });
     expect(found.map((p) => p.split(':')[0])).toEqual([
-      'QSTASH_TOKEN',
-      'QSTASH_CURRENT_SIGNING_KEY',
-      'QSTASH_NEXT_SIGNING_KEY',
-      'BASE_URL',
-      'JOBSCOPE_READ_KEYS / JOBSCOPE_OPERATE_KEYS',
+      'QSTASH_TOKEN (qstash.token)',
+      'QSTASH_CURRENT_SIGNING_KEY (qstash.currentSigningKey)',
+      'QSTASH_NEXT_SIGNING_KEY (qstash.nextSigningKey)',
+      'BASE_URL (baseUrl)',
+      'JOBSCOPE_READ_KEYS / JOBSCOPE_OPERATE_KEYS (apiKeys)',
     ]);
   });
 });

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config/index.js';
 import { openDatabase } from './client.js';
 import { migrateDatabase } from './migrate.js';
 

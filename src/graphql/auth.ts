@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { getOperationAST, GraphQLError } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import type { Config } from '../config.js';
+import type { Config, NamedApiKey } from '../config/index.js';
+import type { Actor } from '../jobs/actor.js';
 import type { GraphQLContext } from './context.js';
 
 /** What an API key allows: `read` (queries, subscriptions) or `operate` (also mutations). */
@@ -9,20 +10,30 @@ export type ApiScope = 'read' | 'operate';
 
 const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
 
+/** Who a presented key belongs to and what it may do. */
+export interface Caller {
+  scope: ApiScope;
+  actor: Actor;
+}
+
+const ANONYMOUS: Caller = Object.freeze({ scope: 'operate', actor: Object.freeze({ kind: 'anonymous' }) });
+
 /**
- * The configured API keys (JOBSCOPE_READ_KEYS, JOBSCOPE_OPERATE_KEYS). Candidates are compared in
- * constant time against every key: fixed-length SHA-256 digests and `timingSafeEqual`, with no
- * early exit, so neither a key's length nor its position leaks through response times.
+ * The configured API keys (JOBSCOPE_READ_KEYS, JOBSCOPE_OPERATE_KEYS, or `apiKeys` in a config
+ * file). Candidates are compared in constant time against every key: fixed-length SHA-256 digests
+ * and `timingSafeEqual`, with no early exit, so neither a key's length nor its position leaks
+ * through response times.
  */
 export class ApiKeys {
-  private readonly keys: { digest: Buffer; scope: ApiScope }[];
+  private readonly keys: { digest: Buffer; caller: Caller }[];
 
   constructor(keys: Config['apiKeys']) {
     // Operate first: a key listed under both scopes gets the wider one.
-    this.keys = [
-      ...keys.operate.map((k) => ({ digest: digest(k), scope: 'operate' as const })),
-      ...keys.read.map((k) => ({ digest: digest(k), scope: 'read' as const })),
-    ];
+    const entry = (scope: ApiScope) => (k: NamedApiKey) => ({
+      digest: digest(k.key),
+      caller: { scope, actor: { kind: 'api-key' as const, name: k.name } },
+    });
+    this.keys = [...keys.operate.map(entry('operate')), ...keys.read.map(entry('read'))];
   }
 
   /** No keys configured: everyone may operate (development only; production refuses to start). */
@@ -30,14 +41,14 @@ export class ApiKeys {
     return this.keys.length === 0;
   }
 
-  /** The scope a presented key grants; undefined for a missing or unknown key. */
-  scopeOf(key: string | undefined): ApiScope | undefined {
-    if (this.open) return 'operate';
+  /** The caller a presented key identifies; undefined for a missing or unknown key. */
+  identify(key: string | undefined): Caller | undefined {
+    if (this.open) return ANONYMOUS;
     if (key === undefined || key === '') return undefined;
     const candidate = digest(key);
-    let found: ApiScope | undefined;
+    let found: Caller | undefined;
     for (const k of this.keys) {
-      if (timingSafeEqual(candidate, k.digest) && found === undefined) found = k.scope;
+      if (timingSafeEqual(candidate, k.digest) && found === undefined) found = k.caller;
     }
     return found;
   }
@@ -82,7 +93,7 @@ export function forbiddenError(): GraphQLError {
 export function useApiKeys(keys: ApiKeys): Plugin<GraphQLContext> {
   return {
     onParams({ request, setResult }) {
-      if (keys.scopeOf(bearerToken(request.headers.get('authorization'))) === undefined) {
+      if (keys.identify(bearerToken(request.headers.get('authorization'))) === undefined) {
         setResult({ errors: [unauthenticatedError()] });
       }
     },

@@ -18,7 +18,7 @@ export const builder = new SchemaBuilder<{
   plugins: [RelayPlugin, DrizzlePlugin],
   defaultFieldNullability: false,
   relay: {},
-  drizzle: { client: (ctx) => ctx.db, getTableConfig, relations },
+  drizzle: { client: (ctx) => ctx.jobs.db, getTableConfig, relations },
 });
 
 builder.queryType({});

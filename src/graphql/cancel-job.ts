@@ -1,6 +1,4 @@
-import { cancelJob } from '../jobs/cancel.js';
 import { builder } from './builder.js';
-import { domain } from './errors.js';
 import { JobExecutionRef } from './job-execution.js';
 
 builder.mutationField('cancelJob', (t) =>
@@ -11,6 +9,6 @@ builder.mutationField('cancelJob', (t) =>
       'a delivery already on its way is acknowledged without running. A running job is not interrupted. ' +
       'Errors: JOB_NOT_FOUND, JOB_NOT_CANCELLABLE.',
     args: { jobId: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => domain(() => cancelJob(ctx, String(args.jobId))),
+    resolve: (_root, args, ctx) => ctx.jobs.cancel(String(args.jobId), { actor: ctx.actor }),
   }),
 );

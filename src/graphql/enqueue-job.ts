@@ -1,6 +1,6 @@
 import type { JobMetadata } from '../db/schema.js';
 import { builder } from './builder.js';
-import { badUserInput, domain } from './errors.js';
+import { badUserInput } from './errors.js';
 import { JobExecutionRef } from './job-execution.js';
 
 const EnqueueJobInput = builder.inputType('EnqueueJobInput', {
@@ -30,7 +30,7 @@ builder.mutationField('enqueueJob', (t) =>
       }
       const delaySeconds = input.delaySeconds ?? undefined;
       if (delaySeconds !== undefined && delaySeconds < 0) throw badUserInput('"delaySeconds" must not be negative', 'input.delaySeconds');
-      return domain(() => ctx.dispatcher.enqueue(input.jobType, input.payload, metadata as JobMetadata, { delaySeconds }));
+      return ctx.jobs.enqueue(input.jobType, input.payload, { metadata: metadata as JobMetadata, delaySeconds, actor: ctx.actor });
     },
   }),
 );

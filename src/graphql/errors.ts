@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { maskError as defaultMaskError, type MaskError } from 'graphql-yoga';
 import {
   InvalidArgumentError,
   InvalidPayloadError,
@@ -27,34 +28,31 @@ export function badUserInput(message: string, argument?: string): GraphQLError {
   return expectedError('BAD_USER_INPUT', message, argument ? { argument } : {});
 }
 
-/**
- * The typed domain errors as GraphQL errors with a code; anything else is returned unchanged, so
- * Yoga masks it as an unexpected error.
- */
-export function toGraphQLError(error: unknown): unknown {
-  if (error instanceof InvalidArgumentError) return badUserInput(error.message, error.argument);
-  if (error instanceof UnknownJobTypeError) {
-    return expectedError('UNKNOWN_JOB_TYPE', error.message, { jobType: error.jobType, knownJobTypes: error.known });
-  }
-  if (error instanceof InvalidPayloadError) {
-    return expectedError('INVALID_PAYLOAD', error.message, { jobType: error.jobType, issues: error.issues });
-  }
-  if (error instanceof JobNotFoundError) return expectedError('JOB_NOT_FOUND', error.message, { jobId: error.jobId });
-  if (error instanceof JobNotRetryableError) {
-    return expectedError('JOB_NOT_RETRYABLE', error.message, { jobId: error.jobId, status: error.status.toUpperCase() });
-  }
+/** The `extensions` of a typed domain error, or undefined for anything else (which stays masked). */
+function codedExtensions(error: unknown): { code: ErrorCode; [key: string]: unknown } | undefined {
+  if (error instanceof InvalidArgumentError) return { code: 'BAD_USER_INPUT', argument: error.argument };
+  if (error instanceof UnknownJobTypeError) return { code: 'UNKNOWN_JOB_TYPE', jobType: error.jobType, knownJobTypes: error.known };
+  if (error instanceof InvalidPayloadError) return { code: 'INVALID_PAYLOAD', jobType: error.jobType, issues: error.issues };
+  if (error instanceof JobNotFoundError) return { code: 'JOB_NOT_FOUND', jobId: error.jobId };
+  if (error instanceof JobNotRetryableError) return { code: 'JOB_NOT_RETRYABLE', jobId: error.jobId, status: error.status.toUpperCase() };
   if (error instanceof JobNotCancellableError) {
-    return expectedError('JOB_NOT_CANCELLABLE', error.message, { jobId: error.jobId, status: error.status.toUpperCase() });
+    return { code: 'JOB_NOT_CANCELLABLE', jobId: error.jobId, status: error.status.toUpperCase() };
   }
-  if (error instanceof PublishError) return expectedError('PUBLISH_FAILED', error.message, { jobId: error.jobId });
-  return error;
+  if (error instanceof PublishError) return { code: 'PUBLISH_FAILED', jobId: error.jobId };
+  return undefined;
 }
 
-/** Runs a domain call, turning its typed errors into coded GraphQL errors. */
-export async function domain<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw toGraphQLError(error);
-  }
-}
+/**
+ * Yoga's `maskedErrors.maskError`: the one place typed domain errors become coded GraphQL errors
+ * (message and `extensions.code` kept, location and path too). GraphQLErrors thrown on purpose
+ * pass through; anything else is masked as "Unexpected error." by Yoga's default.
+ */
+export const maskError: MaskError = (error, message, isDev) => {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  const extensions = codedExtensions(original);
+  if (!extensions || !(original instanceof Error)) return defaultMaskError(error, message, isDev);
+  return new GraphQLError(original.message, {
+    ...(error instanceof GraphQLError ? { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path } : {}),
+    extensions,
+  });
+};

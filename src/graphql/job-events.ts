@@ -1,6 +1,5 @@
 import type { JobStatus } from '../db/schema.js';
 import { JOB_EVENT_TYPES, type JobEvent } from '../jobs/events.js';
-import { getJobExecutionByJobId } from '../jobs/queries.js';
 import { builder } from './builder.js';
 import { JobExecutionRef } from './job-execution.js';
 import { JobStatusEnum } from './job-status.js';
@@ -27,7 +26,7 @@ const JobEventRef = builder.objectRef<JobEvent>('JobEvent').implement({
       type: JobExecutionRef,
       nullable: true,
       description: 'The job as it is when the event is delivered (it may have moved on since).',
-      resolve: (event, _args, ctx) => getJobExecutionByJobId(ctx.db, event.jobId),
+      resolve: (event, _args, ctx) => ctx.jobs.read.get(event.jobId),
     }),
   }),
 });
@@ -48,7 +47,7 @@ builder.subscriptionField('jobEvents', (t) =>
         (!args.jobType || event.jobType === args.jobType) &&
         (!jobId || event.jobId === jobId) &&
         (!statuses || statuses.has(event.status));
-      return untilClosed(ctx as { request?: Request }, (signal) => ctx.events.iterate(signal, matches));
+      return untilClosed(ctx as { request?: Request }, (signal) => ctx.jobs.events.iterate(signal, matches));
     },
     resolve: (event: JobEvent) => event,
   }),

@@ -1,4 +1,3 @@
-import { getJobExecutionByJobId } from '../jobs/queries.js';
 import { builder } from './builder.js';
 import { JobStatusEnum } from './job-status.js';
 
@@ -76,6 +75,6 @@ builder.queryField('jobExecution', (t) =>
     nullable: true,
     description: 'One job by id, or null.',
     args: { jobId: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => getJobExecutionByJobId(ctx.db, String(args.jobId)),
+    resolve: (_root, args, ctx) => ctx.jobs.read.get(String(args.jobId)),
   }),
 );

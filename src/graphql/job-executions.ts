@@ -1,14 +1,11 @@
 import type { JobStatus } from '../db/schema.js';
 import {
-  countJobExecutions,
   DEFAULT_PAGE_SIZE,
-  listJobExecutions,
   MAX_PAGE_SIZE,
   type JobExecutionFilter,
   type JobExecutionOrder,
 } from '../jobs/queries.js';
 import { builder } from './builder.js';
-import { domain } from './errors.js';
 import { JobExecutionRef } from './job-execution.js';
 import { JobStatusEnum } from './job-status.js';
 
@@ -82,16 +79,14 @@ builder.queryField('jobExecutions', (t) =>
       },
       resolve: async (_root, args, ctx) => {
         const filter = toFilter(args.filter);
-        const page = await domain(() =>
-          listJobExecutions(ctx.db, {
-            filter,
-            orderBy: (args.orderBy ?? undefined) as JobExecutionOrder | undefined,
-            first: args.first,
-            last: args.last,
-            after: args.after,
-            before: args.before,
-          }),
-        );
+        const page = await ctx.jobs.read.list({
+          filter,
+          orderBy: (args.orderBy ?? undefined) as JobExecutionOrder | undefined,
+          first: args.first,
+          last: args.last,
+          after: args.after,
+          before: args.before,
+        });
         const startCursor = page.edges[0]?.cursor ?? null;
         const endCursor = page.edges.at(-1)?.cursor ?? null;
         return {
@@ -106,7 +101,7 @@ builder.queryField('jobExecutions', (t) =>
       fields: (tc) => ({
         totalCount: tc.int({
           description: 'Jobs matching the filter across all pages (counted only when asked for).',
-          resolve: (connection, _args, ctx) => countJobExecutions(ctx.db, (connection as { filter?: JobExecutionFilter }).filter),
+          resolve: (connection, _args, ctx) => ctx.jobs.read.count((connection as { filter?: JobExecutionFilter }).filter),
         }),
         nodes: tc.field({
           type: [JobExecutionRef],

@@ -1,4 +1,4 @@
-import { jobHealth, type JobHealthReport } from '../jobs/queries.js';
+import type { JobHealthReport } from '../jobs/queries.js';
 import { builder } from './builder.js';
 import { badUserInput } from './errors.js';
 import { JobStatusEnum } from './job-status.js';
@@ -26,7 +26,8 @@ const JobHealthRef = builder.objectRef<JobHealthReport>('JobHealth').implement({
     totalJobs: t.exposeInt('totalJobs'),
     failedJobs: t.exposeInt('failedJobs'),
     failureRate: t.exposeFloat('failureRate', { description: 'failedJobs / totalJobs; 0 when there are none.' }),
-    stuckJobs: t.exposeInt('stuckJobs', { description: 'How many jobs `stuckJobs` (10 minutes) returns now.' }),
+    stuckAfterMinutes: t.exposeInt('stuckAfterMinutes', { description: 'The configured stuck threshold (ALERT_STUCK_MINUTES, policy.stuckAfterMinutes).' }),
+    stuckJobs: t.exposeInt('stuckJobs', { description: 'How many jobs `stuckJobs` returns now (with the configured threshold).' }),
     byStatus: t.field({ type: [StatusCountRef], resolve: (report) => report.byStatus }),
   }),
 });
@@ -35,17 +36,17 @@ builder.queryField('jobHealth', (t) =>
   t.field({
     type: JobHealthRef,
     args: {
-      windowMinutes: t.arg.int({ defaultValue: 60 }),
-      failureRateThreshold: t.arg.float({ defaultValue: 0.05 }),
+      windowMinutes: t.arg.int({ description: 'Default: the configured health window (HEALTH_WINDOW_MINUTES, 60).' }),
+      failureRateThreshold: t.arg.float({ description: 'Default: the configured threshold (ALERT_FAILURE_RATE, 0.05).' }),
     },
     resolve: (_root, args, ctx) => {
-      const windowMinutes = args.windowMinutes ?? 60;
-      const failureRateThreshold = args.failureRateThreshold ?? 0.05;
-      if (windowMinutes <= 0) throw badUserInput('"windowMinutes" must be positive', 'windowMinutes');
-      if (!Number.isFinite(failureRateThreshold)) {
+      const windowMinutes = args.windowMinutes ?? undefined;
+      const failureRateThreshold = args.failureRateThreshold ?? undefined;
+      if (windowMinutes !== undefined && windowMinutes <= 0) throw badUserInput('"windowMinutes" must be positive', 'windowMinutes');
+      if (failureRateThreshold !== undefined && !Number.isFinite(failureRateThreshold)) {
         throw badUserInput('"failureRateThreshold" must be a finite number', 'failureRateThreshold');
       }
-      return jobHealth(ctx.db, { windowMinutes, failureRateThreshold });
+      return ctx.jobs.read.health({ windowMinutes, failureRateThreshold });
     },
   }),
 );

@@ -1,4 +1,4 @@
-import { jobStatistics, type JobStatistic } from '../jobs/queries.js';
+import type { JobStatistic } from '../jobs/queries.js';
 import { builder } from './builder.js';
 import { JobStatusEnum } from './job-status.js';
 
@@ -27,7 +27,7 @@ builder.queryField('jobStats', (t) =>
       jobType: t.arg.string(),
     },
     resolve: (_root, args, ctx) =>
-      jobStatistics(ctx.db, {
+      ctx.jobs.read.stats({
         since: args.since ?? undefined,
         until: args.until ?? undefined,
         jobType: args.jobType ?? undefined,

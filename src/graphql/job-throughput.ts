@@ -1,6 +1,5 @@
-import { jobThroughput, type ThroughputBucket } from '../jobs/queries.js';
+import type { ThroughputBucket } from '../jobs/queries.js';
 import { builder } from './builder.js';
-import { domain } from './errors.js';
 
 const ThroughputBucketSizeEnum = builder.enumType('ThroughputBucketSize', {
   description: 'Bucket width; buckets are aligned in UTC.',
@@ -29,13 +28,11 @@ builder.queryField('jobThroughput', (t) =>
       jobType: t.arg.string(),
     },
     resolve: (_root, args, ctx) =>
-      domain(() =>
-        jobThroughput(ctx.db, {
-          since: args.since ?? undefined,
-          until: args.until ?? undefined,
-          bucket: args.bucket ?? undefined,
-          jobType: args.jobType ?? undefined,
-        }),
-      ),
+      ctx.jobs.read.throughput({
+        since: args.since ?? undefined,
+        until: args.until ?? undefined,
+        bucket: args.bucket ?? undefined,
+        jobType: args.jobType ?? undefined,
+      }),
   }),
 );

@@ -34,6 +34,6 @@ builder.queryField('jobTypes', (t) =>
   t.field({
     type: [JobTypeRef],
     description: 'The job types this instance runs.',
-    resolve: (_root, _args, ctx) => ctx.registry.list(),
+    resolve: (_root, _args, ctx) => ctx.jobs.registry.list(),
   }),
 );

@@ -1,6 +1,4 @@
-import { retryJob } from '../jobs/retry.js';
 import { builder } from './builder.js';
-import { domain } from './errors.js';
 import { JobExecutionRef } from './job-execution.js';
 
 builder.mutationField('retryJob', (t) =>
@@ -10,6 +8,6 @@ builder.mutationField('retryJob', (t) =>
       'The manual retry: resets a FAILED, CANCELLED or stuck job to PENDING (error cleared, retryCount 0) and ' +
       'publishes its stored payload and metadata again; earlier attempts stay. Errors: JOB_NOT_FOUND, JOB_NOT_RETRYABLE.',
     args: { jobId: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => domain(() => retryJob(ctx, String(args.jobId))),
+    resolve: (_root, args, ctx) => ctx.jobs.retry(String(args.jobId), { actor: ctx.actor }),
   }),
 );

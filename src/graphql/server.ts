@@ -1,24 +1,36 @@
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { ApiKeys, bearerToken, useApiKeys, type ApiScope } from './auth.js';
-import type { GraphQLContext, GraphQLDeps } from './context.js';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Config } from '../config/index.js';
+import type { Jobs } from '../jobs/index.js';
+import type { Logger } from '../logger.js';
+import { ApiKeys, bearerToken, useApiKeys, type Caller } from './auth.js';
+import type { GraphQLContext } from './context.js';
+import { maskError } from './errors.js';
 import { graphiqlOptions } from './graphiql.js';
 import { useOperationLimits } from './limits.js';
 import { schema } from './schema.js';
 
 /**
  * What a transport hands Yoga besides the request. The WebSocket transport checks the key once,
- * at `connection_init`, and passes the resulting scope; HTTP passes nothing and the scope comes
- * from the request's `Authorization` header.
+ * at `connection_init`, and passes the caller; HTTP passes nothing and the caller comes from the
+ * request's `Authorization` header.
  */
 export interface GraphQLServerContext {
-  scope?: ApiScope | undefined;
+  caller?: Caller | undefined;
 }
 
 export type GraphQLServer = YogaServerInstance<GraphQLServerContext, GraphQLContext>;
 
-/** The Yoga server at /graphql; app.ts routes requests to it and attaches the WebSocket transport. */
-export function createGraphQLServer(deps: GraphQLDeps): GraphQLServer {
+export interface GraphQLServerDeps {
+  jobs: Jobs;
+  config: Pick<Config, 'apiKeys' | 'env' | 'graphqlLimits'>;
+  logger: Logger;
+  /** Path of the endpoint, base path included (`/graphql`, `/jobscope/graphql`). */
+  endpoint: string;
+}
+
+/** The Yoga server at `endpoint`; the router sends requests to it and the WebSocket transport attaches to it. */
+export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   const keys = new ApiKeys(deps.config.apiKeys);
   if (keys.open) {
     deps.logger.warn(
@@ -28,18 +40,18 @@ export function createGraphQLServer(deps: GraphQLDeps): GraphQLServer {
   }
   return createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
-    graphqlEndpoint: '/graphql',
+    graphqlEndpoint: deps.endpoint,
     landingPage: false,
     graphiql: graphiqlOptions({ apiKeysRequired: !keys.open }),
     // GraphiQL's scripts and styles served from this package, not a CDN: it opens offline too.
     renderGraphiQL,
-    // Masks everything but GraphQLErrors thrown on purpose (those carry extensions.code).
-    maskedErrors: true,
+    // Typed domain errors get their extensions.code here, once; everything unexpected is masked.
+    maskedErrors: { maskError },
     plugins: [useOperationLimits(deps.config.graphqlLimits, { production: deps.config.env === 'production' }), useApiKeys(keys)],
-    context: (initial): GraphQLContext => ({
-      ...deps,
-      scope: 'scope' in initial ? initial.scope : keys.scopeOf(bearerToken(initial.request.headers.get('authorization'))),
-    }),
+    context: (initial): GraphQLContext => {
+      const caller = 'caller' in initial ? initial.caller : keys.identify(bearerToken(initial.request.headers.get('authorization')));
+      return { jobs: deps.jobs, actor: caller?.actor ?? { kind: 'anonymous' }, scope: caller?.scope };
+    },
     logging: {
       debug: (...args) => deps.logger.debug(String(args[0]), { args: args.slice(1) }),
       info: (...args) => deps.logger.info(String(args[0]), { args: args.slice(1) }),

@@ -1,4 +1,4 @@
-import { findSlowJobTypes, type SlowJobType } from '../jobs/queries.js';
+import type { SlowJobType } from '../jobs/queries.js';
 import { builder } from './builder.js';
 import { badUserInput } from './errors.js';
 
@@ -25,7 +25,7 @@ builder.queryField('slowJobs', (t) =>
     resolve: (_root, args, ctx) => {
       const thresholdSeconds = args.thresholdSeconds ?? 30;
       if (!Number.isFinite(thresholdSeconds)) throw badUserInput('"thresholdSeconds" must be a finite number', 'thresholdSeconds');
-      return findSlowJobTypes(ctx.db, { thresholdSeconds, since: args.since ?? undefined });
+      return ctx.jobs.read.slowJobTypes({ thresholdSeconds, since: args.since ?? undefined });
     },
   }),
 );

@@ -1,4 +1,3 @@
-import { findStuckJobs } from '../jobs/queries.js';
 import { builder } from './builder.js';
 import { badUserInput } from './errors.js';
 import { JobExecutionRef } from './job-execution.js';
@@ -7,11 +6,15 @@ builder.queryField('stuckJobs', (t) =>
   t.field({
     type: [JobExecutionRef],
     description: 'Jobs PROCESSING whose latest attempt started more than `olderThanMinutes` ago, oldest first.',
-    args: { olderThanMinutes: t.arg.int({ defaultValue: 10 }) },
+    args: {
+      olderThanMinutes: t.arg.int({ description: 'Default: the configured stuck threshold (ALERT_STUCK_MINUTES, 10).' }),
+    },
     resolve: (_root, args, ctx) => {
-      const olderThanMinutes = args.olderThanMinutes ?? 10;
-      if (olderThanMinutes < 0) throw badUserInput('"olderThanMinutes" must not be negative', 'olderThanMinutes');
-      return findStuckJobs(ctx.db, olderThanMinutes);
+      const olderThanMinutes = args.olderThanMinutes ?? undefined;
+      if (olderThanMinutes !== undefined && olderThanMinutes < 0) {
+        throw badUserInput('"olderThanMinutes" must not be negative', 'olderThanMinutes');
+      }
+      return ctx.jobs.read.stuck(olderThanMinutes);
     },
   }),
 );

@@ -1,14 +1,13 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Database } from '../db/client.js';
-import type { JobEventBus } from '../jobs/events.js';
-import { jobHealth, jobStatistics } from '../jobs/queries.js';
+import type { Jobs } from '../jobs/index.js';
 
 /**
  * `GET /metrics` in the Prometheus text format. Job gauges are read from the database at scrape
  * time, so every instance reports the same totals (don't sum them across instances); the event
  * counter counts the events this instance heard, which on a shared database is all of them.
  */
-export function createMetricsEndpoint(deps: { db: Database; events: JobEventBus; stuckMinutes: number }) {
+export function createMetricsEndpoint(deps: { jobs: Jobs }) {
+  const { read, policy } = deps.jobs;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -18,7 +17,7 @@ export function createMetricsEndpoint(deps: { db: Database; events: JobEventBus;
     labelNames: ['job_type', 'event'] as const,
     registers: [registry],
   });
-  deps.events.subscribe((e) => events.inc({ job_type: e.jobType, event: e.type }));
+  deps.jobs.events.subscribe((e) => events.inc({ job_type: e.jobType, event: e.type }));
 
   const jobs = new Gauge({
     name: 'jobscope_jobs',
@@ -28,13 +27,13 @@ export function createMetricsEndpoint(deps: { db: Database; events: JobEventBus;
   });
   const duration = new Gauge({
     name: 'jobscope_job_duration_seconds',
-    help: 'Run time of completed jobs created in the last hour, by job type and quantile.',
+    help: 'Run time of completed jobs created in the health window (default the last hour), by job type and quantile.',
     labelNames: ['job_type', 'quantile'] as const,
     registers: [registry],
   });
   const failureRate = new Gauge({
     name: 'jobscope_job_failure_rate',
-    help: 'Failed / all jobs created in the last hour (0 when none).',
+    help: 'Failed / all jobs created in the health window (default the last hour; 0 when none).',
     registers: [registry],
   });
   const stuck = new Gauge({
@@ -44,12 +43,8 @@ export function createMetricsEndpoint(deps: { db: Database; events: JobEventBus;
   });
 
   async function refresh(): Promise<void> {
-    const since = new Date(Date.now() - 3_600_000);
-    const [all, recent, health] = await Promise.all([
-      jobStatistics(deps.db),
-      jobStatistics(deps.db, { since }),
-      jobHealth(deps.db, { windowMinutes: 60, stuckAfterMinutes: deps.stuckMinutes }),
-    ]);
+    const since = new Date(Date.now() - policy.healthWindowMinutes * 60_000);
+    const [all, recent, health] = await Promise.all([read.stats(), read.stats({ since }), read.health()]);
     jobs.reset();
     for (const row of all) jobs.set({ job_type: row.jobType, status: row.status }, row.count);
     duration.reset();
@@ -63,8 +58,8 @@ export function createMetricsEndpoint(deps: { db: Database; events: JobEventBus;
     stuck.set(health.stuckJobs);
   }
 
-  return async function handleMetrics(request: Request, url: URL): Promise<Response | undefined> {
-    if (request.method !== 'GET' || url.pathname !== '/metrics') return undefined;
+  return async function handleMetrics(request: Request, path: string): Promise<Response | undefined> {
+    if (request.method !== 'GET' || path !== '/metrics') return undefined;
     await refresh();
     return new Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } });
   };

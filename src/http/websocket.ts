@@ -1,15 +1,20 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { execute, subscribe, type ExecutionArgs, type GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { Config } from '../config.js';
-import { ApiKeys, bearerToken, keyFromConnectionParams, type ApiScope } from '../graphql/auth.js';
+import type { Config } from '../config/index.js';
+import { ApiKeys, bearerToken, keyFromConnectionParams, type Caller } from '../graphql/auth.js';
 import type { GraphQLServer } from '../graphql/server.js';
 import type { Logger } from '../logger.js';
 
 export interface GraphQLWebSocket {
+  /**
+   * Takes over an HTTP upgrade for the GraphQL path and answers true; any other path is left
+   * alone (false), so an app's own WebSocket routes keep working next to jobscope's.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** Closes every socket (1001 Going Away) and stops accepting upgrades; the HTTP server stays up. */
   close(): Promise<void>;
 }
@@ -30,8 +35,8 @@ function formatErrors(errors: readonly GraphQLError[]): GraphQLFormattedError[] 
 }
 
 /**
- * GraphQL over WebSocket (the graphql-ws protocol, `graphql-transport-ws`) on `path` of the app's
- * HTTP server, next to Yoga's HTTP and SSE transports. Operations run through Yoga's envelop, so
+ * GraphQL over WebSocket (the graphql-ws protocol, `graphql-transport-ws`) on the GraphQL path of
+ * whichever HTTP server hands it its upgrades, next to Yoga's HTTP and SSE transports. Operations run through Yoga's envelop, so
  * limits, scopes and error masking are the same as over HTTP.
  *
  * The API key is checked once, at `connection_init`: its payload carries
@@ -39,41 +44,31 @@ function formatErrors(errors: readonly GraphQLError[]): GraphQLFormattedError[] 
  * the upgrade request may send `Authorization` there instead. A missing or unknown key closes the
  * socket with 4401 Unauthorized before any operation.
  */
-export function attachGraphQLWebSocket(
-  server: Server,
+export function createGraphQLWebSocket(
   yoga: GraphQLServer,
-  options: { config: Config; logger: Logger; path?: string },
+  options: { config: Pick<Config, 'apiKeys' | 'env'>; logger: Logger },
 ): GraphQLWebSocket {
-  const path = options.path ?? yoga.graphqlEndpoint;
+  const path = yoga.graphqlEndpoint;
   const keys = new ApiKeys(options.config.apiKeys);
   const logger = options.logger.child({ component: 'graphql-ws' });
   const wss = new WebSocketServer({ noServer: true });
+  let closed = false;
 
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
-    if (pathname !== path) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
-  };
-  server.on('upgrade', onUpgrade);
-
-  const disposable = useServer<Record<string, unknown> | undefined, { scope: ApiScope }>(
+  const disposable = useServer<Record<string, unknown> | undefined, { caller: Caller }>(
     {
       isProd: options.config.env === 'production',
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onConnect: (ctx) => {
         const key = keyFromConnectionParams(ctx.connectionParams) ?? bearerToken(ctx.extra.request.headers.authorization);
-        const scope = keys.scopeOf(key);
-        if (scope === undefined) {
+        const caller = keys.identify(key);
+        if (caller === undefined) {
           logger.debug('[graphql-ws] connection refused: missing or unknown API key');
           // The closing handshake is under way, so graphql-ws' own 4403 close that follows is ignored.
           ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthenticated: missing or unknown API key');
           return false;
         }
-        ctx.extra.scope = scope;
+        ctx.extra.caller = caller;
         return true;
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
@@ -85,7 +80,7 @@ export function attachGraphQLWebSocket(
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
-          scope: ctx.extra.scope,
+          caller: ctx.extra.caller,
         });
         try {
           const document = parse(params.query);
@@ -113,8 +108,14 @@ export function attachGraphQLWebSocket(
   );
 
   return {
+    handleUpgrade(request, socket, head) {
+      const { pathname } = new URL(request.url ?? '/', 'http://localhost');
+      if (closed || pathname !== path) return false;
+      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+      return true;
+    },
     async close() {
-      server.off('upgrade', onUpgrade);
+      closed = true;
       await disposable.dispose();
     },
   };

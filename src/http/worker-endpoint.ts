@@ -1,32 +1,68 @@
 import type { Receiver } from '@upstash/qstash';
-import type { Database } from '../db/client.js';
+import type { Jobs } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
-import type { JobRegistry } from '../jobs/registry.js';
-import { processDelivery } from '../jobs/worker.js';
+import type { DeliveryOutcome, RecordedOutcome } from '../jobs/worker.js';
 import { json } from './respond.js';
 
+/** QStash's status for "never retry this": with `Upstash-NonRetryable-Error: true`. */
+export const NON_RETRYABLE_STATUS = 489;
+
+/** The status code QStash hears for a recorded outcome: only 2xx is success, 489 stops retries. */
+export function answerStatus(outcome: RecordedOutcome): number {
+  switch (outcome.kind) {
+    case 'completed':
+      return 200;
+    case 'rejected':
+      return NON_RETRYABLE_STATUS;
+    case 'failed':
+      return outcome.nonRetryable ? NON_RETRYABLE_STATUS : 500;
+  }
+}
+
+const nonRetryable = { 'Upstash-NonRetryable-Error': 'true' };
+
+/** The answer to QStash for an outcome: status, headers and a JSON body an operator can read. */
+export function answerFor(outcome: DeliveryOutcome): Response {
+  const { jobId } = outcome;
+  switch (outcome.kind) {
+    case 'rejected':
+      return json(NON_RETRYABLE_STATUS, { error: 'Invalid job payload', jobId, issues: outcome.issues }, nonRetryable);
+    case 'settled':
+      return json(200, { jobId, status: outcome.status, ...(outcome.reason === 'cancelled' ? { skipped: true } : { duplicate: true }) });
+    case 'replay':
+      return json(outcome.answeredStatus, { jobId, status: outcome.status, duplicate: true });
+    case 'busy':
+      return json(409, { jobId, error: 'Job is already running; retry later' }, { 'Retry-After': String(outcome.retryAfterSeconds) });
+    case 'completed':
+      return json(200, { jobId, status: 'completed' });
+    case 'failed': {
+      const body = { jobId, status: outcome.status, error: outcome.error };
+      return outcome.nonRetryable ? json(NON_RETRYABLE_STATUS, body, nonRetryable) : json(500, body);
+    }
+  }
+}
+
 export interface WorkerEndpointDeps {
-  db: Database;
-  registry: JobRegistry;
+  jobs: Jobs;
   receiver: Receiver;
-  /** Public base URL: signatures name the URL QStash was asked to call, so it is checked against it. */
-  baseUrl: () => string;
+  /** Public URL of the worker endpoints' root (base URL + base path): signatures name it. */
+  publicUrl: () => string;
   logger: Logger;
 }
 
 /**
- * The worker endpoints, one per registered job type. Answers undefined for paths that are not a
- * worker endpoint, so the router can go on.
+ * The worker endpoints, one per registered job type, at `path` (the request path below the base
+ * path). Answers undefined for paths that are not a worker endpoint, so the router can go on.
  */
 export function createWorkerEndpoint(deps: WorkerEndpointDeps) {
-  return async function handleWorkerRequest(request: Request, url: URL): Promise<Response | undefined> {
-    const definition = deps.registry.forEndpoint(url.pathname);
+  return async function handleWorkerRequest(request: Request, path: string, search: string): Promise<Response | undefined> {
+    const definition = deps.jobs.registry.forEndpoint(path);
     if (!definition) return undefined;
     if (request.method !== 'POST') {
       return json(
         405,
         {
-          endpoint: url.pathname,
+          endpoint: path,
           jobType: definition.type,
           message: 'Worker endpoint is up. QStash delivers jobs here with a signed POST.',
         },
@@ -37,13 +73,13 @@ export function createWorkerEndpoint(deps: WorkerEndpointDeps) {
     // The signature covers the raw bytes: read them before anything parses the body.
     const body = await request.text();
     const signature = request.headers.get('upstash-signature');
-    const signedUrl = deps.baseUrl() + url.pathname + url.search;
+    const signedUrl = deps.publicUrl() + path + search;
     try {
       if (!signature) throw new Error('missing Upstash-Signature header');
       await deps.receiver.verify({ signature, body, url: signedUrl });
     } catch (error) {
       deps.logger.warn('[jobs] Invalid QStash signature', {
-        path: url.pathname,
+        path,
         expectedUrl: signedUrl,
         reason: error instanceof Error ? error.message : String(error),
       });
@@ -55,11 +91,13 @@ export function createWorkerEndpoint(deps: WorkerEndpointDeps) {
     const retried = Number.parseInt(request.headers.get('upstash-retried') ?? '0', 10);
 
     try {
-      const answer = await processDelivery(
-        { db: deps.db, logger: deps.logger },
-        { definition, body, messageId, retried: Number.isFinite(retried) && retried >= 0 ? retried : 0 },
-      );
-      return json(answer.status, answer.body, answer.headers);
+      const outcome = await deps.jobs.deliver({
+        definition,
+        body,
+        messageId,
+        retried: Number.isFinite(retried) && retried >= 0 ? retried : 0,
+      });
+      return answerFor(outcome);
     } catch (error) {
       // Nothing committed for this outcome: a 5xx makes QStash deliver it again.
       deps.logger.error('[jobs] Recording the delivery failed', {

@@ -1,12 +1,7 @@
-import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
-import { findStuckJobs, jobHealth } from './queries.js';
+import type { Jobs } from './index.js';
 
 export interface AlertSettings {
-  /** Failure rate over the last hour at or above which `failure-rate` fires. */
-  failureRate: number;
-  /** Minutes in `processing` after which a job counts as stuck. */
-  stuckMinutes: number;
   /** Receives each alert as a JSON POST. */
   webhookUrl?: string | undefined;
   /** A condition that holds is raised again after this long (default one hour). */
@@ -29,7 +24,7 @@ const MESSAGES: Record<AlertKind, string> = {
 };
 
 /**
- * The guide's two alerts, checked on an interval: failure rate over the last hour, and jobs stuck
+ * The guide's two alerts, checked on an interval: failure rate over the policy's health window, and jobs stuck
  * in `processing`. Raised on the transition into the bad state and again every `repeatMinutes`
  * while it lasts; a recovery is logged. Each alert goes to the log (`[jobs] …`) and, when
  * configured, to a webhook.
@@ -40,7 +35,8 @@ export class JobAlerter {
   private running: Promise<Alert[]> | undefined;
 
   constructor(
-    private readonly deps: { db: Database; logger: Logger; settings: AlertSettings },
+    /** `read` judges by the policy: its health window, failure-rate threshold and stuck threshold. */
+    private readonly deps: { read: Jobs['read']; logger: Logger; settings: AlertSettings },
   ) {}
 
   /** Checks every `intervalSeconds` until `stop()`. */
@@ -65,22 +61,28 @@ export class JobAlerter {
   }
 
   private async evaluate(now: Date): Promise<Alert[]> {
-    const { db, settings } = this.deps;
-    const health = await jobHealth(db, { windowMinutes: 60, failureRateThreshold: settings.failureRate, stuckAfterMinutes: settings.stuckMinutes });
-    const stuck = health.stuckJobs > 0 ? await findStuckJobs(db, settings.stuckMinutes) : [];
+    const { read, settings } = this.deps;
+    const health = await read.health();
+    const stuck = health.stuckJobs > 0 ? await read.stuck(health.stuckAfterMinutes) : [];
     const raised: Alert[] = [];
     const conditions: [AlertKind, boolean, Record<string, unknown>][] = [
       [
         'failure-rate',
         health.status === 'unhealthy',
-        { failureRate: health.failureRate, threshold: settings.failureRate, failedJobs: health.failedJobs, totalJobs: health.totalJobs, windowMinutes: 60 },
+        {
+          failureRate: health.failureRate,
+          threshold: health.failureRateThreshold,
+          failedJobs: health.failedJobs,
+          totalJobs: health.totalJobs,
+          windowMinutes: health.windowMinutes,
+        },
       ],
       [
         'stuck-jobs',
         stuck.length > 0,
         {
           count: stuck.length,
-          olderThanMinutes: settings.stuckMinutes,
+          olderThanMinutes: health.stuckAfterMinutes,
           stuckJobs: stuck.slice(0, 20).map((j) => ({ jobId: j.jobId, jobType: j.jobType, startedAt: j.startedAt })),
         },
       ],

@@ -4,6 +4,7 @@ import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { jobExecutions, type JobEnvelope, type JobExecution, type JobMetadata } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import { actorLabel, type Actor } from './actor.js';
 import { errorMessage, InvalidPayloadError, PublishError, toPayloadIssues } from './errors.js';
 import type { JobDefinition, JobRegistry } from './registry.js';
 
@@ -16,6 +17,13 @@ export const QSTASH_TIMEOUT_GRACE_SECONDS = 10;
 export interface EnqueueOptions {
   /** Deliver no sooner than this many seconds from now. */
   delaySeconds?: number | undefined;
+  /** Who asked: named on the `[jobs]` log lines. */
+  actor?: Actor | undefined;
+}
+
+export interface RepublishOptions extends Omit<EnqueueOptions, 'actor'> {
+  /** The caller's logger (it names the actor). */
+  logger?: Logger | undefined;
 }
 
 export interface DispatcherDeps {
@@ -23,8 +31,8 @@ export interface DispatcherDeps {
   registry: JobRegistry;
   /** The QStash client (created once the server knows its own address). */
   qstash: () => Client;
-  /** Public base URL of the worker endpoints (known only once the server listens). */
-  baseUrl: () => string;
+  /** Public URL of a worker endpoint path (base URL + base path + path; known once the server is reachable). */
+  endpointUrl: (path: string) => string;
   logger: Logger;
 }
 
@@ -61,14 +69,15 @@ export class JobDispatcher {
         organizationId: stringOrNull(metadata.organizationId),
       })
       .returning();
-    return this.publish(definition, envelope, row!, options);
+    const logger = options.actor ? this.deps.logger.child({ actor: actorLabel(options.actor) }) : this.deps.logger;
+    return this.publish(definition, envelope, row!, { delaySeconds: options.delaySeconds, logger });
   }
 
   /**
    * Publishes an existing row's envelope again (the manual retry). The caller has already reset
    * the row; failures are recorded exactly as for a first publish.
    */
-  async republish(execution: JobExecution, options: EnqueueOptions = {}): Promise<JobExecution> {
+  async republish(execution: JobExecution, options: RepublishOptions = {}): Promise<JobExecution> {
     const definition = this.deps.registry.get(execution.jobType);
     return this.publish(definition, execution.payload, execution, options);
   }
@@ -91,11 +100,11 @@ export class JobDispatcher {
     definition: JobDefinition,
     envelope: JobEnvelope,
     row: JobExecution,
-    options: EnqueueOptions,
+    options: RepublishOptions,
   ): Promise<JobExecution> {
     const { jobId, type } = envelope;
-    const url = this.deps.baseUrl() + definition.endpoint;
-    const log = this.deps.logger.child({ jobId, jobType: type });
+    const url = this.deps.endpointUrl(definition.endpoint);
+    const log = (options.logger ?? this.deps.logger).child({ jobId, jobType: type });
     log.info('[jobs] Enqueueing job', { jobId, type, url });
     let messageId: string;
     try {

@@ -1,12 +1,127 @@
+import type { Policy } from '../config/policy.js';
+import type { Database } from '../db/client.js';
+import type { JobExecution, JobMetadata } from '../db/schema.js';
 import type { Logger } from '../logger.js';
-import { generateReportJob } from './types/generate-report.js';
-import { logEmailTransport, sendEmailJob, type EmailTransport } from './types/send-email.js';
-import type { JobDefinition } from './registry.js';
+import { actorLabel, APP_ACTOR, type Actor } from './actor.js';
+import { cancelJob } from './cancel.js';
+import type { JobDispatcher } from './dispatcher.js';
+import type { JobEventBus } from './events.js';
+import {
+  countJobExecutions,
+  findSlowJobTypes,
+  findStuckJobs,
+  getJobExecutionByJobId,
+  jobHealth,
+  jobStatistics,
+  jobThroughput,
+  listJobExecutions,
+  type JobExecutionFilter,
+  type JobHealthReport,
+  type ListJobExecutions,
+  type StatsWindow,
+  type ThroughputWindow,
+} from './queries.js';
+import type { JobRegistry } from './registry.js';
+import { retryJob } from './retry.js';
+import { processDelivery, type Delivery, type DeliveryDeps, type DeliveryOutcome } from './worker.js';
+
+export { actorLabel, APP_ACTOR, type Actor } from './actor.js';
+
+export interface EnqueueCommand {
+  /** Stored with the job; `userId` and `organizationId` (strings) are indexed for filters. */
+  metadata?: JobMetadata | undefined;
+  /** Deliver no sooner than this many seconds from now. */
+  delaySeconds?: number | undefined;
+  /** Who asked; default: the embedding app. */
+  actor?: Actor | undefined;
+}
+
+export interface CommandOptions {
+  /** Who asked; default: the embedding app. */
+  actor?: Actor | undefined;
+}
 
 /**
- * The job types jobscope ships: `send-email` and `generate-report`. A team adds its own by
- * passing more definitions (see README, "Adding a job type").
+ * The jobs domain behind one object: every surface (GraphQL, the worker endpoints, the adapters,
+ * the CLI, a team's own code) calls these, so a rule lives in one place and every command says
+ * who asked. It never speaks GraphQL or HTTP.
  */
-export function defaultJobs(options: { logger: Logger; emailTransport?: EmailTransport }): JobDefinition<any>[] {
-  return [sendEmailJob(options.emailTransport ?? logEmailTransport(options.logger)), generateReportJob];
+export interface Jobs {
+  readonly registry: JobRegistry;
+  readonly events: JobEventBus;
+  readonly policy: Policy;
+  /** The database, for the GraphQL drizzle plugin's relation loading. */
+  readonly db: Database;
+  /**
+   * Validates `payload` against the type's schema (InvalidPayloadError, nothing written), records
+   * the job and publishes it (PublishError when QStash refuses; the job is then `failed`).
+   */
+  enqueue(type: string, payload: unknown, command?: EnqueueCommand): Promise<JobExecution>;
+  /** The guide's manual retry of a failed, cancelled or stuck job (JobNotFoundError, JobNotRetryableError). */
+  retry(jobId: string, options?: CommandOptions): Promise<JobExecution>;
+  /** Cancels a pending or retrying job (JobNotFoundError, JobNotCancellableError). */
+  cancel(jobId: string, options?: CommandOptions): Promise<JobExecution>;
+  /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
+  deliver(delivery: Delivery): Promise<DeliveryOutcome>;
+  /** The questions the API answers, each one named query over the job tables. */
+  readonly read: {
+    get(jobId: string): Promise<JobExecution | undefined>;
+    list(input?: ListJobExecutions): ReturnType<typeof listJobExecutions>;
+    count(filter?: JobExecutionFilter): Promise<number>;
+    stats(window?: StatsWindow): ReturnType<typeof jobStatistics>;
+    throughput(window?: ThroughputWindow): ReturnType<typeof jobThroughput>;
+    slowJobTypes(options?: { thresholdSeconds?: number; since?: Date | undefined }): ReturnType<typeof findSlowJobTypes>;
+    /** Jobs `processing` longer than `olderThanMinutes` (default: the policy's stuck threshold). */
+    stuck(olderThanMinutes?: number): Promise<JobExecution[]>;
+    /** The failure-rate check; window and threshold default to the policy's. */
+    health(options?: { windowMinutes?: number; failureRateThreshold?: number }): Promise<JobHealthReport>;
+  };
+}
+
+export interface JobsDeps {
+  db: Database;
+  registry: JobRegistry;
+  dispatcher: JobDispatcher;
+  events: JobEventBus;
+  policy: Policy;
+  logger: Logger;
+  /** The transport's status code for an outcome, kept on each attempt. */
+  answerStatus: DeliveryDeps['answerStatus'];
+}
+
+export function createJobs(deps: JobsDeps): Jobs {
+  const { db, registry, dispatcher, events, policy, logger, answerStatus } = deps;
+  const logFor = (actor: Actor | undefined) => logger.child({ actor: actorLabel(actor ?? APP_ACTOR) });
+  return {
+    registry,
+    events,
+    policy,
+    db,
+    enqueue: (type, payload, command = {}) =>
+      dispatcher.enqueue(type, payload, command.metadata ?? {}, { delaySeconds: command.delaySeconds, actor: command.actor ?? APP_ACTOR }),
+    retry: (jobId, options = {}) =>
+      retryJob({ db, dispatcher, logger: logFor(options.actor) }, jobId, { stuckAfterMinutes: policy.stuckAfterMinutes }),
+    cancel: (jobId, options = {}) => cancelJob({ db, dispatcher, logger: logFor(options.actor) }, jobId),
+    deliver: (delivery) => processDelivery({ db, logger, answerStatus }, delivery),
+    read: createReader(db, policy),
+  };
+}
+
+/** The questions over the job tables, judged by `policy` where a question has a threshold. */
+export function createReader(db: Database, policy: Policy): Jobs['read'] {
+  return {
+    get: (jobId) => getJobExecutionByJobId(db, jobId),
+    list: (input) => listJobExecutions(db, input),
+    count: (filter) => countJobExecutions(db, filter),
+    stats: (window) => jobStatistics(db, window),
+    throughput: (window) => jobThroughput(db, window),
+    slowJobTypes: (options) => findSlowJobTypes(db, options),
+    stuck: (olderThanMinutes = policy.stuckAfterMinutes) => findStuckJobs(db, olderThanMinutes),
+    health: (options = {}) =>
+      jobHealth(db, {
+        windowMinutes: options.windowMinutes ?? policy.healthWindowMinutes,
+        failureRateThreshold: options.failureRateThreshold ?? policy.failureRateThreshold,
+        stuckAfterMinutes: policy.stuckAfterMinutes,
+      }),
+  };
 }

@@ -115,7 +115,7 @@ function isStuck(olderThanMinutes: number): SQL {
 }
 
 /** Stuck jobs (see `isStuck`), oldest start first. */
-export async function findStuckJobs(db: Database, olderThanMinutes = 10): Promise<JobExecution[]> {
+export async function findStuckJobs(db: Database, olderThanMinutes: number): Promise<JobExecution[]> {
   return db.select().from(jobExecutions).where(isStuck(olderThanMinutes)).orderBy(jobExecutions.startedAt);
 }
 
@@ -127,6 +127,8 @@ export interface JobHealthReport {
   failedJobs: number;
   /** failed / total over jobs created in the window; 0 for an empty window. */
   failureRate: number;
+  /** Minutes in `processing` after which a job counted as stuck. */
+  stuckAfterMinutes: number;
   /** Count of jobs `findStuckJobs` would return. */
   stuckJobs: number;
   byStatus: { status: JobExecution['status']; count: number }[];
@@ -139,7 +141,7 @@ export interface JobHealthReport {
  */
 export async function jobHealth(
   db: Database,
-  { windowMinutes = 60, failureRateThreshold = 0.05, stuckAfterMinutes = 10 } = {},
+  { windowMinutes, failureRateThreshold, stuckAfterMinutes }: { windowMinutes: number; failureRateThreshold: number; stuckAfterMinutes: number },
 ): Promise<JobHealthReport> {
   const byStatus = await db
     .select({ status: jobExecutions.status, count: sql<number>`count(*)::int` })
@@ -161,6 +163,7 @@ export async function jobHealth(
     totalJobs,
     failedJobs,
     failureRate,
+    stuckAfterMinutes,
     stuckJobs: stuck?.count ?? 0,
     byStatus,
   };
@@ -537,7 +540,7 @@ export async function findSlowJobTypes(
 export async function resetJobForRetry(
   db: Database,
   jobId: string,
-  { stuckAfterMinutes = 10 }: { stuckAfterMinutes?: number } = {},
+  { stuckAfterMinutes }: { stuckAfterMinutes: number },
 ): Promise<JobExecution | undefined> {
   const [row] = await db
     .update(jobExecutions)

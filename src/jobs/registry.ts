@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import type { JobEnvelope } from '../db/schema.js';
 import type { Logger } from '../logger.js';
@@ -28,6 +28,21 @@ export interface JobDefinition<TSchema extends z.ZodType = z.ZodType> {
   /** Runs the job; what it returns (JSON) is stored as the execution's result. */
   handler: (payload: z.output<TSchema>, job: JobEnvelope, context: JobContext) => Promise<unknown>;
 }
+
+/**
+ * What a job definition must hold, checked where definitions come from outside (a config file,
+ * `createJobscope`): every problem is named at once instead of failing at the first delivery.
+ */
+export const JobDefinitionSchema = z.looseObject({
+  type: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, 'must be a name of letters, digits, ".", "_", ":" or "-"'),
+  endpoint: z.string().regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be a path starting with /, e.g. /api/jobs/email'),
+  // Duck-typed: the team's zod may be another copy than jobscope's.
+  schema: z.custom<z.ZodType>((v) => typeof (v as { safeParse?: unknown } | null)?.safeParse === 'function', 'must be a zod schema'),
+  timeoutSeconds: z.number().positive(),
+  retries: z.number().int().min(0).max(100),
+  description: z.string().optional(),
+  handler: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function'),
+});
 
 /** Keeps the payload type flowing from the schema into the handler. */
 export function defineJob<TSchema extends z.ZodType>(definition: JobDefinition<TSchema>): JobDefinition<TSchema> {

@@ -1,12 +1,13 @@
 import type { Database } from '../db/client.js';
 import type { JobExecution } from '../db/schema.js';
+import type { Logger } from '../logger.js';
 import type { JobDispatcher } from './dispatcher.js';
 import { JobNotFoundError, JobNotRetryableError } from './errors.js';
 import { getJobExecutionByJobId, resetJobForRetry } from './queries.js';
 
 export interface RetryOptions {
-  /** A `processing` job started longer ago than this counts as stuck and may be retried. */
-  stuckAfterMinutes?: number;
+  /** A `processing` job started longer ago than this counts as stuck and may be retried (the policy's). */
+  stuckAfterMinutes: number;
 }
 
 /**
@@ -20,9 +21,9 @@ export interface RetryOptions {
  * @throws PublishError when QStash refuses; the job is then `failed` again with that reason.
  */
 export async function retryJob(
-  deps: { db: Database; dispatcher: JobDispatcher },
+  deps: { db: Database; dispatcher: JobDispatcher; logger: Logger },
   jobId: string,
-  options: RetryOptions = {},
+  options: RetryOptions,
 ): Promise<JobExecution> {
   const reset = await resetJobForRetry(deps.db, jobId, options);
   if (!reset) {
@@ -30,5 +31,6 @@ export async function retryJob(
     if (!existing) throw new JobNotFoundError(jobId);
     throw new JobNotRetryableError(jobId, existing.status);
   }
-  return deps.dispatcher.republish(reset);
+  deps.logger.info('[jobs] Job reset for a manual retry', { jobId, type: reset.jobType, event: 'requeued' });
+  return deps.dispatcher.republish(reset, { logger: deps.logger });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
-import type { JobEnvelope } from '../db/schema.js';
+import type { JobEnvelope, JobStatus } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import {
   errorMessage,
@@ -13,9 +13,7 @@ import {
 import { beginAttempt, finishAttempt, recordRejectedDelivery, type DeliveryKey } from './recorder.js';
 import type { JobDefinition } from './registry.js';
 
-/** QStash's status for "never retry this": with `Upstash-NonRetryable-Error: true`. */
-export const NON_RETRYABLE_STATUS = 489;
-
+/** The envelope as a delivery must carry it; `JobEnvelope` is the type it parses to. */
 const EnvelopeSchema = z.object({
   jobId: z.string().min(1).max(200),
   type: z.string().min(1),
@@ -29,24 +27,43 @@ export interface Delivery extends DeliveryKey {
   body: string;
 }
 
-/** What the worker endpoint answers QStash. */
-export interface DeliveryAnswer {
-  status: number;
-  body: Record<string, unknown>;
-  headers?: Record<string, string>;
+/** What became of a delivery; the transport turns it into an answer (status code, headers). */
+export type DeliveryOutcome =
+  /** The body or payload can never be run: the job is recorded `failed`, no retry should follow. */
+  | { kind: 'rejected'; jobId: string; issues: PayloadIssue[] }
+  /** Nothing ran: the job is already `completed` (a redelivery) or was `cancelled`. */
+  | { kind: 'settled'; jobId: string; status: JobStatus; reason: 'duplicate' | 'cancelled' }
+  /** This very delivery was recorded before: answer as it was answered then. */
+  | { kind: 'replay'; jobId: string; status: JobStatus; answeredStatus: number }
+  /** Another attempt of the job is running: ask again in `retryAfterSeconds`. */
+  | { kind: 'busy'; jobId: string; retryAfterSeconds: number }
+  | { kind: 'completed'; jobId: string }
+  /** The handler failed: `retrying` (another delivery follows) or `failed` for good. */
+  | { kind: 'failed'; jobId: string; status: 'retrying' | 'failed'; error: string; nonRetryable: boolean };
+
+/** The outcomes after which an attempt is recorded with the status its answer carries. */
+export type RecordedOutcome = Extract<DeliveryOutcome, { kind: 'rejected' | 'completed' | 'failed' }>;
+
+export interface DeliveryDeps {
+  db: Database;
+  logger: Logger;
+  /** The status code the transport answers an outcome with; kept on the attempt (`httpStatus`). */
+  answerStatus: (outcome: RecordedOutcome) => number;
 }
 
 /**
  * Runs one verified delivery: validate, record the attempt, run the handler under its timeout,
- * record the outcome. It returns only after the outcome is committed, so a 2xx is never sent
- * for a run the database does not hold.
+ * record the outcome. It returns only after the outcome is committed, so a success is never
+ * answered for a run the database does not hold.
  */
-export async function processDelivery(deps: { db: Database; logger: Logger }, delivery: Delivery): Promise<DeliveryAnswer> {
+export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): Promise<DeliveryOutcome> {
   const { definition, messageId, retried } = delivery;
   const validated = validateDelivery(delivery);
-  const log = deps.logger.child({ jobId: validated.envelope.jobId, jobType: definition.type, messageId });
+  const jobId = validated.envelope.jobId;
+  const log = deps.logger.child({ jobId, jobType: definition.type, messageId });
 
   if (!validated.ok) {
+    const outcome: RecordedOutcome = { kind: 'rejected', jobId, issues: validated.issues };
     const error = `Invalid job payload: ${formatIssues(validated.issues)}`;
     await recordRejectedDelivery(deps.db, {
       envelope: validated.envelope,
@@ -54,10 +71,10 @@ export async function processDelivery(deps: { db: Database; logger: Logger }, de
       retried,
       maxRetries: definition.retries,
       error,
-      httpStatus: NON_RETRYABLE_STATUS,
+      httpStatus: deps.answerStatus(outcome),
     });
-    log.warn('[jobs] Job processing failed', { jobId: validated.envelope.jobId, type: definition.type, error, event: 'failed' });
-    return nonRetryableAnswer({ error: 'Invalid job payload', jobId: validated.envelope.jobId, issues: validated.issues });
+    log.warn('[jobs] Job processing failed', { jobId, type: definition.type, error, event: 'failed' });
+    return outcome;
   }
 
   const { envelope, payload } = validated;
@@ -69,69 +86,68 @@ export async function processDelivery(deps: { db: Database; logger: Logger }, de
     timeoutSeconds: definition.timeoutSeconds,
   });
   switch (start.kind) {
-    case 'settled':
-      if (start.execution.status === 'cancelled') {
-        log.info('[jobs] Delivery of a cancelled job acknowledged without running');
-        return { status: 200, body: { jobId: envelope.jobId, status: 'cancelled', skipped: true } };
-      }
-      log.info('[jobs] Duplicate delivery acknowledged without running', { status: start.execution.status });
-      return { status: 200, body: { jobId: envelope.jobId, status: start.execution.status, duplicate: true } };
+    case 'settled': {
+      const cancelled = start.execution.status === 'cancelled';
+      log.info(
+        cancelled
+          ? '[jobs] Delivery of a cancelled job acknowledged without running'
+          : '[jobs] Duplicate delivery acknowledged without running',
+        { status: start.execution.status },
+      );
+      return { kind: 'settled', jobId, status: start.execution.status, reason: cancelled ? 'cancelled' : 'duplicate' };
+    }
     case 'replay':
       log.info('[jobs] Duplicate delivery answered as before', { httpStatus: start.httpStatus });
-      return { status: start.httpStatus, body: { jobId: envelope.jobId, status: start.execution.status, duplicate: true } };
+      return { kind: 'replay', jobId, status: start.execution.status, answeredStatus: start.httpStatus };
     case 'busy':
       log.info('[jobs] Delivery deferred: another attempt of this job is running');
-      return {
-        status: 409,
-        body: { jobId: envelope.jobId, error: 'Job is already running; retry later' },
-        headers: { 'Retry-After': String(start.retryAfterSeconds) },
-      };
+      return { kind: 'busy', jobId, retryAfterSeconds: start.retryAfterSeconds };
     case 'run':
       break;
   }
 
   const maxRetries = start.execution.maxRetries;
   const startedAt = start.execution.startedAt ?? new Date();
-  log.info('[jobs] Processing job', { jobId: envelope.jobId, type: envelope.type, attempt: retried, event: 'started' });
+  log.info('[jobs] Processing job', { jobId, type: envelope.type, attempt: retried, event: 'started' });
   try {
     const result = await runHandler(definition, payload, envelope, { db: deps.db, logger: log });
+    const outcome: RecordedOutcome = { kind: 'completed', jobId };
     await finishAttempt(deps.db, {
       attemptId: start.attemptId,
-      jobId: envelope.jobId,
+      jobId,
       startedAt,
-      httpStatus: 200,
+      httpStatus: deps.answerStatus(outcome),
       outcome: { kind: 'completed', result },
     });
     log.info('[jobs] Job processed successfully', {
-      jobId: envelope.jobId,
+      jobId,
       type: envelope.type,
       durationMs: Date.now() - startedAt.getTime(),
       event: 'completed',
     });
-    return { status: 200, body: { jobId: envelope.jobId, status: 'completed' } };
+    return outcome;
   } catch (thrown) {
     const error = errorMessage(thrown);
     const nonRetryable = thrown instanceof NonRetryableJobError;
     const final = nonRetryable || retried >= maxRetries;
-    const httpStatus = nonRetryable ? NON_RETRYABLE_STATUS : 500;
-    const recorded = await finishAttempt(deps.db, {
+    const outcome: RecordedOutcome = { kind: 'failed', jobId, status: final ? 'failed' : 'retrying', error, nonRetryable };
+    await finishAttempt(deps.db, {
       attemptId: start.attemptId,
-      jobId: envelope.jobId,
+      jobId,
       startedAt,
-      httpStatus,
+      httpStatus: deps.answerStatus(outcome),
       outcome: { kind: 'failed', error, final },
     });
     log.error('[jobs] Job processing failed', {
-      jobId: envelope.jobId,
+      jobId,
       type: envelope.type,
       error,
       attempt: retried,
       willRetry: !final,
-      event: recorded.status,
+      event: outcome.status,
       ...(thrown instanceof Error && !(thrown instanceof JobTimeoutError) ? { stack: thrown.stack } : {}),
     });
-    const body = { jobId: envelope.jobId, status: recorded.status, error };
-    return nonRetryable ? nonRetryableAnswer(body) : { status: httpStatus, body };
+    return outcome;
   }
 }
 
@@ -198,9 +214,4 @@ async function runHandler(
   } finally {
     clearTimeout(timer);
   }
-}
-
-
-function nonRetryableAnswer(body: Record<string, unknown>): DeliveryAnswer {
-  return { status: NON_RETRYABLE_STATUS, body, headers: { 'Upstash-NonRetryable-Error': 'true' } };
 }

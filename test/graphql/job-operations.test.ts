@@ -139,7 +139,7 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
     expect(failed.error).toBe('fails-once: first run fails');
 
     const heard: string[] = [];
-    const stop = t.app.events.subscribe((e) => e.jobId === job.jobId && heard.push(e.type));
+    const stop = t.app.jobs.events.subscribe((e) => e.jobId === job.jobId && heard.push(e.type));
     const { retryJob } = await run<{ retryJob: Execution }>(RETRY, { jobId: job.jobId });
     // Returned once republished; the new delivery may already be running.
     expect(retryJob).toMatchObject({ jobId: job.jobId, status: expect.stringMatching(/^(PENDING|PROCESSING|COMPLETED)$/), error: null, retryCount: 0 });
@@ -199,7 +199,7 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
   it('cancelJob drops a delayed job from QStash so it never runs; retryJob can bring it back', async () => {
     const job = await enqueue({ jobType: 'send-email', payload: { ...email, subject: 'cancel me' }, delaySeconds: 3600 });
     const heard: string[] = [];
-    const stop = t.app.events.subscribe((e) => e.jobId === job.jobId && heard.push(e.type));
+    const stop = t.app.jobs.events.subscribe((e) => e.jobId === job.jobId && heard.push(e.type));
     const qstash = new Client({ baseUrl: `${t.baseUrl}/qstash`, token: DEV_QSTASH_TOKEN, devMode: false, retry: false });
     expect((await qstash.messages.get(job.messageId!)).messageId).toBe(job.messageId);
 
@@ -223,7 +223,7 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
   });
 
   it('jobEvents over SSE: started and completed of an enqueued job, filtered on the server, with its execution', async () => {
-    const listeners = () => (t.app.events as unknown as { listeners: Set<unknown> }).listeners.size;
+    const listeners = () => (t.app.jobs.events as unknown as { listeners: Set<unknown> }).listeners.size;
     const baseline = listeners();
     const controller = new AbortController();
     const response = await fetch(`${t.baseUrl}/graphql`, {

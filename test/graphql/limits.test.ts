@@ -188,7 +188,7 @@ describe(`errors in production on ${databaseKind}`, () => {
   let t: TestApp;
   let dev: TestApp;
   // BASE_URL (required in production) names a public host; tests call the bound port.
-  const url = () => `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  const url = () => `http://127.0.0.1:${(t.server.server.address() as AddressInfo).port}`;
   beforeAll(async () => {
     // Every use of the database fails, as when it is down: the resolvers' errors are unexpected.
     const broken = new Proxy(database.handle.db, {

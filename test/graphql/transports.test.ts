@@ -39,7 +39,7 @@ const serverSubscribed = (n: number) => vi.waitFor(() => expect(busSubscriptions
 beforeAll(async () => {
   database = await createTestDatabase();
   t = await startTestApp(database.handle, { env: { JOBSCOPE_READ_KEYS: READ_KEY, JOBSCOPE_OPERATE_KEYS: OPERATE_KEY } });
-  busSubscriptions = vi.spyOn(t.app.events, 'subscribe');
+  busSubscriptions = vi.spyOn(t.app.jobs.events, 'subscribe');
 });
 afterAll(async () => {
   await t?.close();
@@ -99,7 +99,7 @@ describe(`subscriptions on ${databaseKind}`, () => {
 
   it('ends open WebSocket subscriptions promptly when the app closes', async () => {
     const other = await startTestApp(database.handle);
-    const spy = vi.spyOn(other.app.events, 'subscribe');
+    const spy = vi.spyOn(other.app.jobs.events, 'subscribe');
     const client = createWSClient({ url: `${other.baseUrl.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
     const ended = new Promise<unknown>((resolve) => {
       client.subscribe({ query: print(JobEventsDocument) }, { next: () => {}, error: resolve, complete: () => resolve('complete') });

@@ -1,6 +1,7 @@
 import Transport from 'winston-transport';
-import { createJobscope, type Jobscope } from '../../src/app.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import { createApp, type JobscopeApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { serveNode, type NodeServer } from '../../src/http/node.js';
 import type { DatabaseHandle } from '../../src/db/client.js';
 import { getJobExecutionByJobId } from '../../src/jobs/queries.js';
 import type { JobDefinition } from '../../src/jobs/registry.js';
@@ -32,7 +33,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 export interface TestApp {
-  app: Jobscope;
+  app: JobscopeApp;
+  /** The node server it is served on. */
+  server: NodeServer;
   baseUrl: string;
   logs: LogEntry[];
   close(): Promise<void>;
@@ -44,14 +47,14 @@ export async function startTestApp(
   options: { jobs?: JobDefinition<any>[]; env?: Record<string, string> } = {},
 ): Promise<TestApp> {
   const { logger, entries } = createTestLogger();
-  const app = await createJobscope({
+  const app = await createApp({
     config: testConfig(options.env),
     logger,
     database,
     ...(options.jobs ? { jobs: options.jobs } : {}),
   });
-  const baseUrl = await app.listen(0, '127.0.0.1');
-  return { app, baseUrl, logs: entries, close: () => app.close() };
+  const server = await serveNode(app, { port: 0, host: '127.0.0.1' });
+  return { app, server, baseUrl: app.baseUrl(), logs: entries, close: () => server.close() };
 }
 
 /** Polls the job row until `predicate` holds (deliveries are asynchronous by nature). */

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobExecutions } from '../../src/db/schema.js';
+import { DEFAULT_POLICY } from '../../src/config/policy.js';
 import { JobAlerter } from '../../src/jobs/alerts.js';
+import { createReader } from '../../src/jobs/index.js';
 import { createTestLogger, hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 
@@ -54,7 +56,7 @@ describe(`health, alerts and metrics on ${databaseKind}`, () => {
       row('busy-1', 'processing', 1),
     ]);
     const { logger, entries } = createTestLogger();
-    const alerter = new JobAlerter({ db, logger, settings: { failureRate: 0.05, stuckMinutes: 10, webhookUrl, repeatMinutes: 30 } });
+    const alerter = new JobAlerter({ read: createReader(db, DEFAULT_POLICY), logger, settings: { webhookUrl, repeatMinutes: 30 } });
 
     const t0 = new Date();
     const first = await alerter.check(t0);
@@ -79,7 +81,7 @@ describe(`health, alerts and metrics on ${databaseKind}`, () => {
   it('serves Prometheus metrics read from the database', async () => {
     const t: TestApp = await startTestApp(database.handle);
     try {
-      const job = await t.app.dispatcher.enqueue('send-email', { to: 'm@example.com', subject: 'metrics', text: 'x' });
+      const job = await t.app.jobs.enqueue('send-email', { to: 'm@example.com', subject: 'metrics', text: 'x' });
       await waitForJob(database.handle, job.jobId, hasStatus('completed'));
       await expect.poll(async () => {
         const res = await fetch(`${t.baseUrl}/metrics`);

@@ -49,7 +49,7 @@ describe(`persistence and events on ${databaseKind}`, () => {
       },
     });
     try {
-      const error = await unreachable.app.dispatcher.enqueue('send-email', email('unreachable')).catch((e: unknown) => e);
+      const error = await unreachable.app.jobs.enqueue('send-email', email('unreachable')).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PublishError);
       const jobId = (error as PublishError).jobId;
       expect((error as PublishError).message).toMatch(new RegExp(`^Publishing job ${jobId} to QStash failed: fetch failed \\(connect ECONNREFUSED`));
@@ -73,7 +73,7 @@ describe(`persistence and events on ${databaseKind}`, () => {
       },
     });
     try {
-      const error = await refused.app.dispatcher.enqueue('send-email', email('refused')).catch((e: unknown) => e);
+      const error = await refused.app.jobs.enqueue('send-email', email('refused')).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PublishError);
       const row = await getJobExecutionByJobId(database.handle.db, (error as PublishError).jobId);
       expect(row?.status).toBe('failed');
@@ -88,9 +88,9 @@ describe(`persistence and events on ${databaseKind}`, () => {
     const otherHandle = databaseKind === 'postgres' ? await openDatabase(database.target) : database.handle;
     const other = await startTestApp(otherHandle);
     const heard: JobEvent[] = [];
-    other.app.events.subscribe((e) => heard.push(e));
+    other.app.jobs.events.subscribe((e) => heard.push(e));
     try {
-      const job = await t.app.dispatcher.enqueue('send-email', email('two instances'));
+      const job = await t.app.jobs.enqueue('send-email', email('two instances'));
       await waitForJob(database.handle, job.jobId, hasStatus('completed'));
       await expect
         .poll(() => heard.filter((e) => e.jobId === job.jobId).map((e) => e.type))
@@ -106,8 +106,8 @@ describe(`persistence and events on ${databaseKind}`, () => {
 
   it("emits an event for an operator's manual change too (the guide's manual retry)", async () => {
     const heard: JobEvent[] = [];
-    const stop = t.app.events.subscribe((e) => heard.push(e));
-    const job = await t.app.dispatcher.enqueue('send-email', email('manual'));
+    const stop = t.app.jobs.events.subscribe((e) => heard.push(e));
+    const job = await t.app.jobs.enqueue('send-email', email('manual'));
     await waitForJob(database.handle, job.jobId, hasStatus('completed'));
     await updateJobExecution(database.handle.db, job.jobId, { status: 'pending', error: null, retryCount: 0 });
     await expect.poll(() => heard.filter((e) => e.jobId === job.jobId).map((e) => e.type)).toContain('requeued');
@@ -143,7 +143,7 @@ describe(`persistence and events on ${databaseKind}`, () => {
   });
 
   it('keeps the history across a restart', async () => {
-    const job = await t.app.dispatcher.enqueue('send-email', email('before restart'));
+    const job = await t.app.jobs.enqueue('send-email', email('before restart'));
     await waitForJob(database.handle, job.jobId, hasStatus('completed'));
     await t.close();
     await database.handle.close();
@@ -153,7 +153,7 @@ describe(`persistence and events on ${databaseKind}`, () => {
     const row = await getJobExecutionByJobId(reopened.db, job.jobId);
     expect(row).toMatchObject({ status: 'completed', jobType: 'send-email' });
     t = await startTestApp(reopened);
-    const after = await t.app.dispatcher.enqueue('send-email', email('after restart'));
+    const after = await t.app.jobs.enqueue('send-email', email('after restart'));
     await waitForJob(reopened, after.jobId, hasStatus('completed'));
   });
 });

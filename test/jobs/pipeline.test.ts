@@ -77,7 +77,7 @@ describe(`job pipeline on ${databaseKind}`, () => {
     t = await startTestApp(database.handle, {
       jobs: [sendEmailJob(transport), generateReportJob, flakyJob, failingJob, slowJob, hopelessJob],
     });
-    t.app.events.subscribe((e) => events.push(e));
+    t.app.jobs.events.subscribe((e) => events.push(e));
   });
   afterAll(async () => {
     await t?.close();
@@ -90,10 +90,10 @@ describe(`job pipeline on ${databaseKind}`, () => {
   const qstash = () => new Client({ baseUrl: `${t.baseUrl}/qstash`, token: DEV_QSTASH_TOKEN, devMode: false, retry: false });
 
   it('enqueues, delivers, runs and records a job', async () => {
-    const enqueued = await t.app.dispatcher.enqueue(
+    const enqueued = await t.app.jobs.enqueue(
       'send-email',
       { to: 'ada@example.com', subject: 'Welcome', text: 'Hello Ada' },
-      { userId: 'u1', organizationId: 'org1' },
+      { metadata: { userId: 'u1', organizationId: 'org1' } },
     );
     expect(enqueued.status).toBe('pending');
     expect(enqueued.messageId).toMatch(/^msg_/);
@@ -132,7 +132,7 @@ describe(`job pipeline on ${databaseKind}`, () => {
   });
 
   it('retries a handler that fails once, keeping both attempts', async () => {
-    const job = await t.app.dispatcher.enqueue('flaky', { key: 'flaky-1' });
+    const job = await t.app.jobs.enqueue('flaky', { key: 'flaky-1' });
     const done = await waitForJob(database.handle, job.jobId, hasStatus('completed'));
     expect(done.retryCount).toBe(1);
     expect(done.error).toBeNull();
@@ -149,7 +149,7 @@ describe(`job pipeline on ${databaseKind}`, () => {
   });
 
   it('fails a job whose every attempt fails, and QStash keeps it in the DLQ', async () => {
-    const job = await t.app.dispatcher.enqueue('always-fails', { key: 'fail-1' });
+    const job = await t.app.jobs.enqueue('always-fails', { key: 'fail-1' });
     const failed = await waitForJob(database.handle, job.jobId, hasStatus('failed'));
     expect(failed).toMatchObject({ retryCount: 2, error: 'boom #3' });
     expect(failed.completedAt).toBeInstanceOf(Date);
@@ -181,7 +181,7 @@ describe(`job pipeline on ${databaseKind}`, () => {
   });
 
   it('fails an attempt that runs past its timeout', async () => {
-    const job = await t.app.dispatcher.enqueue('slow', { key: 'slow-1' });
+    const job = await t.app.jobs.enqueue('slow', { key: 'slow-1' });
     const failed = await waitForJob(database.handle, job.jobId, hasStatus('failed'));
     expect(failed.error).toBe('Job timed out after 0.3s');
     const [attempt] = await attemptsOf(job.jobId);
@@ -190,7 +190,7 @@ describe(`job pipeline on ${databaseKind}`, () => {
   });
 
   it('fails at once, without retries, when a handler throws NonRetryableJobError', async () => {
-    const job = await t.app.dispatcher.enqueue('hopeless', { key: 'hopeless-1' });
+    const job = await t.app.jobs.enqueue('hopeless', { key: 'hopeless-1' });
     const failed = await waitForJob(database.handle, job.jobId, hasStatus('failed'));
     expect(failed).toMatchObject({ error: 'account closed', retryCount: 0 });
     await t.app.standIn!.idle();
@@ -200,8 +200,8 @@ describe(`job pipeline on ${databaseKind}`, () => {
 
   it('rejects an unknown type or an invalid payload at enqueue, writing nothing', async () => {
     const before = await database.handle.query<{ n: number }>('SELECT count(*)::int AS n FROM job_executions');
-    await expect(t.app.dispatcher.enqueue('no-such-type', {})).rejects.toBeInstanceOf(UnknownJobTypeError);
-    const invalid = await t.app.dispatcher.enqueue('send-email', { to: 'nope', subject: 'x' }).catch((e: unknown) => e);
+    await expect(t.app.jobs.enqueue('no-such-type', {})).rejects.toBeInstanceOf(UnknownJobTypeError);
+    const invalid = await t.app.jobs.enqueue('send-email', { to: 'nope', subject: 'x' }).catch((e: unknown) => e);
     expect(invalid).toBeInstanceOf(InvalidPayloadError);
     expect((invalid as InvalidPayloadError).issues).toEqual(
       expect.arrayContaining([expect.objectContaining({ path: 'to' }), expect.objectContaining({ path: 'text' })]),
@@ -226,8 +226,8 @@ describe(`job pipeline on ${databaseKind}`, () => {
     const jobs = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
         i % 4 === 0
-          ? t.app.dispatcher.enqueue('flaky', { key: `burst-${i}` })
-          : t.app.dispatcher.enqueue('send-email', { to: `burst${i}@example.com`, subject: `burst ${i}`, text: 'x' }),
+          ? t.app.jobs.enqueue('flaky', { key: `burst-${i}` })
+          : t.app.jobs.enqueue('send-email', { to: `burst${i}@example.com`, subject: `burst ${i}`, text: 'x' }),
       ),
     );
     const done = await Promise.all(jobs.map((j) => waitForJob(database.handle, j.jobId, hasStatus('completed'), 30_000)));

@@ -29,14 +29,15 @@ export interface EmailMessage {
 
 /** Where mail goes: an SMTP or provider client in production, the log in development. */
 export interface EmailTransport {
-  send(message: EmailMessage, options: { signal: AbortSignal }): Promise<{ messageId: string }>;
+  /** `logger` is the job's own (`jobId`, `jobType` attached). */
+  send(message: EmailMessage, options: { signal: AbortSignal; logger: Logger }): Promise<{ messageId: string }>;
 }
 
 /** Development transport: writes the message to the log instead of sending it. */
-export function logEmailTransport(logger: Logger): EmailTransport {
+export function logEmailTransport(): EmailTransport {
   let sent = 0;
   return {
-    async send(message) {
+    async send(message, { logger }) {
       sent += 1;
       const messageId = `dev-${Date.now()}-${sent}`;
       logger.info('[email] Development transport: message not sent, logged instead', {
@@ -62,7 +63,7 @@ export function sendEmailJob(transport: EmailTransport) {
     schema: SendEmailJobPayloadSchema,
     timeoutSeconds: 30,
     retries: 3,
-    async handler(payload, _job, { signal }) {
+    async handler(payload, _job, { signal, logger }) {
       const { messageId } = await transport.send(
         {
           from: payload.from ?? DEFAULT_FROM,
@@ -72,7 +73,7 @@ export function sendEmailJob(transport: EmailTransport) {
           html: payload.html,
           replyTo: payload.replyTo,
         },
-        { signal },
+        { signal, logger },
       );
       return { messageId };
     },

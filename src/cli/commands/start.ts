@@ -1,0 +1,58 @@
+import { serve } from '../../adapters/node.js';
+import { findConfigFile, importConfigFile } from '../../config/file.js';
+import { createJobscope } from '../../jobscope.js';
+
+export interface StartOptions {
+  /** A config file; default: `jobscope.config.{ts,mts,js,mjs,cjs}` in the working directory, if any. */
+  config?: string | undefined;
+  port?: number | undefined;
+  host?: string | undefined;
+}
+
+/**
+ * `jobscope start`: the standalone server, from the team's config file (or, without one, the
+ * shipped example job types), until SIGINT or SIGTERM.
+ */
+export async function start(options: StartOptions): Promise<void> {
+  const file = options.config ?? findConfigFile();
+  const fileConfig = file ? await importConfigFile(file) : {};
+  const jobscope = await createJobscope({
+    ...(fileConfig as object),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(file ? { source: file } : {}),
+  });
+  const { config, logger } = jobscope;
+  let served: Awaited<ReturnType<typeof serve>>;
+  try {
+    served = await serve(jobscope, {
+      // The command line wins over the environment: `--port` is the most specific thing said.
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.host !== undefined ? { host: options.host } : {}),
+    });
+  } catch (error) {
+    await jobscope.close();
+    throw error;
+  }
+  const publicUrl = (config.baseUrl ?? served.url) + config.basePath;
+  logger.info(`[jobscope] Listening on ${publicUrl}, GraphiQL at ${publicUrl}/graphql`, {
+    env: config.env,
+    config: file ?? '(none: the example job types)',
+    database: config.database.kind === 'postgres' ? 'postgres' : `pglite (${config.database.dataDir})`,
+    qstash: config.qstash.kind === 'local' ? `local stand-in at ${publicUrl}${config.qstash.basePath}` : 'Upstash QStash',
+    jobTypes: jobscope.jobs.registry.list().map((d) => `${d.type} → ${config.basePath}${d.endpoint}`),
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`[jobscope] ${signal}: shutting down`);
+    const force = setTimeout(() => process.exit(1), 15_000).unref();
+    await served.close();
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * The `jobscope` command. `start` serves jobscope from the team's config file; more commands
+ * arrive with the CLI issue. Arguments are parsed by Node's own `util.parseArgs`.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/index.js';
+import { start } from './commands/start.js';
+
+const USAGE = `Usage: jobscope <command> [options]
+
+Commands:
+  start      serve GraphQL, the worker endpoints, health and metrics
+
+Options of start:
+  -c, --config <file>   config file (default: jobscope.config.{ts,mts,js,mjs,cjs} here, if any)
+  -p, --port <port>     port (default: PORT, the config's port, or 4000)
+      --host <host>     interface to bind (default: HOST, the config's host, or 0.0.0.0)
+
+  -h, --help            this text
+  -v, --version         jobscope's version
+
+Exit status: 0 ok, 1 bad configuration or start-up failure, 2 usage error.`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function usageError(message: string): never {
+  console.error(`jobscope: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (error) {
+    usageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    console.log(version());
+    return;
+  }
+  const [command, ...extra] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  if (command !== 'start') usageError(`unknown command "${command}"`);
+  if (extra.length > 0) usageError(`unexpected argument "${extra[0]}"`);
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) usageError(`--port must be a port number, got "${values.port}"`);
+  }
+  await start({ config: values.config, port, host: values.host });
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else {
+    console.error('jobscope could not start:', error instanceof Error ? (error.stack ?? error.message) : String(error));
+  }
+  process.exit(1);
+});

@@ -1,0 +1,126 @@
+/**
+ * Environment variables as option paths. A variable only turns its text into the option's type
+ * (number, list, `off`); the option's constraints live in options.ts alone. Variables override
+ * what a config file says, so deployment parameters (ports, URLs, keys) stay in the environment.
+ */
+
+type Coercion = 'string' | 'number' | 'list' | 'logDir';
+
+interface EnvOption {
+  path: readonly string[];
+  as: Coercion;
+}
+
+const v = (as: Coercion, ...path: string[]): EnvOption => ({ path, as });
+
+export const ENV_OPTIONS = {
+  NODE_ENV: v('string', 'env'),
+  PORT: v('number', 'port'),
+  HOST: v('string', 'host'),
+  BASE_URL: v('string', 'baseUrl'),
+  JOBSCOPE_BASE_PATH: v('string', 'basePath'),
+  DATABASE_URL: v('string', 'database', 'url'),
+  PGLITE_DIR: v('string', 'database', 'pgliteDir'),
+  JOBSCOPE_DB_SCHEMA: v('string', 'database', 'schema'),
+  QSTASH_URL: v('string', 'qstash', 'url'),
+  QSTASH_TOKEN: v('string', 'qstash', 'token'),
+  QSTASH_CURRENT_SIGNING_KEY: v('string', 'qstash', 'currentSigningKey'),
+  QSTASH_NEXT_SIGNING_KEY: v('string', 'qstash', 'nextSigningKey'),
+  QSTASH_RETRY_DELAY_FACTOR: v('number', 'qstash', 'retryDelayFactor'),
+  JOBSCOPE_READ_KEYS: v('list', 'apiKeys', 'read'),
+  JOBSCOPE_OPERATE_KEYS: v('list', 'apiKeys', 'operate'),
+  LOG_LEVEL: v('string', 'log', 'level'),
+  LOG_FORMAT: v('string', 'log', 'format'),
+  LOG_DIR: v('logDir', 'log', 'dir'),
+  ALERT_INTERVAL_SECONDS: v('number', 'alerts', 'intervalSeconds'),
+  ALERT_WEBHOOK_URL: v('string', 'alerts', 'webhookUrl'),
+  ALERT_STUCK_MINUTES: v('number', 'policy', 'stuckAfterMinutes'),
+  HEALTH_WINDOW_MINUTES: v('number', 'policy', 'healthWindowMinutes'),
+  ALERT_FAILURE_RATE: v('number', 'policy', 'failureRateThreshold'),
+  GRAPHQL_MAX_DEPTH: v('number', 'graphql', 'maxDepth'),
+  GRAPHQL_MAX_ALIASES: v('number', 'graphql', 'maxAliases'),
+  GRAPHQL_MAX_TOKENS: v('number', 'graphql', 'maxTokens'),
+  GRAPHQL_MAX_COST: v('number', 'graphql', 'maxCost'),
+} as const satisfies Record<string, EnvOption>;
+
+export type EnvName = keyof typeof ENV_OPTIONS;
+
+/** The variable that sets an option path, if any (`['database', 'url']` → `DATABASE_URL`). */
+export function envNameOf(path: readonly PropertyKey[]): EnvName | undefined {
+  const key = path.join('.');
+  return (Object.keys(ENV_OPTIONS) as EnvName[]).find((name) => ENV_OPTIONS[name].path.join('.') === key);
+}
+
+/**
+ * `API keys`, `name:key` entries: a name of letters, digits, `.`, `_` or `-` before the first
+ * colon names the key (`grafana:3f9a…`); anything else is a bare key.
+ */
+function parseKey(entry: string): string | { name: string; key: string } {
+  const match = /^([A-Za-z][\w.-]{0,99}):(.+)$/.exec(entry);
+  return match ? { name: match[1]!, key: match[2]! } : entry;
+}
+
+function coerce(text: string, as: Coercion): unknown {
+  switch (as) {
+    case 'string':
+      return text.trim();
+    case 'number':
+      // Non-numbers reach the option's schema as text, which names the variable and the expected type.
+      return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
+    case 'list':
+      return text
+        .split(',')
+        .map((k) => k.trim())
+        .filter((k) => k.length > 0)
+        .map(parseKey);
+    case 'logDir':
+      return text.trim() === 'off' ? false : text.trim();
+  }
+}
+
+/**
+ * The options the environment sets, nested as in a config file. An empty value means unset, as in
+ * most deployment tools.
+ */
+export function optionsFromEnv(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const [name, option] of Object.entries(ENV_OPTIONS) as [EnvName, EnvOption][]) {
+    const text = env[name];
+    if (text === undefined || text.trim() === '') continue;
+    setPath(options, option.path, coerce(text, option.as));
+  }
+  return options;
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+/** `override` laid over `base`, object by object; arrays and values are replaced whole. */
+export function mergeOptions(base: unknown, override: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = isPlainObject(base) ? { ...base } : {};
+  for (const [key, value] of Object.entries(override)) {
+    out[key] = isPlainObject(value) && isPlainObject(out[key]) ? mergeOptions(out[key], value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Whether the environment set this option path (so a problem with it is the variable's). */
+export function hasPath(options: Record<string, unknown>, path: readonly PropertyKey[]): boolean {
+  let node: unknown = options;
+  for (const key of path) {
+    if (!isPlainObject(node) || !(String(key) in node)) return false;
+    node = node[String(key)];
+  }
+  return true;
+}

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { DEFAULT_POLICY } from './policy.js';
+
+/**
+ * Every option jobscope has, once: what a config file's `defineConfig({ … })` takes (the input
+ * type), the constraints each value must meet, and the defaults. Environment variables are mapped
+ * onto the same paths (env.ts), so a value is checked by the same rule wherever it came from.
+ */
+
+const httpUrl = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''));
+
+/** An API key, bare or named; the name is who the key's holder is in logs and the audit trail. */
+const ApiKeySchema = z
+  .union([
+    z.string().min(1),
+    z.strictObject({ name: z.string().min(1).max(100), key: z.string().min(1) }),
+  ])
+  .transform((k) => (typeof k === 'string' ? { name: unnamedKeyName(k), key: k } : k));
+
+/** A stable, non-secret label for a key without a name: `key:` + 6 hex digits of its SHA-256. */
+export function unnamedKeyName(key: string): string {
+  return `key:${createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 6)}`;
+}
+
+const positiveInt = z.number().int().positive();
+
+export const OptionsSchema = z.strictObject({
+  /** `production` refuses the public dev credentials, missing keys and the local stand-in. */
+  env: z.enum(['development', 'production', 'test']).default('development'),
+  /** Port of the standalone server (GraphQL, worker endpoints, local QStash). */
+  port: z.number().int().min(0).max(65535).default(4000),
+  /** Interface the standalone server binds. */
+  host: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Public URL QStash reaches this server at (scheme, host, port; no path). Worker endpoints are
+   * published as `baseUrl + basePath + endpoint`, and signatures are checked against that URL.
+   */
+  baseUrl: httpUrl.optional(),
+  /**
+   * Path prefix every jobscope route lives under when mounted in an app (`/jobscope`): GraphQL at
+   * `/jobscope/graphql`, worker endpoints at `/jobscope/api/jobs/…`. Empty: at the root.
+   */
+  basePath: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~-]+)*\/?$/, 'must be empty or a path like /jobscope')
+    .transform((p) => p.replace(/\/+$/, ''))
+    .default(''),
+  database: z
+    .strictObject({
+      /** `postgres://…`: a PostgreSQL server. Unset: embedded PGlite in `pgliteDir`. */
+      url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+      /** Folder of the embedded PGlite database. */
+      pgliteDir: z.string().min(1).default('.data/pglite'),
+      /** A Postgres schema of jobscope's own for its tables (apps sharing one database); default `public`. */
+      schema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lowercase identifier (letters, digits, _)')
+        .max(63)
+        .optional(),
+    })
+    .prefault({}),
+  qstash: z
+    .strictObject({
+      /** Another QStash endpoint (e.g. `http://localhost:8080` for `npm run qstash:dev`). */
+      url: httpUrl.optional(),
+      /** Set it (with both signing keys) to publish through the real QStash; unset: the local stand-in. */
+      token: z.string().min(1).optional(),
+      currentSigningKey: z.string().min(1).optional(),
+      nextSigningKey: z.string().min(1).optional(),
+      /** Scales the local stand-in's retry backoff (1 = QStash's real delays). */
+      retryDelayFactor: z.number().positive().default(1),
+    })
+    .prefault({}),
+  apiKeys: z
+    .strictObject({
+      /** Keys that may run queries and subscriptions. */
+      read: z.array(ApiKeySchema).default([]),
+      /** Keys that may also run mutations. */
+      operate: z.array(ApiKeySchema).default([]),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+      /** Console format; default `pretty` in development, `json` in production. */
+      format: z.enum(['pretty', 'json']).optional(),
+      /** Folder of the daily log files; `false` turns them off. */
+      dir: z.union([z.string().min(1), z.literal(false)]).default('logs'),
+    })
+    .prefault({}),
+  alerts: z
+    .strictObject({
+      /** Seconds between alert checks (failure rate, stuck jobs); 0 disables them. */
+      intervalSeconds: z.number().min(0).default(300),
+      /** Also POST each alert as JSON here (`text` field for Slack-style hooks). */
+      webhookUrl: httpUrl.optional(),
+    })
+    .prefault({}),
+  policy: z
+    .strictObject({
+      stuckAfterMinutes: positiveInt.default(DEFAULT_POLICY.stuckAfterMinutes),
+      healthWindowMinutes: positiveInt.default(DEFAULT_POLICY.healthWindowMinutes),
+      failureRateThreshold: z.number().gt(0).max(1).default(DEFAULT_POLICY.failureRateThreshold),
+    })
+    .prefault({}),
+  graphql: z
+    .strictObject({
+      /** Deepest selection nesting an operation may have (introspection excluded). */
+      maxDepth: positiveInt.default(10),
+      /** Aliases per operation, fragments included. */
+      maxAliases: positiveInt.default(30),
+      /** Lexer tokens per document; bounds parsing work before anything else runs. */
+      maxTokens: positiveInt.default(3000),
+      /** graphql-armor cost (objects 2, scalars 1, ×1.5 per level, × literal `first`/`last`). */
+      maxCost: positiveInt.default(200_000),
+    })
+    .prefault({}),
+});
+
+/** The options as a config file or `createJobscope` writes them: everything optional. */
+export type JobscopeOptions = z.input<typeof OptionsSchema>;
+/** The options once checked, with every default filled in. */
+export type ResolvedOptions = z.output<typeof OptionsSchema>;

@@ -1,0 +1,21 @@
+/**
+ * The thresholds every surface judges jobs by: `stuckJobs`, `jobHealth`, `/health/jobs`,
+ * `/metrics`, the alerts and `retryJob`'s stuck rule all read these, so the API, the monitors and
+ * the alerts cannot disagree. Built once from config (`policy` in the config file, or
+ * `ALERT_STUCK_MINUTES`, `HEALTH_WINDOW_MINUTES`, `ALERT_FAILURE_RATE`).
+ */
+export interface Policy {
+  /** Minutes in `processing` after which a job counts as stuck (the guide's 10). */
+  stuckAfterMinutes: number;
+  /** Window of the failure-rate check, over jobs created in the last this many minutes (the guide's hour). */
+  healthWindowMinutes: number;
+  /** Failure rate at or above which jobs are unhealthy and the alert fires (the guide's 5 %). */
+  failureRateThreshold: number;
+}
+
+/** The operations guide's numbers. */
+export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
+  stuckAfterMinutes: 10,
+  healthWindowMinutes: 60,
+  failureRateThreshold: 0.05,
+});

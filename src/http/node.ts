@@ -1,0 +1,99 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createServerAdapter } from '@whatwg-node/server';
+import type { JobscopeApp } from '../app.js';
+
+/**
+ * jobscope as a node:http listener. As Express or Connect middleware it takes only the paths it
+ * serves and calls `next()` for the rest; under `app.use('/jobscope', …)` it reads the full path
+ * from `originalUrl`, so routes and signatures see the URL QStash called.
+ */
+export interface NodeHandler {
+  (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
+  /** The GraphQL WebSocket upgrade: true when taken, false for other paths (left to the app). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Hands this server's WebSocket upgrades for the GraphQL path to jobscope. */
+  attach(server: Server): void;
+}
+
+export function createNodeHandler(app: JobscopeApp): NodeHandler {
+  const adapter = createServerAdapter((request: Request) => app.fetch(request));
+  const handler = ((req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, next?: (error?: unknown) => void) => {
+    if (typeof req.originalUrl === 'string') req.url = req.originalUrl;
+    if (next && !app.owns(new URL(req.url ?? '/', 'http://localhost').pathname)) {
+      next();
+      return;
+    }
+    void adapter(req, res);
+  }) as NodeHandler;
+  handler.handleUpgrade = (req, socket, head) => app.webSocket.handleUpgrade(req, socket, head);
+  handler.attach = (server) => {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      handler.handleUpgrade(req, socket, head);
+    });
+  };
+  return handler;
+}
+
+export interface NodeServer {
+  readonly server: Server;
+  /** Where it listens, over loopback (`http://127.0.0.1:4000`). */
+  readonly url: string;
+  /**
+   * Stops accepting, lets deliveries in flight record their outcome and send their answer, then
+   * drops what is left (idle keep-alive sockets, open SSE streams) and closes the app.
+   */
+  close(): Promise<void>;
+}
+
+/** The standalone server: jobscope alone on a port, WebSocket subscriptions included. */
+export async function serveNode(app: JobscopeApp, options: { port: number; host: string }): Promise<NodeServer> {
+  const handler = createNodeHandler(app);
+  // Answers in flight, until sent: the app knows when a delivery is recorded, the socket when its
+  // answer has gone out.
+  const answering = new Set<Promise<void>>();
+  const server = createServer((req, res) => {
+    if (req.method === 'POST' && app.isWorkerPath(new URL(req.url ?? '/', 'http://localhost').pathname)) {
+      const sent = new Promise<void>((resolve) => res.once('close', resolve));
+      answering.add(sent);
+      void sent.then(() => answering.delete(sent));
+    }
+    handler(req, res);
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!handler.handleUpgrade(req, socket, head)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  app.bound(url);
+  app.start();
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    url,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await app.drain();
+        await Promise.race([Promise.allSettled([...answering]), new Promise((r) => setTimeout(r, 1_000).unref())]);
+        server.closeAllConnections();
+        await closed;
+        await app.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import { Client } from '@upstash/qstash';
+import type { Config } from '../config/index.js';
+
+/**
+ * The `@upstash/qstash` Client for a configuration: the real QStash (token, optional URL), or the
+ * local stand-in at `standInUrl` (a jobscope server's `…/qstash`).
+ */
+export function createQStashClient(config: Pick<Config, 'qstash'>, standInUrl: () => string): Client {
+  const { qstash } = config;
+  return new Client({
+    baseUrl: qstash.kind === 'local' ? standInUrl() : qstash.url,
+    token: qstash.token,
+    devMode: false,
+    enableTelemetry: false,
+    // Bounded, so that a QStash outage is reported to the caller within a second or two.
+    retry: { retries: 2, backoff: (n) => 100 * 2 ** n },
+  });
+}
