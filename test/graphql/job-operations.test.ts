@@ -118,11 +118,17 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
     const invalid = await graphql(t.baseUrl, ENQUEUE, { variables: { input: { jobType: 'send-email', payload: { to: 'not-an-email' } } } });
     expect(errorCodes(invalid)).toEqual(['INVALID_PAYLOAD']);
     expect(invalid.errors![0]!.extensions!.issues).toEqual([
-      { path: 'to', message: expect.any(String) },
-      { path: 'subject', message: expect.any(String) },
+      { path: ['to'], message: 'Invalid email address' },
+      { path: ['subject'], message: expect.any(String) },
     ]);
+    expect(invalid.errors![0]!.message).toContain('to: Invalid email address');
+    const nested = await graphql(t.baseUrl, ENQUEUE, {
+      variables: { input: { jobType: 'send-email', payload: { ...email, to: ['ada@example.com', 'not-an-email'] } } },
+    });
+    expect(nested.errors![0]!.extensions).toMatchObject({ code: 'INVALID_PAYLOAD', issues: [{ path: ['to', 1], message: 'Invalid email address' }] });
+    expect(nested.errors![0]!.message).toBe('Invalid job payload for "send-email": to[1]: Invalid email address');
     const refined = await graphql(t.baseUrl, ENQUEUE, { variables: { input: { jobType: 'send-email', payload: { to: 'a@example.com', subject: 's' } } } });
-    expect(refined.errors![0]!.extensions).toMatchObject({ code: 'INVALID_PAYLOAD', issues: [{ path: 'text', message: 'either text or html is required' }] });
+    expect(refined.errors![0]!.extensions).toMatchObject({ code: 'INVALID_PAYLOAD', issues: [{ path: ['text'], message: 'either text or html is required' }] });
 
     for (const input of [
       { jobType: 'send-email', payload: email, metadata: ['not', 'an', 'object'] },
