@@ -2,13 +2,23 @@ import { z } from 'zod';
 import type { Logger } from '../../logger.js';
 import { defineJob } from '../registry.js';
 
+/**
+ * zod's own email pattern (`z.regexes.email`), except that a domain label may not end in `-`
+ * (`ada@example-.com`): zod lets that through and `format: email` (ajv-formats), which the
+ * published schema also names, does not. The pattern is published as it is, so a client's
+ * validator and ours agree.
+ */
+const Email = z.email({
+  pattern: /^(?:[A-Za-z0-9_'+\-]+\.)*[A-Za-z0-9_'+\-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$/,
+});
+
 const EmailFields = z.object({
-  to: z.union([z.email(), z.array(z.email()).min(1).max(50)]),
+  to: z.union([Email, z.array(Email).min(1).max(50)]),
   subject: z.string().min(1).max(998),
   text: z.string().optional(),
   html: z.string().optional(),
-  from: z.email().optional(),
-  replyTo: z.email().optional(),
+  from: Email.optional(),
+  replyTo: Email.optional(),
 });
 
 /**
