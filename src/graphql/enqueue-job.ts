@@ -21,7 +21,8 @@ builder.mutationField('enqueueJob', (t) =>
     type: JobExecutionRef,
     description:
       'Validates and records a job, then publishes it to QStash. Errors: UNKNOWN_JOB_TYPE, INVALID_PAYLOAD ' +
-      '(with `extensions.issues` [{ path, message }]); nothing is written on either. PUBLISH_FAILED when QStash refuses.',
+      '(with `extensions.issues`: [{ path, message }], `path` the keys and indexes into the payload as zod gives them, ' +
+      'e.g. `["to", 1]`, `[]` for the payload as a whole); nothing is written on either. PUBLISH_FAILED when QStash refuses.',
     args: { input: t.arg({ type: EnqueueJobInput, required: true }) },
     resolve: (_root, { input }, ctx) => {
       const metadata = input.metadata ?? {};

@@ -24,7 +24,10 @@ const JobTypeRef = builder.objectRef<JobDefinition>('JobType').implement({
     payloadSchema: t.field({
       type: 'JSON',
       nullable: true,
-      description: 'JSON Schema of the payload.',
+      description:
+        'JSON Schema (draft 2020-12) of the payload, generated from the zod schema `enqueueJob` validates with. ' +
+        'Checks JSON Schema cannot express (a zod `.refine`, one field before another) are not in it; the ' +
+        "shipped job types state theirs in the schema's `description`.",
       resolve: (definition) => payloadJsonSchema(definition),
     }),
   }),

@@ -1,17 +1,31 @@
 import type { z } from 'zod';
 
-/** A problem in one field of a payload, as zod reports it. */
+/** Where in a value an issue is: object keys and array indexes, outermost first (zod's `issue.path`). */
+export type PayloadPath = (string | number)[];
+
+/** A problem in one field of a payload, as zod reports it: `{ path: ['to', 1], message: 'Invalid email address' }`. */
 export interface PayloadIssue {
-  path: string;
+  /** Keys and indexes from the payload's root; `[]` for the payload as a whole. */
+  path: PayloadPath;
   message: string;
 }
 
-export function toPayloadIssues(error: z.ZodError): PayloadIssue[] {
-  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+/** zod's issues as PayloadIssues, each path under `prefix` (e.g. `['payload']` inside an envelope). */
+export function toPayloadIssues(error: z.ZodError, prefix: PayloadPath = []): PayloadIssue[] {
+  return error.issues.map((i) => ({
+    path: [...prefix, ...i.path.map((key) => (typeof key === 'number' ? key : String(key)))],
+    message: i.message,
+  }));
 }
 
+/** A path as a person reads it: `to[1]`, `payload.items[0].sku`; `''` for the root. */
+export function formatPath(path: readonly (string | number)[]): string {
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? key : `.${key}`)).join('');
+}
+
+/** The issues in one line, for stored errors and logs: `to: Invalid email address; subject: Too small`. */
 export function formatIssues(issues: readonly PayloadIssue[]): string {
-  return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+  return issues.map((i) => (i.path.length > 0 ? `${formatPath(i.path)}: ${i.message}` : i.message)).join('; ');
 }
 
 /** No job type of that name is registered. */

@@ -160,7 +160,7 @@ function validateDelivery({ body, definition, messageId }: Delivery): Validated 
   try {
     json = JSON.parse(body);
   } catch {
-    return { ok: false, envelope: fallbackEnvelope(definition, messageId, body), issues: [{ path: '', message: 'body is not JSON' }] };
+    return { ok: false, envelope: fallbackEnvelope(definition, messageId, body), issues: [{ path: [], message: 'body is not JSON' }] };
   }
   const envelope = EnvelopeSchema.safeParse(json);
   if (!envelope.success) {
@@ -171,16 +171,12 @@ function validateDelivery({ body, definition, messageId }: Delivery): Validated 
     return {
       ok: false,
       envelope: { ...parsedEnvelope, type: definition.type },
-      issues: [{ path: 'type', message: `expected "${definition.type}" at ${definition.endpoint}, got "${parsedEnvelope.type}"` }],
+      issues: [{ path: ['type'], message: `expected "${definition.type}" at ${definition.endpoint}, got "${parsedEnvelope.type}"` }],
     };
   }
   const payload = definition.schema.safeParse(parsedEnvelope.payload);
   if (!payload.success) {
-    return {
-      ok: false,
-      envelope: parsedEnvelope,
-      issues: toPayloadIssues(payload.error).map((i) => ({ ...i, path: i.path ? `payload.${i.path}` : 'payload' })),
-    };
+    return { ok: false, envelope: parsedEnvelope, issues: toPayloadIssues(payload.error, ['payload']) };
   }
   return { ok: true, envelope: parsedEnvelope, payload: payload.data };
 }

@@ -75,8 +75,14 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
     expect(jobTypes.map((j) => j.name)).toEqual(['send-email', 'generate-report', 'fails-once']);
     const sendEmail = jobTypes[0]!;
     expect(sendEmail).toMatchObject({ endpoint: '/api/jobs/email', timeoutSeconds: 30, retries: 3, description: expect.any(String) });
-    expect(sendEmail.payloadSchema).toMatchObject({ type: 'object', required: ['to', 'subject'] });
-    expect(Object.keys(sendEmail.payloadSchema.properties)).toEqual(expect.arrayContaining(['to', 'subject', 'text', 'html']));
+    // A body is required, as text or html: the schema says so itself (test/graphql/job-types.test.ts holds it to the validator).
+    expect(sendEmail.payloadSchema.anyOf.map((shape: { required: string[] }) => shape.required)).toEqual([
+      ['to', 'subject', 'text'],
+      ['to', 'subject', 'html'],
+    ]);
+    for (const shape of sendEmail.payloadSchema.anyOf) {
+      expect(Object.keys(shape.properties)).toEqual(expect.arrayContaining(['to', 'subject', 'text', 'html']));
+    }
     expect(jobTypes[1]!.payloadSchema.properties.reportType).toMatchObject({ const: 'job-summary' });
     expect(jobTypes[2]).toMatchObject({ endpoint: '/api/jobs/fails-once', retries: 0, description: null, payloadSchema: { required: ['key'] } });
   });
@@ -118,11 +124,18 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
     const invalid = await graphql(t.baseUrl, ENQUEUE, { variables: { input: { jobType: 'send-email', payload: { to: 'not-an-email' } } } });
     expect(errorCodes(invalid)).toEqual(['INVALID_PAYLOAD']);
     expect(invalid.errors![0]!.extensions!.issues).toEqual([
-      { path: 'to', message: expect.any(String) },
-      { path: 'subject', message: expect.any(String) },
+      { path: ['to'], message: 'Invalid email address' },
+      { path: ['subject'], message: expect.any(String) },
+      { path: [], message: 'either text or html is required' },
     ]);
+    expect(invalid.errors![0]!.message).toContain('to: Invalid email address');
+    const nested = await graphql(t.baseUrl, ENQUEUE, {
+      variables: { input: { jobType: 'send-email', payload: { ...email, to: ['ada@example.com', 'not-an-email'] } } },
+    });
+    expect(nested.errors![0]!.extensions).toMatchObject({ code: 'INVALID_PAYLOAD', issues: [{ path: ['to', 1], message: 'Invalid email address' }] });
+    expect(nested.errors![0]!.message).toBe('Invalid job payload for "send-email": to[1]: Invalid email address');
     const refined = await graphql(t.baseUrl, ENQUEUE, { variables: { input: { jobType: 'send-email', payload: { to: 'a@example.com', subject: 's' } } } });
-    expect(refined.errors![0]!.extensions).toMatchObject({ code: 'INVALID_PAYLOAD', issues: [{ path: 'text', message: 'either text or html is required' }] });
+    expect(refined.errors![0]!.extensions).toMatchObject({ code: 'INVALID_PAYLOAD', issues: [{ path: [], message: 'either text or html is required' }] });
 
     for (const input of [
       { jobType: 'send-email', payload: email, metadata: ['not', 'an', 'object'] },

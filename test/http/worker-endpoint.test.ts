@@ -23,6 +23,18 @@ const blockingJob = defineJob({
   },
 });
 
+/** A payload with an array of objects, to show issue paths that hold indexes. */
+const batchJob = defineJob({
+  type: 'batch',
+  endpoint: '/api/jobs/batch',
+  schema: z.object({ items: z.array(z.object({ sku: z.string().min(1) })).min(1) }),
+  timeoutSeconds: 10,
+  retries: 3,
+  async handler({ items }) {
+    return { count: items.length };
+  },
+});
+
 /** Posts a delivery to a worker endpoint the way QStash would, with a signature we control. */
 async function deliver(
   t: TestApp,
@@ -52,7 +64,7 @@ describe(`worker endpoint on ${databaseKind}`, () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    t = await startTestApp(database.handle, { jobs: [blockingJob] });
+    t = await startTestApp(database.handle, { jobs: [blockingJob, batchJob] });
   });
   afterAll(async () => {
     await t?.close();
@@ -171,7 +183,23 @@ describe(`worker endpoint on ${databaseKind}`, () => {
     const body = JSON.stringify({ jobId: 'wrong-type', type: 'send-email', payload: { waitMs: 0 }, metadata: {} });
     const res = await deliver(t, body);
     expect(res.status).toBe(489);
-    expect(await res.json()).toMatchObject({ error: 'Invalid job payload', issues: [{ path: 'type' }] });
+    expect(await res.json()).toMatchObject({ error: 'Invalid job payload', issues: [{ path: ['type'] }] });
+  });
+
+  it('answers an invalid payload with issue paths as arrays of keys and indexes under "payload"', async () => {
+    const jobId = 'bad-batch';
+    const body = JSON.stringify({ jobId, type: 'batch', payload: { items: [{ sku: 'a-1' }, { sku: '' }] }, metadata: {} });
+    const res = await deliver(t, body, { path: '/api/jobs/batch', messageId: 'msg_bad_batch' });
+    expect(res.status).toBe(489);
+    expect(await res.json()).toEqual({
+      error: 'Invalid job payload',
+      jobId,
+      issues: [{ path: ['payload', 'items', 1, 'sku'], message: 'Too small: expected string to have >=1 characters' }],
+    });
+    const [row] = await database.handle.db.select().from(jobExecutions).where(eq(jobExecutions.jobId, jobId));
+    const error = 'Invalid job payload: payload.items[1].sku: Too small: expected string to have >=1 characters';
+    expect(row).toMatchObject({ status: 'failed', jobType: 'batch', error });
+    expect(t.logs.find((l) => l.message === '[jobs] Job processing failed' && l.jobId === jobId)?.error).toBe(error);
   });
 });
 

@@ -9,9 +9,18 @@ export const GenerateReportJobPayloadSchema = z
     until: z.iso.datetime({ offset: true }).optional(),
     jobType: z.string().min(1).optional(),
   })
+  // JSON Schema cannot compare two fields, so this rule is published in the schema's description
+  // instead; a payload that breaks it passes `payloadSchema` and is rejected by enqueueJob.
   .refine((p) => !p.since || !p.until || Date.parse(p.since) < Date.parse(p.until), {
     message: 'since must be before until',
     path: ['since'],
+  })
+  .meta({
+    description:
+      'A job-summary report of the jobs created in [since, until), optionally of one jobType; since and until ' +
+      'are optional ISO 8601 date-times with an offset. ' +
+      'When both are given, since must be before until: enqueueJob rejects the payload otherwise ' +
+      '(JSON Schema cannot express that rule).',
   });
 
 export type GenerateReportJobPayload = z.infer<typeof GenerateReportJobPayloadSchema>;

@@ -2,19 +2,35 @@ import { z } from 'zod';
 import type { Logger } from '../../logger.js';
 import { defineJob } from '../registry.js';
 
-export const SendEmailJobPayloadSchema = z
-  .object({
-    to: z.union([z.email(), z.array(z.email()).min(1).max(50)]),
-    subject: z.string().min(1).max(998),
-    text: z.string().optional(),
-    html: z.string().optional(),
-    from: z.email().optional(),
-    replyTo: z.email().optional(),
-  })
-  .refine((p) => p.text !== undefined || p.html !== undefined, {
-    message: 'either text or html is required',
-    path: ['text'],
-  });
+/**
+ * zod's own email pattern (`z.regexes.email`), except that a domain label may not end in `-`
+ * (`ada@example-.com`): zod lets that through and `format: email` (ajv-formats), which the
+ * published schema also names, does not. The pattern is published as it is, so a client's
+ * validator and ours agree.
+ */
+const Email = z.email({
+  pattern: /^(?:[A-Za-z0-9_'+\-]+\.)*[A-Za-z0-9_'+\-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$/,
+});
+
+const EmailFields = z.object({
+  to: z.union([Email, z.array(Email).min(1).max(50)]),
+  subject: z.string().min(1).max(998),
+  text: z.string().optional(),
+  html: z.string().optional(),
+  from: Email.optional(),
+  replyTo: Email.optional(),
+});
+
+/**
+ * A body is required, as text, HTML or both. Written as a union rather than a `.refine` so that
+ * the published JSON Schema carries the rule too (`anyOf`): a payload valid by `payloadSchema`
+ * is one enqueueJob accepts.
+ */
+const EmailBody = z.union([z.object({ text: z.string() }), z.object({ html: z.string() })], {
+  error: 'either text or html is required',
+});
+
+export const SendEmailJobPayloadSchema = z.intersection(EmailFields, EmailBody);
 
 export type SendEmailJobPayload = z.infer<typeof SendEmailJobPayloadSchema>;
 
