@@ -1,10 +1,10 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultJobs } from '../../src/jobs/index.js';
+import { exampleJobs } from '../../src/jobs/types/index.js';
 import type { JobDefinition } from '../../src/jobs/registry.js';
 import { JobTypesDocument } from '../gql/graphql.js';
-import { createTestLogger, startTestApp, type TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { memoryTransport } from '../helpers/email.js';
 import { errorCodes, graphql, graphqlData } from '../helpers/graphql.js';
@@ -111,7 +111,7 @@ type Verdict = { schema: boolean; enqueue: boolean; messages: string[] };
 describe(`jobTypes.payloadSchema says what enqueueJob enforces, on ${databaseKind}`, () => {
   let database: TestDatabase;
   let t: TestApp;
-  const definitions: JobDefinition[] = defaultJobs({ logger: createTestLogger().logger, emailTransport: memoryTransport() });
+  const definitions: JobDefinition[] = exampleJobs({ emailTransport: memoryTransport() });
   /** The JSON Schemas exactly as a client reads them from `jobTypes { payloadSchema }`, compiled by ajv. */
   const published = new Map<string, { schema: { description?: string }; validate: ValidateFunction }>();
 
