@@ -1,7 +1,7 @@
 import { createJobscope } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/client.js';
-import { migrateDatabase } from './db/migrate.js';
+import { MigrationError, migrateDatabase } from './db/migrate.js';
 import { defaultJobs } from './jobs/index.js';
 import { createLogger } from './logger.js';
 
@@ -23,7 +23,17 @@ const logger = createLogger({ level: config.log.level, format: config.log.format
 const database = await openDatabase(
   config.database.kind === 'postgres' ? config.database : { kind: 'pglite', dataDir: config.database.dataDir },
 );
-await migrateDatabase(database);
+try {
+  await migrateDatabase(database);
+} catch (error) {
+  // E.g. a guide table that cannot be adopted: the database's reason, not a stack trace.
+  if (error instanceof MigrationError) {
+    console.error(error.message);
+    await database.close();
+    process.exit(1);
+  }
+  throw error;
+}
 // Register your own job types here, next to the shipped examples (README: "Adding a job type").
 const jobs = [...defaultJobs({ logger })];
 const app = await createJobscope({ config, logger, database, jobs });
