@@ -31,10 +31,18 @@ function describe(error: unknown): string {
  * Applies pending migrations; already-applied ones are skipped, so this is safe at every start.
  * A job_executions table left by the operations guide's app is adopted in place (see
  * drizzle/20261130084736_adopt_guide_table).
+ *
+ * With `handle.schema` set, the schema is created if missing and holds drizzle's migrations table
+ * too, so the schema carries its own migration history. Unset, drizzle's default `drizzle`
+ * schema keeps it, as for every database migrated so far.
  */
 export async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
-  const config = { migrationsFolder: MIGRATIONS_FOLDER };
+  const config = {
+    migrationsFolder: MIGRATIONS_FOLDER,
+    ...(handle.schema !== undefined ? { migrationsSchema: handle.schema } : {}),
+  };
   try {
+    if (handle.schema !== undefined) await handle.query(`CREATE SCHEMA IF NOT EXISTS "${handle.schema}"`);
     if (handle.kind === 'pglite') await migratePglite(handle.db as never, config);
     else await migratePostgres(handle.db as never, config);
   } catch (error) {

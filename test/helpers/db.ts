@@ -70,16 +70,16 @@ export async function createTestDatabase(options: { logger?: DrizzleLogger; data
  * An empty, unmigrated database, for what migrations do to databases jobscope did not create: a
  * new PostgreSQL database (`CREATE DATABASE` without a template, so from template1), or a fresh
  * in-memory PGlite (about 3 s to start, so use it sparingly). `timeZone` becomes the session
- * TimeZone of every connection to it.
+ * TimeZone of every connection to it; `schema` is passed to openDatabase.
  */
-export async function createEmptyDatabase(options: { timeZone?: string } = {}): Promise<TestDatabase> {
+export async function createEmptyDatabase(options: { schema?: string; timeZone?: string } = {}): Promise<TestDatabase> {
   const url = process.env.DATABASE_URL;
   if (url) {
     const name = `jobscope_t_${randomBytes(6).toString('hex')}`;
     const admin = await openDatabase({ kind: 'postgres', url }, { maxConnections: 1 });
     await admin.query(`CREATE DATABASE ${name}`);
     if (options.timeZone) await admin.query(`ALTER DATABASE ${name} SET "TimeZone" TO '${options.timeZone}'`);
-    const target: DatabaseTarget = { kind: 'postgres', url: withDatabaseName(url, name) };
+    const target: DatabaseTarget = { kind: 'postgres', url: withDatabaseName(url, name), schema: options.schema };
     const handle = await openDatabase(target);
     return {
       handle,
@@ -91,7 +91,7 @@ export async function createEmptyDatabase(options: { timeZone?: string } = {}): 
       },
     };
   }
-  const target: DatabaseTarget = { kind: 'pglite' };
+  const target: DatabaseTarget = { kind: 'pglite', schema: options.schema };
   const handle = await openDatabase(target);
   // One session: the app that later runs on this handle keeps it.
   if (options.timeZone) await handle.query(`SET "TimeZone" TO '${options.timeZone}'`);
