@@ -117,14 +117,14 @@ BEGIN
             FROM %I.job_executions WHERE job_id IS NOT NULL GROUP BY job_id::text HAVING count(*) > 1) dup
     $q$, here) INTO n, listed;
     IF n > 0 THEN
-      problems := problems || format('%s job_id values appear more than once (%s%s)', n, listed,
-        CASE WHEN n > 5 THEN ', …' ELSE '' END);
+      problems := problems || format('%s job_id %s more than once (%s%s)', n,
+        CASE WHEN n = 1 THEN 'value appears' ELSE 'values appear' END, listed, CASE WHEN n > 5 THEN ', …' ELSE '' END);
     END IF;
   END IF;
 
   IF cardinality(problems) > 0 THEN
     RAISE EXCEPTION 'jobscope cannot adopt %.job_executions: %. Nothing was changed.', here, array_to_string(problems, '; ')
-      USING HINT = 'Correct or delete those rows in the app''s database, then start jobscope again.';
+      USING HINT = 'Correct what is listed, e.g. update or delete those rows, then start jobscope again.';
   END IF;
 
   -- 2. Types, in one ALTER TABLE (one rewrite); columns init has and the table lacks.

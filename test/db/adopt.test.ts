@@ -515,7 +515,7 @@ describe(`refusing a guide table jobscope cannot represent, on ${databaseKind}`,
       'Database migration failed: jobscope cannot adopt public.job_executions: 1 row has no created_at; ' +
         "status has values jobscope does not know: 'queued' (2 rows), 'done' (1 row) " +
         '(jobscope knows pending, processing, retrying, completed, failed, cancelled). Nothing was changed. ' +
-        "(Correct or delete those rows in the app's database, then start jobscope again.)",
+        '(Correct what is listed, e.g. update or delete those rows, then start jobscope again.)',
     );
 
     expect(await describeTable(database.handle, 'job_executions')).toEqual(table);
