@@ -15,15 +15,14 @@
 -- Conversions: status text (or another enum) to job_status; job_id, job_type, error to text;
 -- timestamps to timestamptz, reading naive timestamps in the session's TimeZone, as PostgreSQL's
 -- own cast does; payload json/jsonb/text to jsonb NOT NULL, a missing payload becoming the
--- envelope {jobId, type, payload: null, metadata: {}}. Added: message_id, result, max_retries
--- (3), user_id and organization_id (copied from payload.metadata), updated_at (the latest of
--- created_at, started_at, completed_at). The table is rewritten once for the type changes and
--- once for the backfill.
+-- envelope {jobId, type, payload: null, metadata: {}}; a NULL retry_count becomes 0. Added:
+-- message_id, result, max_retries (3), user_id and organization_id (copied from
+-- payload.metadata), updated_at (the latest of created_at, started_at, completed_at). The table
+-- is rewritten once for the type changes and once for the backfill.
 DO $adopt$
 DECLARE
   here text := current_schema();
   labels text[] := ARRAY['pending', 'processing', 'retrying', 'completed', 'failed', 'cancelled'];
-  spec record;
   cur record;
   existing_labels text[];
   problems text[] := '{}';
