@@ -25,9 +25,9 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 --> statement-breakpoint
+-- Dropped first so that replaying the migrations (a moved or lost migrations table) succeeds.
+DROP TRIGGER IF EXISTS job_executions_notify_event ON job_executions;
+--> statement-breakpoint
 CREATE TRIGGER job_executions_notify_event
   AFTER INSERT OR UPDATE ON job_executions
   FOR EACH ROW EXECUTE FUNCTION jobscope_notify_job_event();
---> statement-breakpoint
--- jsonb containment filters (`payloadContains`) on the job's own payload.
-CREATE INDEX job_executions_payload_gin_idx ON job_executions USING gin ((payload -> 'payload') jsonb_path_ops);

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/index.js';
+import { MigrationError } from '../db/migrate.js';
 import { start } from './commands/start.js';
 
 const USAGE = `Usage: jobscope <command> [options]
@@ -72,7 +73,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof MigrationError) {
+    // Expected failures (a bad config file, a guide table that cannot be adopted): the reason, no stack.
     console.error(error.message);
   } else {
     console.error('jobscope could not start:', error instanceof Error ? (error.stack ?? error.message) : String(error));

@@ -25,6 +25,16 @@ export function unnamedKeyName(key: string): string {
 
 const positiveInt = z.number().int().positive();
 
+/**
+ * A Postgres schema of jobscope's own (`JOBSCOPE_DB_SCHEMA`): a plain lowercase identifier, so it
+ * never needs quoting in `search_path`, and not `pg_…`, which PostgreSQL reserves.
+ */
+export const DatabaseSchemaName = z
+  .string()
+  .max(63, 'must be at most 63 characters (PostgreSQL truncates longer identifiers)')
+  .regex(/^[a-z_][a-z0-9_]*$/, 'must be a plain identifier: lowercase letters, digits and _, not starting with a digit')
+  .refine((name) => !name.startsWith('pg_'), 'must not start with pg_ (reserved for system schemas)');
+
 export const OptionsSchema = z.strictObject({
   /** `production` refuses the public dev credentials, missing keys and the local stand-in. */
   env: z.enum(['development', 'production', 'test']).default('development'),
@@ -53,11 +63,7 @@ export const OptionsSchema = z.strictObject({
       /** Folder of the embedded PGlite database. */
       pgliteDir: z.string().min(1).default('.data/pglite'),
       /** A Postgres schema of jobscope's own for its tables (apps sharing one database); default `public`. */
-      schema: z
-        .string()
-        .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lowercase identifier (letters, digits, _)')
-        .max(63)
-        .optional(),
+      schema: DatabaseSchemaName.optional(),
     })
     .prefault({}),
   qstash: z

@@ -5,19 +5,27 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
+import { DatabaseSchemaName } from '../config/options.js';
 import { relations } from './relations.js';
 
 /** One database type for both drivers: the domain never knows which backend it talks to. */
 export type Database = PgAsyncDatabase<PgQueryResultHKT, typeof relations>;
 
+/**
+ * Where jobscope's tables live. `schema` unset: wherever the server's search_path puts them
+ * (`public` by default), as always. Set: only in that schema; every statement resolves there,
+ * the migrations table included (see migrateDatabase).
+ */
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string }
+  | { kind: 'postgres'; url: string; schema?: string | undefined }
   /** `dataDir` undefined keeps the database in memory; `loadDataDir` starts from a dump. */
-  | { kind: 'pglite'; dataDir?: string | undefined; loadDataDir?: Blob | undefined };
+  | { kind: 'pglite'; dataDir?: string | undefined; loadDataDir?: Blob | undefined; schema?: string | undefined };
 
 export interface DatabaseHandle {
   db: Database;
   kind: DatabaseTarget['kind'];
+  /** The schema every statement resolves in (`search_path` is only it), or undefined: the server's default. */
+  schema: string | undefined;
   /** Subscribes to a NOTIFY channel; resolves once listening, to a function that stops. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   /** Raw SQL for statements that must run verbatim (operators' queries, tests). */
@@ -36,16 +44,23 @@ export interface OpenOptions {
 
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<DatabaseHandle> {
   const logger = options.logger ?? false;
+  const schema = target.schema;
+  if (schema !== undefined) {
+    const parsed = DatabaseSchemaName.safeParse(schema);
+    if (!parsed.success) throw new TypeError(`Invalid database schema "${schema}": ${parsed.error.issues[0]!.message}`);
+  }
   if (target.kind === 'postgres') {
     const client = postgres(target.url, {
       max: options.maxConnections ?? 10,
       onnotice: () => {},
-      connection: { application_name: 'jobscope' },
+      // A startup parameter, so every connection of the pool (LISTEN included) has it from the start.
+      connection: { application_name: 'jobscope', ...(schema !== undefined ? { search_path: schema } : {}) },
     });
     const db = drizzlePostgres({ client, relations, logger });
     return {
       db: db as unknown as Database,
       kind: 'postgres',
+      schema,
       async listen(channel, onPayload) {
         const sub = await client.listen(channel, onPayload);
         return () => sub.unlisten();
@@ -61,10 +76,13 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
 
   if (target.dataDir !== undefined) mkdirSync(target.dataDir, { recursive: true });
   const client = await PGlite.create(target.dataDir, target.loadDataDir ? { loadDataDir: target.loadDataDir } : {});
+  // PGlite is one session: setting it once covers every later statement.
+  if (schema !== undefined) await client.exec(`SET search_path TO "${schema}"`);
   const db = drizzlePglite({ client, relations, logger });
   return {
     db: db as unknown as Database,
     kind: 'pglite',
+    schema,
     async listen(channel, onPayload) {
       const stop = await client.listen(channel, onPayload);
       return () => stop();
