@@ -68,6 +68,14 @@ export class NonRetryableJobError extends Error {
   override name = 'NonRetryableJobError';
 }
 
+/**
+ * Whether a handler's error asks for no retry. By name as well as class: a team's config file or
+ * handler module may load another copy of jobscope than the server runs (a bundler, a loader).
+ */
+export function isNonRetryable(error: unknown): boolean {
+  return error instanceof NonRetryableJobError || (error instanceof Error && error.name === 'NonRetryableJobError');
+}
+
 /** A caller's argument is out of range or malformed (page size, cursor, time window); nothing ran. */
 export class InvalidArgumentError extends Error {
   override name = 'InvalidArgumentError';

@@ -6,7 +6,7 @@ import {
   errorMessage,
   formatIssues,
   JobTimeoutError,
-  NonRetryableJobError,
+  isNonRetryable,
   toPayloadIssues,
   type PayloadIssue,
 } from './errors.js';
@@ -128,7 +128,7 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
     return outcome;
   } catch (thrown) {
     const error = errorMessage(thrown);
-    const nonRetryable = thrown instanceof NonRetryableJobError;
+    const nonRetryable = isNonRetryable(thrown);
     const final = nonRetryable || retried >= maxRetries;
     const outcome: RecordedOutcome = { kind: 'failed', jobId, status: final ? 'failed' : 'retrying', error, nonRetryable };
     await finishAttempt(deps.db, {
