@@ -145,17 +145,25 @@ export async function createJobscope(options: CreateJobscopeOptions = {}): Promi
     throw error;
   }
   app.start();
+  return wrapApp(app, () => database.close());
+}
+
+/**
+ * The public face of an app: what `createJobscope` returns, and what the adapters take. `close`
+ * closes the app, then runs `onClose` (the database, when jobscope opened it).
+ */
+export function wrapApp(app: JobscopeApp, onClose: () => Promise<void> = async () => {}): Jobscope {
   let closing: Promise<void> | undefined;
   const jobscope: Jobscope = {
-    config,
-    logger,
+    config: app.config,
+    logger: app.logger,
     jobs: app.jobs,
     fetch: (request) => app.fetch(request),
     enqueue: (type, payload, command) => app.jobs.enqueue(type, payload, command),
     retry: (jobId, command) => app.jobs.retry(jobId, command),
     cancel: (jobId, command) => app.jobs.cancel(jobId, command),
     close() {
-      closing ??= app.close().then(() => database.close());
+      closing ??= app.close().then(onClose);
       return closing;
     },
   };

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { createClient as createSSEClient } from 'graphql-sse';
+import { createClient as createWSClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
+import { z } from 'zod';
+import { createApp } from '../../src/app.js';
+import { defineJob } from '../../src/jobs/registry.js';
+import { wrapApp, type Jobscope } from '../../src/jobscope.js';
+import { createTestLogger, testConfig } from '../helpers/app.js';
+import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
+import { graphqlData } from '../helpers/graphql.js';
+
+/** The prefix every adapter test mounts jobscope under, next to the app's own routes. */
+export const BASE_PATH = '/jobscope';
+/** What the app's own `GET /` answers, to show jobscope leaves the app's routes alone. */
+export const APP_HOME = 'the app itself';
+
+export const contractJob = defineJob({
+  type: 'contract-job',
+  endpoint: '/api/jobs/contract',
+  schema: z.object({ key: z.string() }),
+  timeoutSeconds: 5,
+  retries: 1,
+  async handler(payload) {
+    return { handled: payload.key };
+  },
+});
+
+export interface Mounted {
+  /** The app's origin, `http://127.0.0.1:<port>`. */
+  origin: string;
+  /** Where the app's own `GET /` is, when not at `origin`. */
+  appOrigin?: string;
+  close(): Promise<void>;
+}
+
+interface ContractOptions {
+  /** Mounts the jobscope in the framework's real server, listening on a loopback port. */
+  mount: (jobscope: Jobscope) => Promise<Mounted>;
+  /** Whether the adapter carries graphql-ws (the node adapter does; fetch handlers cannot). */
+  webSocket: boolean;
+}
+
+const ENQUEUE = /* GraphQL */ `
+  mutation ($key: String!) {
+    enqueueJob(input: { jobType: "contract-job", payload: { key: $key } }) { jobId }
+  }`;
+const JOB = /* GraphQL */ `
+  query ($jobId: ID!) {
+    jobExecution(jobId: $jobId) { status result attempts { attempt httpStatus } }
+  }`;
+const EVENTS = /* GraphQL */ `subscription { jobEvents(jobType: "contract-job") { type jobId } }`;
+
+/**
+ * What every way of mounting jobscope must do, against the framework's real server: answer a
+ * GraphQL query, stream a subscription over SSE (and WebSocket where it can), take a delivery
+ * signed by the stand-in through the real Client and Receiver and show it in GraphQL, refuse a bad
+ * signature with 401, and leave the app's own routes alone.
+ */
+export function describeAdapter(name: string, options: ContractOptions): void {
+  describe(`${name} adapter on ${databaseKind}`, () => {
+    let database: TestDatabase;
+    let jobscope: Jobscope;
+    let mounted: Mounted;
+    const base = () => `${mounted.origin}${BASE_PATH}`;
+
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      const app = await createApp({
+        config: testConfig({ JOBSCOPE_BASE_PATH: BASE_PATH, ALERT_INTERVAL_SECONDS: '0' }),
+        logger: createTestLogger().logger,
+        database: database.handle,
+        jobs: [contractJob],
+      });
+      jobscope = wrapApp(app);
+      mounted = await options.mount(jobscope);
+    });
+    afterAll(async () => {
+      await mounted?.close();
+      await jobscope?.close();
+      await database?.destroy();
+    });
+
+    /** Watches the event bus; `opened` resolves once the server has subscribed to it: the subscription is open. */
+    const subscribed = () => vi.spyOn(jobscope.jobs.events, 'subscribe');
+    const opened = (spy: ReturnType<typeof subscribed>) =>
+      vi.waitFor(() => expect(spy).toHaveBeenCalled(), { timeout: 5_000 }).finally(() => spy.mockRestore());
+
+    const enqueue = async (key: string) =>
+      (await graphqlData<{ enqueueJob: { jobId: string } }, { key: string }>(base(), ENQUEUE, { variables: { key } })).enqueueJob.jobId;
+
+    it('answers a GraphQL query under the base path', async () => {
+      const data = await graphqlData<{ jobTypes: { name: string; endpoint: string }[] }, object>(base(), '{ jobTypes { name endpoint } }');
+      expect(data.jobTypes).toEqual([{ name: 'contract-job', endpoint: '/api/jobs/contract' }]);
+    });
+
+    it('runs a job the stand-in delivers, signed, to the worker endpoint, and shows it in GraphQL', async () => {
+      const jobId = await enqueue('delivered');
+      await vi.waitFor(
+        async () => {
+          const { jobExecution } = await graphqlData<{ jobExecution: { status: string } | null }, { jobId: string }>(base(), JOB, {
+            variables: { jobId },
+          });
+          expect(jobExecution?.status).toBe('COMPLETED');
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+      const { jobExecution } = await graphqlData<{ jobExecution: unknown }, { jobId: string }>(base(), JOB, { variables: { jobId } });
+      expect(jobExecution).toEqual({ status: 'COMPLETED', result: { handled: 'delivered' }, attempts: [{ attempt: 0, httpStatus: 200 }] });
+    });
+
+    it('streams jobEvents over SSE', async () => {
+      const bus = subscribed();
+      const client = createSSEClient({ url: `${base()}/graphql`, retryAttempts: 0 });
+      const events: { type: string; jobId: string }[] = [];
+      const subscription = client.iterate<{ jobEvents: { type: string; jobId: string } }>({ query: EVENTS });
+      const reading = (async () => {
+        for await (const result of subscription) if (result.data) events.push(result.data.jobEvents);
+      })();
+      try {
+        await opened(bus);
+        const jobId = await enqueue(`sse-${randomUUID()}`);
+        await vi.waitFor(() => expect(events).toContainEqual({ type: 'COMPLETED', jobId }), { timeout: 10_000 });
+      } finally {
+        await subscription.return?.();
+        await reading;
+        client.dispose();
+      }
+    });
+
+    // Fetch handlers cannot take an HTTP upgrade: WebSocket is the node adapter's.
+    if (options.webSocket) it('streams jobEvents over WebSocket (graphql-ws) on the GraphQL path', async () => {
+      const bus = subscribed();
+      const client = createWSClient({ url: `${base().replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+      const events: { type: string; jobId: string }[] = [];
+      const subscription = client.iterate<{ jobEvents: { type: string; jobId: string } }>({ query: EVENTS });
+      const reading = (async () => {
+        for await (const result of subscription) if (result.data) events.push(result.data.jobEvents);
+      })();
+      try {
+        await opened(bus);
+        const jobId = await enqueue(`ws-${randomUUID()}`);
+        await vi.waitFor(() => expect(events).toContainEqual({ type: 'COMPLETED', jobId }), { timeout: 10_000 });
+      } finally {
+        await subscription.return?.();
+        await reading;
+        await client.dispose();
+      }
+    });
+
+    it('refuses a delivery with a bad signature: 401, nothing recorded', async () => {
+      const jobId = randomUUID();
+      const res = await fetch(`${base()}/api/jobs/contract`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'upstash-signature': 'not.a.jwt', 'upstash-message-id': 'msg_forged' },
+        body: JSON.stringify({ jobId, type: 'contract-job', payload: { key: 'forged' }, metadata: {} }),
+      });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ error: 'Invalid QStash signature' });
+      const { jobExecution } = await graphqlData<{ jobExecution: unknown }, { jobId: string }>(base(), JOB, { variables: { jobId } });
+      expect(jobExecution).toBeNull();
+    });
+
+    it("leaves the app's own routes and unknown paths to the app", async () => {
+      const home = await fetch(`${mounted.appOrigin ?? mounted.origin}/`);
+      expect(home.status).toBe(200);
+      expect(await home.text()).toBe(APP_HOME);
+      // Health under the prefix is jobscope's; the same path without it is not.
+      expect((await fetch(`${base()}/health`)).status).toBe(200);
+      expect((await fetch(`${mounted.origin}/health`)).status).toBe(404);
+    });
+  });
+}

@@ -1,0 +1,97 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import Fastify from 'fastify';
+import { createNodeHandler, serve } from '../../src/adapters/node.js';
+import { APP_HOME, BASE_PATH, describeAdapter, type Mounted } from './contract.js';
+
+/** `close` for a node server, without waiting for keep-alive sockets. */
+function closer(server: Server): () => Promise<void> {
+  return async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  };
+}
+
+const origin = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+describeAdapter('express (app.use under the base path, before express.json)', {
+  webSocket: true,
+  async mount(jobscope): Promise<Mounted> {
+    const app = express();
+    app.get('/', (_req, res) => {
+      res.type('text/plain').send(APP_HOME);
+    });
+    const handler = createNodeHandler(jobscope);
+    // Express strips the mount path from req.url; the handler reads originalUrl.
+    app.use(BASE_PATH, handler);
+    app.use(express.json());
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    handler.attach(server);
+    return { origin: origin(server), close: closer(server) };
+  },
+});
+
+describeAdapter('fastify (hijacked route, body left unparsed)', {
+  webSocket: true,
+  async mount(jobscope): Promise<Mounted> {
+    const fastify = Fastify();
+    fastify.get('/', async (_request, reply) => reply.type('text/plain').send(APP_HOME));
+    const handler = createNodeHandler(jobscope);
+    await fastify.register(async (scope) => {
+      // Signatures cover the raw body: no parser may read it first.
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+      scope.all(`${BASE_PATH}/*`, (request, reply) => {
+        reply.hijack();
+        handler(request.raw, reply.raw);
+      });
+    });
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    handler.attach(fastify.server);
+    return { origin: origin(fastify.server), close: () => fastify.close() };
+  },
+});
+
+describeAdapter('node:http (the handler as the whole listener, the app routing first)', {
+  webSocket: true,
+  async mount(jobscope): Promise<Mounted> {
+    const handler = createNodeHandler(jobscope);
+    const server = createServer((req, res) => {
+      if (req.url === '/') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(APP_HOME);
+        return;
+      }
+      if (req.url?.startsWith(`${BASE_PATH}/`)) {
+        handler(req, res);
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    handler.attach(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { origin: origin(server), close: closer(server) };
+  },
+});
+
+describeAdapter('serve (jobscope on a server of its own)', {
+  webSocket: true,
+  async mount(jobscope): Promise<Mounted> {
+    const served = await serve(jobscope, { port: 0, host: '127.0.0.1' });
+    // Its own server has no app routes: the app's home is a second server here.
+    const app = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(APP_HOME));
+    app.listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    return {
+      origin: served.url,
+      appOrigin: origin(app),
+      close: async () => {
+        await closer(app)();
+        await served.close();
+      },
+    };
+  },
+});
