@@ -2,6 +2,7 @@ import { openDatabase, type DatabaseHandle } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { benchGraphQL } from './graphql.js';
 import { benchPipeline } from './pipeline.js';
+import { benchStartup } from './startup.js';
 
 /**
  * `npm run bench`: figures as ratios against a baseline run side by side, on embedded PGlite and,
@@ -15,6 +16,9 @@ if (process.env.DATABASE_URL) {
 }
 
 console.log(`jobscope benchmarks: ${iterations} iterations per case (statistics: a quarter), ${rows} rows, node ${process.version}`);
+// The compiled server (npm run bench builds it first), as `npm start` runs it.
+await benchStartup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 5));
+if (process.env.BENCH_ONLY === 'startup') process.exit(0);
 for (const [label, open] of targets) {
   const database = await open();
   try {
