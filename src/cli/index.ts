@@ -5,9 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config/index.js';
-import { MigrationError } from '../db/migrate.js';
-import { start } from './commands/start.js';
 
 const USAGE = `Usage: jobscope <command> [options]
 
@@ -69,11 +66,14 @@ async function main(argv: string[]): Promise<void> {
     port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65_535) usageError(`--port must be a port number, got "${values.port}"`);
   }
+  // Loaded only to run: --help, --version and usage errors answer without loading the server.
+  const { start } = await import('./commands/start.js');
   await start({ config: values.config, port, host: values.host });
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof MigrationError) {
+  // By name: the classes live in modules this entry does not load before it has to.
+  if (error instanceof Error && (error.name === 'ConfigError' || error.name === 'MigrationError')) {
     // Expected failures (a bad config file, a guide table that cannot be adopted): the reason, no stack.
     console.error(error.message);
   } else {

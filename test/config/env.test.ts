@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config/index.js';
-import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from '../src/qstash/dev-credentials.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from '../../src/qstash/dev-credentials.js';
 
 const problems = (env: Record<string, string>) => {
   try {
@@ -90,6 +90,59 @@ describe('config', () => {
       'QSTASH_NEXT_SIGNING_KEY (qstash.nextSigningKey)',
       'BASE_URL (baseUrl)',
       'JOBSCOPE_READ_KEYS / JOBSCOPE_OPERATE_KEYS (apiKeys)',
+    ]);
+  });
+});
+
+describe('config file options under the environment', () => {
+  const fromFile = (options: Record<string, unknown>, env: Record<string, string> = {}) =>
+    loadConfig(env, { options, label: 'jobscope.config.ts' });
+
+  it('takes every option from the file, nested as defineConfig writes it', () => {
+    const config = fromFile({
+      port: 4100,
+      basePath: '/jobscope/',
+      database: { url: 'postgres://db/jobs', schema: 'jobscope' },
+      apiKeys: { read: ['r-key'], operate: [{ name: 'deploy-bot', key: 'o-key' }] },
+      policy: { stuckAfterMinutes: 30 },
+      log: { dir: false },
+    });
+    expect(config).toMatchObject({
+      port: 4100,
+      basePath: '/jobscope',
+      database: { kind: 'postgres', url: 'postgres://db/jobs', schema: 'jobscope' },
+      apiKeys: { read: [{ key: 'r-key', name: expect.stringMatching(/^key:/) }], operate: [{ name: 'deploy-bot', key: 'o-key' }] },
+      policy: { stuckAfterMinutes: 30, healthWindowMinutes: 60, failureRateThreshold: 0.05 },
+      log: { dir: undefined },
+    });
+  });
+
+  it('lets the environment override deployment parameters, and names keys written name:key', () => {
+    const config = fromFile(
+      { port: 4100, database: { pgliteDir: '/srv/jobs' }, apiKeys: { read: ['from-file'] } },
+      { PORT: '8080', PGLITE_DIR: '/data/pg', JOBSCOPE_READ_KEYS: 'grafana:abc123,plainkey' },
+    );
+    expect(config.port).toBe(8080);
+    expect(config.database).toEqual({ kind: 'pglite', dataDir: '/data/pg', schema: undefined });
+    expect(config.apiKeys.read).toEqual([
+      { name: 'grafana', key: 'abc123' },
+      { name: expect.stringMatching(/^key:[0-9a-f]{6}$/), key: 'plainkey' },
+    ]);
+  });
+
+  it("names a file's problems by option path and the file, the environment's by variable", () => {
+    let error: unknown;
+    try {
+      fromFile({ port: 70000, qstash: { token: 't' }, alerts: { webhookUrl: 'ftp://x' }, basePath: 'no-slash' }, { ALERT_FAILURE_RATE: '2' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      expect.stringMatching(/^jobscope\.config\.ts: port: /),
+      expect.stringMatching(/^jobscope\.config\.ts: basePath: must be empty or a path like \/jobscope$/),
+      expect.stringMatching(/^jobscope\.config\.ts: alerts\.webhookUrl: /),
+      expect.stringMatching(/^ALERT_FAILURE_RATE: /),
     ]);
   });
 });
