@@ -110,10 +110,31 @@ describe(`health, alerts and metrics on ${databaseKind}`, () => {
       await own.handle.close();
       const down = await fetch(`${t.baseUrl}/health`);
       expect(down.status).toBe(503);
-      expect(await down.json()).toMatchObject({ status: 'error', database: 'unreachable' });
+      // The driver's error (hosts, ports) goes to the log, not to whoever asks.
+      expect(await down.json()).toEqual({ status: 'error', database: 'unreachable' });
+      expect(t.logs.find((l) => l.message === '[health] Database round trip failed')).toMatchObject({ error: expect.any(String) });
     } finally {
       await t.close();
       await own.destroy();
+    }
+  });
+
+  it('answers /health/jobs 400 naming each bad query value, instead of using the default', async () => {
+    const t: TestApp = await startTestApp(database.handle);
+    try {
+      const bad = await fetch(`${t.baseUrl}/health/jobs?windowMinutes=abc&failureRateThreshold=1.5`);
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toEqual({
+        error: 'Bad query',
+        problems: ['windowMinutes: must be a positive integer, got "abc"', 'failureRateThreshold: must be a number above 0 and at most 1, got "1.5"'],
+      });
+      for (const query of ['windowMinutes=0', 'windowMinutes=1.5', 'windowMinutes=', 'failureRateThreshold=-1']) {
+        expect((await fetch(`${t.baseUrl}/health/jobs?${query}`)).status, query).toBe(400);
+      }
+      const good = await fetch(`${t.baseUrl}/health/jobs?windowMinutes=30&failureRateThreshold=0.5`);
+      expect(await good.json()).toMatchObject({ windowMinutes: 30, failureRateThreshold: 0.5 });
+    } finally {
+      await t.close();
     }
   });
 });
