@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createClient as createSSEClient } from 'graphql-sse';
 import { createClient as createWSClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -26,6 +28,17 @@ export const contractJob = defineJob({
     return { handled: payload.key };
   },
 });
+
+/** `close` for a node server, without waiting for keep-alive sockets. */
+export function closer(server: Server): () => Promise<void> {
+  return async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  };
+}
+
+/** The loopback origin a node server listens on. */
+export const originOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 export interface Mounted {
   /** The app's origin, `http://127.0.0.1:<port>`. */
@@ -110,9 +123,15 @@ export function describeAdapter(name: string, options: ContractOptions): void {
       expect(jobExecution).toEqual({ status: 'COMPLETED', result: { handled: 'delivered' }, attempts: [{ attempt: 0, httpStatus: 200 }] });
     });
 
-    it('streams jobEvents over SSE', async () => {
+    /**
+     * Opens a subscription to jobEvents with `client`, waits until the server holds it, then runs
+     * a job and expects its COMPLETED event on the stream.
+     */
+    const seesAJobComplete = async (
+      transport: string,
+      client: { iterate: <T>(request: { query: string }) => AsyncIterableIterator<{ data?: T | null }> },
+    ) => {
       const bus = subscribed();
-      const client = createSSEClient({ url: `${base()}/graphql`, retryAttempts: 0 });
       const events: { type: string; jobId: string }[] = [];
       const subscription = client.iterate<{ jobEvents: { type: string; jobId: string } }>({ query: EVENTS });
       const reading = (async () => {
@@ -120,34 +139,26 @@ export function describeAdapter(name: string, options: ContractOptions): void {
       })();
       try {
         await opened(bus);
-        const jobId = await enqueue(`sse-${randomUUID()}`);
+        const jobId = await enqueue(`${transport}-${randomUUID()}`);
         await vi.waitFor(() => expect(events).toContainEqual({ type: 'COMPLETED', jobId }), { timeout: 10_000 });
       } finally {
         await subscription.return?.();
         await reading;
-        client.dispose();
       }
+    };
+
+    it('streams jobEvents over SSE', async () => {
+      const client = createSSEClient({ url: `${base()}/graphql`, retryAttempts: 0 });
+      await seesAJobComplete('sse', client).finally(() => client.dispose());
     });
 
     // Fetch handlers cannot take an HTTP upgrade: WebSocket is the node adapter's.
-    if (options.webSocket) it('streams jobEvents over WebSocket (graphql-ws) on the GraphQL path', async () => {
-      const bus = subscribed();
-      const client = createWSClient({ url: `${base().replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
-      const events: { type: string; jobId: string }[] = [];
-      const subscription = client.iterate<{ jobEvents: { type: string; jobId: string } }>({ query: EVENTS });
-      const reading = (async () => {
-        for await (const result of subscription) if (result.data) events.push(result.data.jobEvents);
-      })();
-      try {
-        await opened(bus);
-        const jobId = await enqueue(`ws-${randomUUID()}`);
-        await vi.waitFor(() => expect(events).toContainEqual({ type: 'COMPLETED', jobId }), { timeout: 10_000 });
-      } finally {
-        await subscription.return?.();
-        await reading;
-        await client.dispose();
-      }
-    });
+    if (options.webSocket) {
+      it('streams jobEvents over WebSocket (graphql-ws) on the GraphQL path', async () => {
+        const client = createWSClient({ url: `${base().replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+        await seesAJobComplete('ws', client).finally(() => client.dispose());
+      });
+    }
 
     it('refuses a delivery with a bad signature: 401, nothing recorded', async () => {
       const jobId = randomUUID();

@@ -1,11 +1,10 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { serve as serveHono } from '@hono/node-server';
 import { createServerAdapter } from '@whatwg-node/server';
 import { Hono } from 'hono';
 import { createFetchHandler } from '../../src/adapters/fetch.js';
-import { APP_HOME, BASE_PATH, describeAdapter, type Mounted } from './contract.js';
+import { APP_HOME, BASE_PATH, closer, describeAdapter, originOf, type Mounted } from './contract.js';
 
 describeAdapter('hono (app.all on the base path, c.req.raw)', {
   webSocket: false,
@@ -16,13 +15,7 @@ describeAdapter('hono (app.all on the base path, c.req.raw)', {
     app.all(`${BASE_PATH}/*`, (c) => handler(c.req.raw));
     const server = serveHono({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
     await once(server, 'listening');
-    return {
-      origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: async () => {
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-      },
-    };
+    return { origin: originOf(server), close: closer(server) };
   },
 });
 
@@ -52,12 +45,6 @@ describeAdapter('Next.js route module (GET/POST exports called with Request obje
     const server = createServer(next);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    return {
-      origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      close: async () => {
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-      },
-    };
+    return { origin: originOf(server), close: closer(server) };
   },
 });

@@ -1,20 +1,9 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import express from 'express';
 import Fastify from 'fastify';
 import { createNodeHandler, serve } from '../../src/adapters/node.js';
-import { APP_HOME, BASE_PATH, describeAdapter, type Mounted } from './contract.js';
-
-/** `close` for a node server, without waiting for keep-alive sockets. */
-function closer(server: Server): () => Promise<void> {
-  return async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  };
-}
-
-const origin = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+import { APP_HOME, BASE_PATH, closer, describeAdapter, originOf, type Mounted } from './contract.js';
 
 describeAdapter('express (app.use under the base path, before express.json)', {
   webSocket: true,
@@ -30,7 +19,7 @@ describeAdapter('express (app.use under the base path, before express.json)', {
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     handler.attach(server);
-    return { origin: origin(server), close: closer(server) };
+    return { origin: originOf(server), close: closer(server) };
   },
 });
 
@@ -51,7 +40,7 @@ describeAdapter('fastify (hijacked route, body left unparsed)', {
     });
     await fastify.listen({ port: 0, host: '127.0.0.1' });
     handler.attach(fastify.server);
-    return { origin: origin(fastify.server), close: () => fastify.close() };
+    return { origin: originOf(fastify.server), close: () => fastify.close() };
   },
 });
 
@@ -73,7 +62,7 @@ describeAdapter('node:http (the handler as the whole listener, the app routing f
     handler.attach(server);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    return { origin: origin(server), close: closer(server) };
+    return { origin: originOf(server), close: closer(server) };
   },
 });
 
@@ -87,7 +76,7 @@ describeAdapter('serve (jobscope on a server of its own)', {
     await once(app, 'listening');
     return {
       origin: served.url,
-      appOrigin: origin(app),
+      appOrigin: originOf(app),
       close: async () => {
         await closer(app)();
         await served.close();

@@ -5,16 +5,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { generateExecutions, insertExecutions } from '../helpers/factories.js';
 import { errorCodes, graphql, graphqlData } from '../helpers/graphql.js';
-
-/** The operations guide's "Job statistics by type", character for character. */
-const GUIDE_STATISTICS_SQL = `SELECT
-  job_type,
-  status,
-  COUNT(*) as count,
-  AVG(EXTRACT(EPOCH FROM (completed_at - started_at))) as avg_duration_seconds
-FROM job_executions
-WHERE completed_at IS NOT NULL
-GROUP BY job_type, status;`;
+import { GUIDE_SQL } from '../helpers/guide-sql.js';
 
 /** percentile_cont: linear interpolation between the closest ranks. */
 function percentileCont(values: number[], p: number): number | null {
@@ -94,7 +85,7 @@ describe(`jobStats, slowJobs, jobThroughput, stuckJobs, jobHealth on ${databaseK
         '{ jobStats { jobType status count avgDurationSeconds p50DurationSeconds p95DurationSeconds p99DurationSeconds } }',
       );
       const guide = await database.handle.query<{ job_type: string; status: string; count: unknown; avg_duration_seconds: unknown }>(
-        GUIDE_STATISTICS_SQL,
+        GUIDE_SQL.statistics,
       );
       expect(guide.length).toBeGreaterThan(5);
       for (const g of guide) {

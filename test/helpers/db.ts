@@ -16,6 +16,20 @@ export interface TestDatabase {
   destroy(): Promise<void>;
 }
 
+/** A PostgreSQL database this test created: `destroy` closes it and drops it. */
+async function ownedDatabase(admin: DatabaseHandle, name: string, target: DatabaseTarget, logger?: DrizzleLogger): Promise<TestDatabase> {
+  const handle = await openDatabase(target, logger ? { logger } : {});
+  return {
+    handle,
+    target,
+    async destroy() {
+      await handle.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.close();
+    },
+  };
+}
+
 let templateBlob: Blob | undefined;
 function pgliteTemplate(): Blob {
   templateBlob ??= new Blob([readFileSync(inject('pgliteTemplate'))]);
@@ -41,17 +55,7 @@ export async function createTestDatabase(options: { logger?: DrizzleLogger; data
         await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
       }
     }
-    const target: DatabaseTarget = { kind: 'postgres', url: withDatabaseName(url, name) };
-    const handle = await openDatabase(target, options.logger ? { logger: options.logger } : {});
-    return {
-      handle,
-      target,
-      async destroy() {
-        await handle.close();
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await admin.close();
-      },
-    };
+    return ownedDatabase(admin, name, { kind: 'postgres', url: withDatabaseName(url, name) }, options.logger);
   }
   const handle = await openDatabase(
     { kind: 'pglite', dataDir: options.dataDir, loadDataDir: pgliteTemplate() },
@@ -79,17 +83,7 @@ export async function createEmptyDatabase(options: { schema?: string; timeZone?:
     const admin = await openDatabase({ kind: 'postgres', url }, { maxConnections: 1 });
     await admin.query(`CREATE DATABASE ${name}`);
     if (options.timeZone) await admin.query(`ALTER DATABASE ${name} SET "TimeZone" TO '${options.timeZone}'`);
-    const target: DatabaseTarget = { kind: 'postgres', url: withDatabaseName(url, name), schema: options.schema };
-    const handle = await openDatabase(target);
-    return {
-      handle,
-      target,
-      async destroy() {
-        await handle.close();
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await admin.close();
-      },
-    };
+    return ownedDatabase(admin, name, { kind: 'postgres', url: withDatabaseName(url, name), schema: options.schema });
   }
   const target: DatabaseTarget = { kind: 'pglite', schema: options.schema };
   const handle = await openDatabase(target);
