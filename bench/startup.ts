@@ -47,6 +47,9 @@ async function timeStart(command: string[], dataDir: string): Promise<number> {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PGLITE_DIR: dataDir, LOG_DIR: 'off', ALERT_INTERVAL_SECONDS: '0', DATABASE_URL: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group: `npm start` runs the server as a child that a signal to npm alone
+    // does not stop (seen here: npm exited, the server kept the PGlite folder open).
+    detached: true,
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -66,8 +69,21 @@ async function timeStart(command: string[], dataDir: string): Promise<number> {
       await new Promise((r) => setTimeout(r, 10));
     }
   } finally {
-    child.kill('SIGTERM');
+    process.kill(-child.pid!, 'SIGTERM');
     await exited;
+    await groupGone(child.pid!);
+  }
+}
+
+/** Resolves once no process of the group is left (the server has closed the folder). */
+async function groupGone(pgid: number): Promise<void> {
+  for (;;) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
