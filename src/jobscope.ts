@@ -185,8 +185,9 @@ export interface Dispatcher {
 /**
  * A dispatcher without a server: the same validation, envelope and recording as `enqueueJob`,
  * publishing to QStash (or, in development, to the stand-in of the jobscope server at `baseUrl`),
- * which delivers to that server's worker endpoints. Needs `baseUrl` (BASE_URL): where QStash
- * reaches the workers.
+ * which delivers to that server's worker endpoints. Needs `baseUrl` (BASE_URL), where QStash
+ * reaches the workers, and the server's PostgreSQL database (an embedded PGlite folder cannot be
+ * shared with the running server).
  */
 export async function createDispatcher(options: CreateDispatcherOptions = {}): Promise<Dispatcher> {
   const { logger: givenLogger, environment, ...rest } = options;
@@ -195,6 +196,13 @@ export async function createDispatcher(options: CreateDispatcherOptions = {}): P
   if (baseUrl === undefined) {
     throw new ConfigError([
       'BASE_URL (baseUrl): required for a dispatcher: the URL of the jobscope server whose worker endpoints QStash delivers to',
+    ]);
+  }
+  if (config.database.kind === 'pglite') {
+    // One process at a time may open a PGlite folder, and the server holds it.
+    throw new ConfigError([
+      'DATABASE_URL (database.url): required for a dispatcher: the embedded PGlite folder belongs to the running jobscope ' +
+        'server; use a PostgreSQL server, or enqueue through the server (the enqueueJob mutation)',
     ]);
   }
   const logger = givenLogger ?? loggerFor(config);
