@@ -20,7 +20,7 @@ function newestMtime(dir: string): number {
  * setup, so test files never build at the same time.
  */
 export function ensureBuilt(): void {
-  const stamp = join(ROOT, 'dist', 'db', 'pglite-template.tar.gz');
+  const stamp = join(ROOT, 'dist', 'db', 'pglite-template', 'PG_VERSION');
   const fresh =
     existsSync(stamp) &&
     statSync(stamp).mtimeMs >= Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'drizzle')));
