@@ -23,6 +23,18 @@ fi
 
 elapsed() { echo "$(($(date +%s) - $1)) s"; }
 
+# A registry request can stall without npm's own fetch timeout firing (seen here: one packument
+# fetch hung for 20 min). An install takes under a minute, so one still running after 5 is
+# stopped and tried once more; a second failure is the example's.
+install_tarball() {
+  npm pkg set "dependencies.jobscope=file:$tarball"
+  for attempt in 1 2; do
+    if timeout --kill-after=10 300 npm install --no-audit --no-fund; then return 0; fi
+    echo "npm install failed or stalled (attempt $attempt of 2)"
+  done
+  return 1
+}
+
 began=$(date +%s)
 if ! npm pack --pack-destination "$work" >"$work/pack.log" 2>&1; then
   echo "npm pack failed:"
@@ -43,11 +55,7 @@ for name in "${names[@]}"; do
   tar -C "examples/$name" --exclude=node_modules --exclude=.next --exclude=.data --exclude=logs \
     --exclude=package-lock.json --exclude=next-env.d.ts -cf - . | tar -C "$dir" -xf -
   started=$(date +%s)
-  if ! (
-    cd "$dir"
-    npm pkg set "dependencies.jobscope=file:$tarball"
-    npm install --no-audit --no-fund
-  ) >"$log" 2>&1; then
+  if ! (cd "$dir" && install_tarball) >"$log" 2>&1; then
     echo "example $name: FAILED (npm install)"
     cat "$log"
     exit 1
