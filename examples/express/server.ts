@@ -9,9 +9,6 @@ const port = Number(process.env.PORT ?? 3000);
 const jobscope = await createJobscope({
   jobs: [sendWelcome],
   basePath: '/jobscope',
-  // Where QStash (here: jobscope's local stand-in) delivers the jobs. Without it jobscope learns
-  // its URL from the first request it serves, and an enqueue from the app before that fails.
-  baseUrl: `http://localhost:${port}`,
 });
 const jobscopeHandler = createNodeHandler(jobscope);
 

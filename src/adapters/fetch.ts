@@ -23,7 +23,8 @@ export interface FetchHandler {
 /**
  * A handler for an instance, or for options: then jobscope starts on the first request (route
  * modules are loaded before any request, and start-up opens the database), once. A start-up
- * failure answers 503 with its reason, and the next request tries again.
+ * failure is logged to the console and answers 503 (with its reason, in development); the next
+ * request tries again.
  */
 export function createFetchHandler(source: Jobscope | Promise<Jobscope> | CreateJobscopeOptions): FetchHandler {
   let instance: Promise<Jobscope> | undefined = isJobscope(source) || source instanceof Promise ? Promise.resolve(source) : undefined;
@@ -40,7 +41,11 @@ export function createFetchHandler(source: Jobscope | Promise<Jobscope> | Create
       jobscope = await start();
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      return Response.json({ error: 'jobscope failed to start', reason }, { status: 503 });
+      // No logger exists before a start succeeds: the console is where the app's own errors go.
+      console.error(`[jobscope] failed to start: ${reason}`);
+      // The reason can name hosts and ports; outside development it stays in the log.
+      const development = process.env['NODE_ENV'] !== 'production' || process.env['JOBSCOPE_ENV'] === 'development';
+      return Response.json({ error: 'jobscope failed to start', ...(development ? { reason } : {}) }, { status: 503 });
     }
     return jobscope.fetch(request);
   }) as FetchHandler;

@@ -15,6 +15,9 @@ const v = (as: Coercion, ...path: string[]): EnvOption => ({ path, as });
 
 export const ENV_OPTIONS = {
   NODE_ENV: v('string', 'env'),
+  // After NODE_ENV, so it wins: frameworks set NODE_ENV=production for their own reasons (`next
+  // start` always does), and jobscope's production rules then ask for QStash credentials.
+  JOBSCOPE_ENV: v('string', 'env'),
   PORT: v('number', 'port'),
   HOST: v('string', 'host'),
   BASE_URL: v('string', 'baseUrl'),
@@ -45,12 +48,6 @@ export const ENV_OPTIONS = {
 
 export type EnvName = keyof typeof ENV_OPTIONS;
 
-/** The variable that sets an option path, if any (`['database', 'url']` → `DATABASE_URL`). */
-export function envNameOf(path: readonly PropertyKey[]): EnvName | undefined {
-  const key = path.join('.');
-  return (Object.keys(ENV_OPTIONS) as EnvName[]).find((name) => ENV_OPTIONS[name].path.join('.') === key);
-}
-
 /**
  * `API keys`, `name:key` entries: a name of letters, digits, `.`, `_` or `-` before the first
  * colon names the key (`grafana:3f9a…`); anything else is a bare key.
@@ -78,18 +75,28 @@ function coerce(text: string, as: Coercion): unknown {
   }
 }
 
+/** The options the environment sets, and which variable set each option path. */
+export interface EnvOptions {
+  /** Nested as in a config file. */
+  options: Record<string, unknown>;
+  /** `database.url` → `DATABASE_URL`: the variable that gave each path its value. */
+  sources: Map<string, EnvName>;
+}
+
 /**
- * The options the environment sets, nested as in a config file. An empty value means unset, as in
- * most deployment tools.
+ * The options the environment sets. An empty value means unset, as in most deployment tools; of
+ * two variables for one option, the later in ENV_OPTIONS wins.
  */
-export function optionsFromEnv(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+export function optionsFromEnv(env: Readonly<Record<string, string | undefined>>): EnvOptions {
   const options: Record<string, unknown> = {};
+  const sources = new Map<string, EnvName>();
   for (const [name, option] of Object.entries(ENV_OPTIONS) as [EnvName, EnvOption][]) {
     const text = env[name];
     if (text === undefined || text.trim() === '') continue;
     setPath(options, option.path, coerce(text, option.as));
+    sources.set(option.path.join('.'), name);
   }
-  return options;
+  return { options, sources };
 }
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
@@ -113,14 +120,4 @@ export function mergeOptions(base: unknown, override: Record<string, unknown>): 
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** Whether the environment set this option path (so a problem with it is the variable's). */
-export function hasPath(options: Record<string, unknown>, path: readonly PropertyKey[]): boolean {
-  let node: unknown = options;
-  for (const key of path) {
-    if (!isPlainObject(node) || !(String(key) in node)) return false;
-    node = node[String(key)];
-  }
-  return true;
 }

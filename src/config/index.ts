@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from '../qstash/dev-credentials.js';
-import { envNameOf, hasPath, mergeOptions, optionsFromEnv } from './env.js';
+import { mergeOptions, optionsFromEnv, type EnvOptions } from './env.js';
 import { OptionsSchema, type ResolvedOptions } from './options.js';
 import type { Policy } from './policy.js';
 
@@ -71,7 +71,7 @@ export interface OptionsSource {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, source?: OptionsSource): Config {
   const fromEnv = optionsFromEnv(env);
-  const parsed = OptionsSchema.safeParse(mergeOptions(source?.options ?? {}, fromEnv));
+  const parsed = OptionsSchema.safeParse(mergeOptions(source?.options ?? {}, fromEnv.options));
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => describeIssue(issue, fromEnv, source)));
   }
@@ -81,11 +81,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, source?: Option
   return toConfig(options);
 }
 
-function describeIssue(issue: z.core.$ZodIssue, fromEnv: Record<string, unknown>, source: OptionsSource | undefined): string {
+function describeIssue(issue: z.core.$ZodIssue, fromEnv: EnvOptions, source: OptionsSource | undefined): string {
+  // A problem inside a value the environment gave (e.g. one key of a list) is that variable's.
   for (let length = issue.path.length; length > 0; length--) {
-    const prefix = issue.path.slice(0, length);
-    const name = envNameOf(prefix);
-    if (name && hasPath(fromEnv, prefix)) return `${name}: ${issue.message}`;
+    const name = fromEnv.sources.get(issue.path.slice(0, length).map(String).join('.'));
+    if (name) return `${name}: ${issue.message}`;
   }
   const path = issue.path.map(String).join('.');
   const where = source ? `${source.label}: ` : '';

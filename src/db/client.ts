@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -51,6 +51,8 @@ export interface OpenOptions {
  * processes each). The migrator then applies only what is newer (nothing, from the same build).
  */
 export const PGLITE_TEMPLATE = fileURLToPath(new URL('./pglite-template', import.meta.url));
+/** Every directory of the template, empty ones included (npm packs files only). */
+export const PGLITE_TEMPLATE_DIRS = fileURLToPath(new URL('./pglite-template-dirs.json', import.meta.url));
 
 /**
  * Seeds a folder that holds nothing yet from the template, when the build shipped one. Not with a
@@ -58,8 +60,9 @@ export const PGLITE_TEMPLATE = fileURLToPath(new URL('./pglite-template', import
  */
 function seedFromTemplate(dataDir: string | undefined, schema: string | undefined): void {
   if (dataDir === undefined || schema !== undefined || !existsSync(join(PGLITE_TEMPLATE, 'PG_VERSION'))) return;
-  if (readdirSync(dataDir).length > 0) return;
+  if (!existsSync(PGLITE_TEMPLATE_DIRS) || readdirSync(dataDir).length > 0) return;
   cpSync(PGLITE_TEMPLATE, dataDir, { recursive: true });
+  for (const dir of JSON.parse(readFileSync(PGLITE_TEMPLATE_DIRS, 'utf8')) as string[]) mkdirSync(join(dataDir, dir), { recursive: true });
 }
 
 export async function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Promise<DatabaseHandle> {
@@ -95,8 +98,15 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
   }
 
   if (target.dataDir !== undefined) mkdirSync(target.dataDir, { recursive: true });
-  if (!target.loadDataDir) seedFromTemplate(target.dataDir, schema);
-  const client = await PGlite.create(target.dataDir, target.loadDataDir ? { loadDataDir: target.loadDataDir } : {});
+  const folder = target.dataDir === undefined ? undefined : claimFolder(target.dataDir);
+  let client: PGlite;
+  try {
+    if (!target.loadDataDir) seedFromTemplate(target.dataDir, schema);
+    client = await PGlite.create(target.dataDir, target.loadDataDir ? { loadDataDir: target.loadDataDir } : {});
+  } catch (error) {
+    folder?.release();
+    throw error;
+  }
   // PGlite is one session: setting it once covers every later statement.
   if (schema !== undefined) await client.exec(`SET search_path TO "${schema}"`);
   const db = drizzlePglite({ client, relations, logger });
@@ -115,7 +125,31 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       return client.dumpDataDir(compression);
     },
     async close() {
-      if (!client.closed) await client.close();
+      try {
+        if (!client.closed) await client.close();
+      } finally {
+        folder?.release();
+      }
     },
   };
+}
+
+/**
+ * PGlite folders open in this process. A second PGlite on the same folder would run a second
+ * PostgreSQL over the same files and corrupt them (seen: `next dev` reloading a route module
+ * opened three); kept on globalThis so that two copies of this module share it.
+ */
+const OPEN_FOLDERS: Set<string> = ((globalThis as { [key: symbol]: Set<string> | undefined })[Symbol.for('jobscope.openPgliteFolders')] ??=
+  new Set<string>());
+
+function claimFolder(dataDir: string): { release(): void } {
+  const path = realpathSync(dataDir);
+  if (OPEN_FOLDERS.has(path)) {
+    throw new Error(
+      `The PGlite folder ${path} is already open in this process: one jobscope per folder. Create jobscope once ` +
+        '(keep it in a module-level or globalThis variable), or give the second one its own PGLITE_DIR or DATABASE_URL.',
+    );
+  }
+  OPEN_FOLDERS.add(path);
+  return { release: () => OPEN_FOLDERS.delete(path) };
 }

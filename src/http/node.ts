@@ -13,7 +13,10 @@ export interface NodeHandler {
   (req: IncomingMessage, res: ServerResponse, next?: (error?: unknown) => void): void;
   /** The GraphQL WebSocket upgrade: true when taken, false for other paths (left to the app). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
-  /** Hands this server's WebSocket upgrades for the GraphQL path to jobscope. */
+  /**
+   * Hands this server's WebSocket upgrades for the GraphQL path to jobscope, and tells it where the
+   * server listens (the stand-in's address, and the public URL unless BASE_URL is set).
+   */
   attach(server: Server): void;
 }
 
@@ -32,8 +35,20 @@ export function createNodeHandler(app: JobscopeApp): NodeHandler {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       handler.handleUpgrade(req, socket, head);
     });
+    // Where the server listens is where the stand-in is called and, without BASE_URL, the public
+    // URL: the app's code may enqueue before jobscope has served a request.
+    const bind = () => app.bound(loopbackUrl(server));
+    if (server.listening) bind();
+    else server.once('listening', bind);
   };
   return handler;
+}
+
+/** `http://127.0.0.1:<port>` for a listening server (a wildcard bind is reached over loopback). */
+function loopbackUrl(server: Server): string {
+  const { address, port } = server.address() as AddressInfo;
+  const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 export interface NodeServer {
@@ -73,9 +88,7 @@ export async function serveNode(app: JobscopeApp, options: { port: number; host:
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = loopbackUrl(server);
   app.bound(url);
   app.start();
 

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { serve as serveHono } from '@hono/node-server';
 import { createServerAdapter } from '@whatwg-node/server';
 import { Hono } from 'hono';
+import { describe, expect, it, vi } from 'vitest';
 import { createFetchHandler } from '../../src/adapters/fetch.js';
 import { APP_HOME, BASE_PATH, closer, describeAdapter, originOf, type Mounted } from './contract.js';
 
@@ -47,4 +48,21 @@ describeAdapter('Next.js route module (GET/POST exports called with Request obje
     await once(server, 'listening');
     return { origin: originOf(server), close: closer(server) };
   },
+});
+
+describe('a fetch handler whose jobscope cannot start', () => {
+  it('answers 503 with the reason in development, logs it, and tries again on the next request', async () => {
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const handler = createFetchHandler({ policy: { stuckAfterMinutes: -1 }, environment: { NODE_ENV: 'development' } });
+      const first = await handler(new Request('http://localhost/jobscope/health'));
+      expect(first.status).toBe(503);
+      expect(await first.json()).toEqual({ error: 'jobscope failed to start', reason: expect.stringContaining('policy.stuckAfterMinutes') });
+      expect(logged).toHaveBeenCalledWith(expect.stringMatching(/^\[jobscope\] failed to start: .*policy\.stuckAfterMinutes/s));
+      await handler(new Request('http://localhost/jobscope/health'));
+      expect(logged).toHaveBeenCalledTimes(2);
+    } finally {
+      logged.mockRestore();
+    }
+  });
 });

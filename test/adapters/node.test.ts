@@ -2,8 +2,13 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import express from 'express';
 import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
 import { createNodeHandler, serve } from '../../src/adapters/node.js';
-import { APP_HOME, BASE_PATH, closer, describeAdapter, originOf, type Mounted } from './contract.js';
+import { createApp } from '../../src/app.js';
+import { wrapApp } from '../../src/jobscope.js';
+import { createTestLogger, hasStatus, testConfig, waitForJob } from '../helpers/app.js';
+import { createTestDatabase } from '../helpers/db.js';
+import { APP_HOME, BASE_PATH, closer, contractJob, describeAdapter, originOf, type Mounted } from './contract.js';
 
 describeAdapter('express (app.use under the base path, before express.json)', {
   webSocket: true,
@@ -83,4 +88,27 @@ describeAdapter('serve (jobscope on a server of its own)', {
       },
     };
   },
+});
+
+describe('the app enqueues before jobscope has served a request', () => {
+  it('works once the handler is attached to a listening server: it learns the address from the server', async () => {
+    const database = await createTestDatabase();
+    const jobscope = wrapApp(
+      await createApp({ config: testConfig({ JOBSCOPE_BASE_PATH: BASE_PATH }), logger: createTestLogger().logger, database: database.handle, jobs: [contractJob] }),
+    );
+    const app = express();
+    const handler = createNodeHandler(jobscope);
+    app.use(handler);
+    const server = app.listen(0, '127.0.0.1');
+    handler.attach(server);
+    await once(server, 'listening');
+    try {
+      const job = await jobscope.enqueue('contract-job', { key: 'first thing' });
+      expect((await waitForJob(database.handle, job.jobId, hasStatus('completed'))).result).toEqual({ handled: 'first thing' });
+    } finally {
+      await closer(server)();
+      await jobscope.close();
+      await database.destroy();
+    }
+  });
 });

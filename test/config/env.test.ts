@@ -146,3 +146,14 @@ describe('config file options under the environment', () => {
     ]);
   });
 });
+
+describe('JOBSCOPE_ENV', () => {
+  it("wins over NODE_ENV, which frameworks set for their own reasons (next start: production)", () => {
+    expect(loadConfig({ NODE_ENV: 'production', JOBSCOPE_ENV: 'development' }).env).toBe('development');
+    expect(loadConfig({ ...production, NODE_ENV: 'development', JOBSCOPE_ENV: 'production' }).env).toBe('production');
+  });
+
+  it('is the variable named when its value is bad', () => {
+    expect(problems({ NODE_ENV: 'production', JOBSCOPE_ENV: 'staging' })).toEqual([expect.stringMatching(/^JOBSCOPE_ENV: /)]);
+  });
+});

@@ -8,10 +8,4 @@ import config from '../jobscope.config';
  */
 const globalForJobscope = globalThis as typeof globalThis & { jobscopeHandler?: FetchHandler };
 
-export const jobscopeHandler = (globalForJobscope.jobscopeHandler ??= createFetchHandler({
-  ...config,
-  // `next start` sets NODE_ENV=production, on a laptop too, and jobscope reads NODE_ENV as its own
-  // `env`: production needs a real QStash token, signing keys, BASE_URL and API keys. JOBSCOPE_ENV,
-  // when set, says which one jobscope runs as (`development` keeps the local QStash stand-in).
-  environment: { ...process.env, NODE_ENV: process.env.JOBSCOPE_ENV ?? process.env.NODE_ENV },
-}));
+export const jobscopeHandler = (globalForJobscope.jobscopeHandler ??= createFetchHandler(config));
