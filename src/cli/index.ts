@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { packagePath } from '../paths.js';
 
 const USAGE = `Usage: jobscope <command> [options]
 
@@ -22,7 +23,7 @@ Options of start:
 Exit status: 0 ok, 1 bad configuration or start-up failure, 2 usage error.`;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

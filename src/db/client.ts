@@ -1,6 +1,5 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { Logger as DrizzleLogger } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -8,6 +7,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import { DatabaseSchemaName } from '../config/options.js';
+import { packagePath } from '../paths.js';
 import { relations } from './relations.js';
 
 /** One database type for both drivers: the domain never knows which backend it talks to. */
@@ -50,9 +50,9 @@ export interface OpenOptions {
  * where PGlite's initdb takes ~4.8 s and loading the same database from a gzip dump ~2.1 s (fresh
  * processes each). The migrator then applies only what is newer (nothing, from the same build).
  */
-export const PGLITE_TEMPLATE = fileURLToPath(new URL('./pglite-template', import.meta.url));
+export const PGLITE_TEMPLATE = packagePath('dist', 'db', 'pglite-template');
 /** Every directory of the template, empty ones included (npm packs files only). */
-export const PGLITE_TEMPLATE_DIRS = fileURLToPath(new URL('./pglite-template-dirs.json', import.meta.url));
+export const PGLITE_TEMPLATE_DIRS = packagePath('dist', 'db', 'pglite-template-dirs.json');
 
 /**
  * Seeds a folder that holds nothing yet from the template, when the build shipped one. Not with a

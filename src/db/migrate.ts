@@ -1,12 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import { packagePath } from '../paths.js';
 import type { DatabaseHandle } from './client.js';
 
 /** The committed drizzle-kit migrations. */
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+export const MIGRATIONS_FOLDER = packagePath('drizzle');
 
 /**
  * A migration failed, so none of the pending ones was applied (drizzle runs them in one

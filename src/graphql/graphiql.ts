@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { GraphiQLOptions } from 'graphql-yoga';
+import { packagePath } from '../paths.js';
 
 /**
  * The example operations, one document per GraphiQL tab. The same files are codegen's
@@ -9,7 +10,7 @@ export const EXAMPLE_OPERATION_FILES = ['dashboard', 'queries', 'mutations', 'su
 export type ExampleOperationFile = (typeof EXAMPLE_OPERATION_FILES)[number];
 
 export function readExampleOperations(file: ExampleOperationFile): string {
-  return readFileSync(new URL(`./operations/${file}.graphql`, import.meta.url), 'utf8');
+  return readFileSync(packagePath('src', 'graphql', 'operations', `${file}.graphql`), 'utf8');
 }
 
 const exampleVariables: Partial<Record<ExampleOperationFile, unknown>> = {

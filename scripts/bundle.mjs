@@ -1,0 +1,42 @@
+// Bundles the package's entry points (jobscope, jobscope/fetch, jobscope/node and the CLI) into
+// dist/ with esbuild, shared code split into dist/chunks/. One file per entry loads far faster
+// than the ~1,500 modules of the dependency tree: the CLI's whole import took 0.45 s bundled
+// against 1.08 s unbundled here (node --version of the command, which loaded everything).
+// tsc still writes the declaration files (tsconfig.build.json, emitDeclarationOnly).
+import { readFileSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
+await build({
+  entryPoints: ['src/index.ts', 'src/adapters/fetch.ts', 'src/adapters/node.ts', 'src/cli/index.ts'],
+  outbase: 'src',
+  outdir: 'dist',
+  entryNames: '[dir]/[name]',
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  // The maps name the sources (src/ ships with the package) without carrying them.
+  sourcesContent: false,
+  legalComments: 'linked',
+  logLevel: 'warning',
+  external: [
+    // The app's own copy: a team's schemas are checked and published with it.
+    ...Object.keys(pkg.peerDependencies ?? {}),
+    // Loads its wasm and data files from next to its own module.
+    '@electric-sql/pglite',
+    // Loaded only for a TypeScript config file.
+    'jiti',
+    // GraphiQL's 9 MB of inlined assets, imported on the first page view from its own package.
+    '@graphql-yoga/render-graphiql',
+    // ws's optional native helpers.
+    'bufferutil',
+    'utf-8-validate',
+  ],
+  // CommonJS dependencies call require(); ESM has none of its own.
+  banner: { js: "import { createRequire as __jobscopeRequire } from 'node:module'; const require = __jobscopeRequire(import.meta.url);" },
+});
