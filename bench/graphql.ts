@@ -1,5 +1,5 @@
 import { createApp } from '../src/app.js';
-import { serveNode } from '../src/http/node.js';
+import { serveNode } from '../src/adapters/node-server.js';
 import { loadConfig } from '../src/config/index.js';
 import type { DatabaseHandle } from '../src/db/client.js';
 import { jobAttempts, jobExecutions, JOB_STATUSES, type NewJobExecution } from '../src/db/schema.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { createApp } from '../src/app.js';
-import { serveNode } from '../src/http/node.js';
+import { serveNode } from '../src/adapters/node-server.js';
 import { loadConfig } from '../src/config/index.js';
 import type { DatabaseHandle } from '../src/db/client.js';
 import { jobAttempts, jobExecutions } from '../src/db/schema.js';

@@ -14,7 +14,7 @@ import { createJobs, type Jobs } from './jobs/index.js';
 import { JobRegistry, type JobDefinition } from './jobs/registry.js';
 import { exampleJobs } from './jobs/types/index.js';
 import type { Logger } from './logger.js';
-import { createQStashClient } from './qstash/client.js';
+import { createQStashClient } from './jobs/publisher.js';
 import { createQStashStandIn, type QStashStandIn } from './qstash/standin.js';
 
 export interface AppOptions {

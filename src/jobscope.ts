@@ -9,7 +9,7 @@ import type { Client } from '@upstash/qstash';
 import { JobDispatcher } from './jobs/dispatcher.js';
 import { APP_ACTOR, type CommandOptions, type EnqueueCommand, type Jobs } from './jobs/index.js';
 import { exampleJobs } from './jobs/types/index.js';
-import { createQStashClient } from './qstash/client.js';
+import { createQStashClient } from './jobs/publisher.js';
 import { JobDefinitionSchema, JobRegistry, type JobDefinition } from './jobs/registry.js';
 import { createLogger, type Logger } from './logger.js';
 

@@ -10,10 +10,10 @@
  * handler.attach(server);                            // graphql-ws on /jobscope/graphql
  * ```
  */
-import { createNodeHandler as createAppNodeHandler, serveNode, type NodeHandler } from '../http/node.js';
+import { createNodeHandler as createAppNodeHandler, serveNode, type NodeHandler } from './node-server.js';
 import { appOf, type Jobscope } from '../jobscope.js';
 
-export type { NodeHandler } from '../http/node.js';
+export type { NodeHandler } from './node-server.js';
 
 /**
  * A `(req, res, next?)` listener. With `next` (middleware) it takes only jobscope's own paths and

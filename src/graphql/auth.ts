@@ -3,10 +3,9 @@ import { getOperationAST, GraphQLError } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Config, NamedApiKey } from '../config/index.js';
 import type { Actor } from '../jobs/actor.js';
-import type { GraphQLContext } from './context.js';
+import type { ApiScope, GraphQLContext } from './context.js';
 
-/** What an API key allows: `read` (queries, subscriptions) or `operate` (also mutations). */
-export type ApiScope = 'read' | 'operate';
+export type { ApiScope } from './context.js';
 
 const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
 

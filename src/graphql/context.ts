@@ -1,5 +1,7 @@
 import type { Actor, Jobs } from '../jobs/index.js';
-import type { ApiScope } from './auth.js';
+
+/** What an API key allows: `read` (queries, subscriptions) or `operate` (also mutations). */
+export type ApiScope = 'read' | 'operate';
 
 /** Per-request context: the jobs domain, who is calling and what their key allows. */
 export interface GraphQLContext {

@@ -1,7 +1,7 @@
 import Transport from 'winston-transport';
 import { createApp, type JobscopeApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { serveNode, type NodeServer } from '../../src/http/node.js';
+import { serveNode, type NodeServer } from '../../src/adapters/node-server.js';
 import type { DatabaseHandle } from '../../src/db/client.js';
 import { getJobExecutionByJobId } from '../../src/jobs/queries.js';
 import type { JobDefinition } from '../../src/jobs/registry.js';

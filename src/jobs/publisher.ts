@@ -1,3 +1,4 @@
+/** The QStash boundary of the jobs domain: the one place the `@upstash/qstash` Client is made. */
 import { Client } from '@upstash/qstash';
 import type { Config } from '../config/index.js';
 
