@@ -185,6 +185,11 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     baseUrl,
     async fetch(request) {
       const answer = route(request).catch((error: unknown) => {
+        // A client that went away is not an error of ours, and logging it as one costs time under load.
+        if (request.signal.aborted) {
+          logger.debug('[http] Request aborted by the client', { method: request.method, path: new URL(request.url).pathname });
+          return new Response(null, { status: 499 });
+        }
         logger.error('[http] Unhandled error', { error: error instanceof Error ? error.message : String(error) });
         return json(500, { error: 'Internal server error' });
       });
