@@ -66,6 +66,9 @@ export interface JobscopeApp {
   close(): Promise<void>;
 }
 
+/** jobscope's routes, below the base path. */
+type Route = 'standIn' | 'graphql' | 'home' | 'worker' | 'health' | 'metrics';
+
 /** Builds the app without serving it. */
 export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const { config, logger, database } = options;
@@ -96,7 +99,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
       : undefined;
 
   let client: Client | undefined;
-  const qstash = () => (client ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + standInPath));
+  const qstash = () => (client ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath));
 
   const dispatcher = new JobDispatcher({ db: database.db, registry, qstash, endpointUrl: (path) => publicUrl() + path, logger });
   const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus });
@@ -115,40 +118,44 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     if (pathname === config.basePath) return '/';
     return pathname.startsWith(`${config.basePath}/`) ? pathname.slice(config.basePath.length) : undefined;
   };
-  const isWorkerPath = (pathname: string) => {
+  /**
+   * The one route table: which of jobscope's routes a request path is, if any. Routing, the
+   * middleware's "is this ours?" and the in-flight tracking of deliveries all read it.
+   */
+  const routeOf = (pathname: string): { route: Route; path: string } | undefined => {
     const path = below(pathname);
-    return path !== undefined && registry.forEndpoint(path) !== undefined;
-  };
-  const FIXED_ROUTES = new Set(['/', '/health', '/health/jobs', '/metrics']);
-  const owns = (pathname: string) => {
-    const path = below(pathname);
-    if (path === undefined) return false;
-    return (
-      FIXED_ROUTES.has(path) ||
-      path === '/graphql' ||
-      path.startsWith('/graphql/') ||
-      (standInPrefix !== undefined && path.startsWith(standInPrefix)) ||
-      registry.forEndpoint(path) !== undefined
-    );
+    if (path === undefined) return undefined;
+    if (standInPrefix !== undefined && path.startsWith(standInPrefix)) return { route: 'standIn', path };
+    if (path === '/graphql' || path.startsWith('/graphql/')) return { route: 'graphql', path };
+    if (path === '/') return { route: 'home', path };
+    if (registry.forEndpoint(path)) return { route: 'worker', path };
+    if (path === '/health' || path === '/health/jobs') return { route: 'health', path };
+    if (path === '/metrics') return { route: 'metrics', path };
+    return undefined;
   };
 
-  const route = async (request: Request): Promise<Response> => {
-    const url = new URL(request.url);
+  const route = async (request: Request, url: URL, match: ReturnType<typeof routeOf>): Promise<Response> => {
     learnedUrl ??= url.origin;
-    const { pathname } = url;
-    const path = below(pathname);
-    if (path === undefined) {
-      return json(404, { error: `Not found: ${request.method} ${pathname} (jobscope serves ${config.basePath}/…)` });
+    const notFound = () =>
+      json(404, {
+        error: `Not found: ${request.method} ${url.pathname}${below(url.pathname) === undefined ? ` (jobscope serves ${config.basePath}/…)` : ''}`,
+      });
+    switch (match?.route) {
+      case 'standIn':
+        return standIn!.fetch(request);
+      case 'graphql':
+        return graphql.fetch(request, {});
+      case 'home':
+        return request.method === 'GET' ? Response.redirect(new URL(`${config.basePath}/graphql`, url), 302) : notFound();
+      case 'worker':
+        return (await worker(request, match.path, url.search)) ?? notFound();
+      case 'health':
+        return (await health(request, match.path, url.searchParams)) ?? notFound();
+      case 'metrics':
+        return (await metrics(request, match.path)) ?? notFound();
+      case undefined:
+        return notFound();
     }
-    if (standIn && standInPrefix && path.startsWith(standInPrefix)) return standIn.fetch(request);
-    if (path === '/graphql' || path.startsWith('/graphql/')) return graphql.fetch(request, {});
-    if (path === '/' && request.method === 'GET') return Response.redirect(new URL(`${config.basePath}/graphql`, url), 302);
-    return (
-      (await worker(request, path, url.search)) ??
-      (await health(request, path, url.searchParams)) ??
-      (await metrics(request, path)) ??
-      json(404, { error: `Not found: ${request.method} ${pathname}` })
-    );
   };
 
   // Deliveries in flight, until their outcome is recorded and answered: drain waits for them, so
@@ -184,23 +191,25 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     standIn,
     baseUrl,
     async fetch(request) {
-      const answer = route(request).catch((error: unknown) => {
+      const url = new URL(request.url);
+      const match = routeOf(url.pathname);
+      const answer = route(request, url, match).catch((error: unknown) => {
         // A client that went away is not an error of ours, and logging it as one costs time under load.
         if (request.signal.aborted) {
-          logger.debug('[http] Request aborted by the client', { method: request.method, path: new URL(request.url).pathname });
+          logger.debug('[http] Request aborted by the client', { method: request.method, path: url.pathname });
           return new Response(null, { status: 499 });
         }
         logger.error('[http] Unhandled error', { error: error instanceof Error ? error.message : String(error) });
         return json(500, { error: 'Internal server error' });
       });
-      if (request.method === 'POST' && isWorkerPath(new URL(request.url).pathname)) {
+      if (request.method === 'POST' && match?.route === 'worker') {
         inFlight.add(answer);
         void answer.finally(() => inFlight.delete(answer));
       }
       return answer;
     },
-    owns,
-    isWorkerPath,
+    owns: (pathname) => routeOf(pathname) !== undefined,
+    isWorkerPath: (pathname) => routeOf(pathname)?.route === 'worker',
     bound(url) {
       boundUrl = url;
     },

@@ -7,7 +7,7 @@ import { migrateDatabase } from './db/migrate.js';
 import type { JobExecution } from './db/schema.js';
 import type { Client } from '@upstash/qstash';
 import { JobDispatcher } from './jobs/dispatcher.js';
-import { APP_ACTOR, type CommandOptions, type EnqueueCommand, type Jobs } from './jobs/index.js';
+import type { CommandOptions, EnqueueCommand, Jobs } from './jobs/index.js';
 import { exampleJobs } from './jobs/types/index.js';
 import { createQStashClient } from './jobs/publisher.js';
 import { JobDefinitionSchema, JobRegistry, type JobDefinition } from './jobs/registry.js';
@@ -209,19 +209,17 @@ export async function createDispatcher(options: CreateDispatcherOptions = {}): P
   const database = await openConfiguredDatabase(config);
   const publicUrl = baseUrl + config.basePath;
   const registry = new JobRegistry(jobs ?? exampleJobs());
-  const standInPath = config.qstash.kind === 'local' ? config.qstash.basePath : '';
   let client: Client | undefined;
   const dispatcher = new JobDispatcher({
     db: database.db,
     registry,
-    qstash: () => (client ??= createQStashClient(config, () => publicUrl + standInPath)),
+    qstash: () => (client ??= createQStashClient(config, () => publicUrl)),
     endpointUrl: (path) => publicUrl + path,
     logger,
   });
   return {
     config,
-    enqueue: (type, payload, command = {}) =>
-      dispatcher.enqueue(type, payload, command.metadata ?? {}, { delaySeconds: command.delaySeconds, actor: command.actor ?? APP_ACTOR }),
+    enqueue: (type, payload, command) => dispatcher.enqueue(type, payload, command),
     close: () => database.close(),
   };
 }

@@ -4,7 +4,7 @@ import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { jobExecutions, type JobEnvelope, type JobExecution, type JobMetadata } from '../db/schema.js';
 import type { Logger } from '../logger.js';
-import { actorLabel, type Actor } from './actor.js';
+import { actorLabel, APP_ACTOR, type Actor } from './actor.js';
 import { errorMessage, InvalidPayloadError, PublishError, toPayloadIssues } from './errors.js';
 import type { JobDefinition, JobRegistry } from './registry.js';
 
@@ -14,14 +14,18 @@ import type { JobDefinition, JobRegistry } from './registry.js';
  */
 export const QSTASH_TIMEOUT_GRACE_SECONDS = 10;
 
-export interface EnqueueOptions {
+export interface EnqueueCommand {
+  /** Stored with the job; `userId` and `organizationId` (strings) are indexed for filters. */
+  metadata?: JobMetadata | undefined;
   /** Deliver no sooner than this many seconds from now. */
   delaySeconds?: number | undefined;
-  /** Who asked: named on the `[jobs]` log lines. */
+  /** Who asked, named on the `[jobs]` log lines; default: the embedding app. */
   actor?: Actor | undefined;
 }
 
-export interface RepublishOptions extends Omit<EnqueueOptions, 'actor'> {
+export interface RepublishOptions {
+  /** Deliver no sooner than this many seconds from now. */
+  delaySeconds?: number | undefined;
   /** The caller's logger (it names the actor). */
   logger?: Logger | undefined;
 }
@@ -45,7 +49,8 @@ export class JobDispatcher {
    * the `pending` row, publishes it to QStash and stores the message id. A publish failure marks
    * the row `failed` with the reason and throws PublishError: no job is left pending by us.
    */
-  async enqueue(type: string, payload: unknown, metadata: JobMetadata = {}, options: EnqueueOptions = {}): Promise<JobExecution> {
+  async enqueue(type: string, payload: unknown, command: EnqueueCommand = {}): Promise<JobExecution> {
+    const metadata = command.metadata ?? {};
     const definition = this.deps.registry.get(type);
     const parsed = definition.schema.safeParse(payload);
     if (!parsed.success) throw new InvalidPayloadError(type, toPayloadIssues(parsed.error));
@@ -69,8 +74,8 @@ export class JobDispatcher {
         organizationId: stringOrNull(metadata.organizationId),
       })
       .returning();
-    const logger = options.actor ? this.deps.logger.child({ actor: actorLabel(options.actor) }) : this.deps.logger;
-    return this.publish(definition, envelope, row!, { delaySeconds: options.delaySeconds, logger });
+    const logger = this.deps.logger.child({ actor: actorLabel(command.actor ?? APP_ACTOR) });
+    return this.publish(definition, envelope, row!, { delaySeconds: command.delaySeconds, logger });
   }
 
   /**

@@ -4,7 +4,7 @@ import type { JobExecution, JobMetadata } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { actorLabel, APP_ACTOR, type Actor } from './actor.js';
 import { cancelJob } from './cancel.js';
-import type { JobDispatcher } from './dispatcher.js';
+import type { EnqueueCommand, JobDispatcher } from './dispatcher.js';
 import type { JobEventBus } from './events.js';
 import {
   countJobExecutions,
@@ -26,15 +26,7 @@ import { retryJob } from './retry.js';
 import { processDelivery, type Delivery, type DeliveryDeps, type DeliveryOutcome } from './worker.js';
 
 export { actorLabel, APP_ACTOR, type Actor } from './actor.js';
-
-export interface EnqueueCommand {
-  /** Stored with the job; `userId` and `organizationId` (strings) are indexed for filters. */
-  metadata?: JobMetadata | undefined;
-  /** Deliver no sooner than this many seconds from now. */
-  delaySeconds?: number | undefined;
-  /** Who asked; default: the embedding app. */
-  actor?: Actor | undefined;
-}
+export type { EnqueueCommand } from './dispatcher.js';
 
 export interface CommandOptions {
   /** Who asked; default: the embedding app. */
@@ -97,8 +89,7 @@ export function createJobs(deps: JobsDeps): Jobs {
     events,
     policy,
     db,
-    enqueue: (type, payload, command = {}) =>
-      dispatcher.enqueue(type, payload, command.metadata ?? {}, { delaySeconds: command.delaySeconds, actor: command.actor ?? APP_ACTOR }),
+    enqueue: (type, payload, command) => dispatcher.enqueue(type, payload, command),
     retry: (jobId, options = {}) =>
       retryJob({ db, dispatcher, logger: logFor(options.actor) }, jobId, { stuckAfterMinutes: policy.stuckAfterMinutes }),
     cancel: (jobId, options = {}) => cancelJob({ db, dispatcher, logger: logFor(options.actor) }, jobId),

@@ -4,12 +4,12 @@ import type { Config } from '../config/index.js';
 
 /**
  * The `@upstash/qstash` Client for a configuration: the real QStash (token, optional URL), or the
- * local stand-in at `standInUrl` (a jobscope server's `…/qstash`).
+ * local stand-in that the jobscope server at `serverUrl` (its origin and base path) serves.
  */
-export function createQStashClient(config: Pick<Config, 'qstash'>, standInUrl: () => string): Client {
+export function createQStashClient(config: Pick<Config, 'qstash'>, serverUrl: () => string): Client {
   const { qstash } = config;
   return new Client({
-    baseUrl: qstash.kind === 'local' ? standInUrl() : qstash.url,
+    baseUrl: qstash.kind === 'local' ? serverUrl() + qstash.basePath : qstash.url,
     token: qstash.token,
     devMode: false,
     enableTelemetry: false,
