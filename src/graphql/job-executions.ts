@@ -4,7 +4,7 @@ import {
   MAX_PAGE_SIZE,
   type JobExecutionFilter,
   type JobExecutionOrder,
-} from '../jobs/queries.js';
+} from '../jobs/queries/index.js';
 import { builder } from './builder.js';
 import { JobExecutionRef } from './job-execution.js';
 import { JobStatusEnum } from './job-status.js';

@@ -1,4 +1,4 @@
-import type { SlowJobType } from '../jobs/queries.js';
+import type { SlowJobType } from '../jobs/queries/index.js';
 import { builder } from './builder.js';
 import { badUserInput } from './errors.js';
 

@@ -3,7 +3,7 @@ import type { JobExecution } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { JobDispatcher } from './dispatcher.js';
 import { errorMessage, JobNotCancellableError, JobNotFoundError } from './errors.js';
-import { getJobExecutionByJobId, markJobCancelled } from './queries.js';
+import { getJobExecutionByJobId, markJobCancelled } from './queries/index.js';
 
 /**
  * Cancels a job that has not started its current attempt (`pending`, e.g. delayed, or `retrying`

@@ -20,7 +20,7 @@ import {
   type ListJobExecutions,
   type StatsWindow,
   type ThroughputWindow,
-} from './queries.js';
+} from './queries/index.js';
 import type { JobRegistry } from './registry.js';
 import { retryJob } from './retry.js';
 import { processDelivery, type Delivery, type DeliveryDeps, type DeliveryOutcome } from './worker.js';

@@ -3,7 +3,7 @@ import type { JobExecution } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { JobDispatcher } from './dispatcher.js';
 import { JobNotFoundError, JobNotRetryableError } from './errors.js';
-import { getJobExecutionByJobId, resetJobForRetry } from './queries.js';
+import { getJobExecutionByJobId, resetJobForRetry } from './queries/index.js';
 
 export interface RetryOptions {
   /** A `processing` job started longer ago than this counts as stuck and may be retried (the policy's). */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
 import { PublishError } from '../../src/jobs/errors.js';
 import type { JobEvent } from '../../src/jobs/events.js';
-import { getJobExecutionByJobId, updateJobExecution } from '../../src/jobs/queries.js';
+import { getJobExecutionByJobId, updateJobExecution } from '../../src/jobs/queries/index.js';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY } from '../../src/qstash/dev-credentials.js';
 import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';

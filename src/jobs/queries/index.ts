@@ -1,0 +1,8 @@
+/**
+ * The SQL of the jobs domain, by concern: single rows and their state changes, the list with its
+ * filters and keyset cursors, the stuck rule, and statistics.
+ */
+export * from './list.js';
+export * from './rows.js';
+export * from './stats.js';
+export * from './stuck.js';

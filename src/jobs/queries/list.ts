@@ -1,0 +1,245 @@
+import { and, eq, getColumns, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { jobExecutions, type JobExecution, type JobStatus } from '../../db/schema.js';
+import { InvalidArgumentError } from '../errors.js';
+
+/** What a list of executions can be filtered on; every given condition must hold. */
+export interface JobExecutionFilter {
+  status?: readonly JobStatus[] | undefined;
+  jobType?: readonly string[] | undefined;
+  /** Created at or after this instant. */
+  createdAfter?: Date | undefined;
+  /** Created strictly before this instant. */
+  createdBefore?: Date | undefined;
+  /** Case-insensitive substring of the error message. */
+  errorContains?: string | undefined;
+  userId?: string | undefined;
+  organizationId?: string | undefined;
+  /** jsonb containment (`@>`) on the job's own payload (the envelope's `payload`). */
+  payloadContains?: unknown;
+}
+
+export const JOB_EXECUTION_ORDER_FIELDS = ['createdAt', 'startedAt', 'completedAt', 'duration'] as const;
+export type JobExecutionOrderField = (typeof JOB_EXECUTION_ORDER_FIELDS)[number];
+export type SortDirection = 'asc' | 'desc';
+
+/** A list ordering; ties are broken by job id in the same direction, and NULLs come last. */
+export interface JobExecutionOrder {
+  field: JobExecutionOrderField;
+  direction: SortDirection;
+}
+
+export const DEFAULT_JOB_EXECUTION_ORDER: JobExecutionOrder = { field: 'createdAt', direction: 'desc' };
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
+
+export interface ListJobExecutions {
+  filter?: JobExecutionFilter | undefined;
+  orderBy?: JobExecutionOrder | undefined;
+  /** Rows after `after` from the start of the ordering (default page size when neither is given). */
+  first?: number | null | undefined;
+  /** Rows before `before` from the end of the ordering. */
+  last?: number | null | undefined;
+  after?: string | null | undefined;
+  before?: string | null | undefined;
+}
+
+export interface JobExecutionPage {
+  edges: { cursor: string; node: JobExecution }[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+}
+
+function filterConditions(filter: JobExecutionFilter = {}): SQL[] {
+  const conditions: SQL[] = [];
+  if (filter.status) conditions.push(inArray(jobExecutions.status, [...filter.status]));
+  if (filter.jobType) conditions.push(inArray(jobExecutions.jobType, [...filter.jobType]));
+  if (filter.createdAfter) conditions.push(gte(jobExecutions.createdAt, filter.createdAfter));
+  if (filter.createdBefore) conditions.push(lt(jobExecutions.createdAt, filter.createdBefore));
+  if (filter.errorContains !== undefined) {
+    conditions.push(sql`${jobExecutions.error} ILIKE ${`%${escapeLike(filter.errorContains)}%`}`);
+  }
+  if (filter.userId !== undefined) conditions.push(eq(jobExecutions.userId, filter.userId));
+  if (filter.organizationId !== undefined) conditions.push(eq(jobExecutions.organizationId, filter.organizationId));
+  if (filter.payloadContains !== undefined) {
+    // The same expression as the GIN index job_executions_payload_gin_idx, so the index applies. The
+    // parameter goes as text: postgres.js would JSON-encode a jsonb-typed string a second time.
+    conditions.push(sql`(${jobExecutions.payload} -> 'payload') @> ${JSON.stringify(filter.payloadContains)}::text::jsonb`);
+  }
+  return conditions;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * How each ordering is sorted and compared. Cursors carry the database's own value as text
+ * (microsecond timestamps, exact numeric durations), never a JavaScript Date, so a cursor
+ * compares equal to the row it came from.
+ */
+interface OrderKey {
+  expression: SQL;
+  /** The value as text, for the cursor. */
+  cursorText: SQL;
+  /** Type the cursor text is cast back to. */
+  cast: SQL;
+  nullable: boolean;
+  isValid: (text: string) => boolean;
+}
+
+const utcText = (column: SQL) => sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const isTimestampText = (text: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(text) && !Number.isNaN(Date.parse(text));
+const durationExpression = sql`EXTRACT(EPOCH FROM (${jobExecutions.completedAt} - ${jobExecutions.startedAt}))`;
+
+const ORDER_KEYS: Record<JobExecutionOrderField, OrderKey> = {
+  createdAt: {
+    expression: sql`${jobExecutions.createdAt}`,
+    cursorText: utcText(sql`${jobExecutions.createdAt}`),
+    cast: sql`timestamptz`,
+    nullable: false,
+    isValid: isTimestampText,
+  },
+  startedAt: {
+    expression: sql`${jobExecutions.startedAt}`,
+    cursorText: utcText(sql`${jobExecutions.startedAt}`),
+    cast: sql`timestamptz`,
+    nullable: true,
+    isValid: isTimestampText,
+  },
+  completedAt: {
+    expression: sql`${jobExecutions.completedAt}`,
+    cursorText: utcText(sql`${jobExecutions.completedAt}`),
+    cast: sql`timestamptz`,
+    nullable: true,
+    isValid: isTimestampText,
+  },
+  duration: {
+    expression: durationExpression,
+    cursorText: sql`(${durationExpression})::text`,
+    cast: sql`numeric`,
+    nullable: true,
+    isValid: (text) => /^-?\d+(\.\d+)?$/.test(text),
+  },
+};
+
+interface Cursor extends JobExecutionOrder {
+  value: string | null;
+  jobId: string;
+}
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.field, cursor.direction, cursor.value, cursor.jobId])).toString('base64url');
+}
+
+function decodeCursor(text: string, argument: string, order: JobExecutionOrder): Cursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const [field, direction, value, jobId] = Array.isArray(parsed) ? parsed : [];
+  const key = ORDER_KEYS[field as JobExecutionOrderField] as OrderKey | undefined;
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 4 ||
+    !key ||
+    (direction !== 'asc' && direction !== 'desc') ||
+    typeof jobId !== 'string' ||
+    !(value === null || (typeof value === 'string' && key.isValid(value)))
+  ) {
+    throw new InvalidArgumentError(argument, `"${argument}" is not a cursor of jobExecutions`);
+  }
+  if (field !== order.field || direction !== order.direction) {
+    throw new InvalidArgumentError(
+      argument,
+      `"${argument}" is a cursor for orderBy ${field} ${direction}, not ${order.field} ${order.direction}: ` +
+        'request the first page again when changing the order',
+    );
+  }
+  return { field, direction, value, jobId };
+}
+
+/** Rows strictly after the cursor in (key direction NULLS LAST, jobId direction). */
+function afterCursor(key: OrderKey, cursor: Cursor): SQL {
+  const op = sql.raw(cursor.direction === 'asc' ? '>' : '<');
+  const id = jobExecutions.jobId;
+  if (cursor.value === null) return sql`(${key.expression} IS NULL AND ${id} ${op} ${cursor.jobId})`;
+  const value = sql`${cursor.value}::${key.cast}`;
+  // Row comparison on the non-null key matches the (created_at, job_id) index.
+  if (!key.nullable) return sql`(${key.expression}, ${id}) ${op} (${value}, ${cursor.jobId})`;
+  return sql`(${key.expression} ${op} ${value} OR (${key.expression} = ${value} AND ${id} ${op} ${cursor.jobId}) OR ${key.expression} IS NULL)`;
+}
+
+/** Rows strictly before the cursor in the same ordering. */
+function beforeCursor(key: OrderKey, cursor: Cursor): SQL {
+  const op = sql.raw(cursor.direction === 'asc' ? '<' : '>');
+  const id = jobExecutions.jobId;
+  if (cursor.value === null) return sql`(${key.expression} IS NOT NULL OR ${id} ${op} ${cursor.jobId})`;
+  const value = sql`${cursor.value}::${key.cast}`;
+  if (!key.nullable) return sql`(${key.expression}, ${id}) ${op} (${value}, ${cursor.jobId})`;
+  return sql`(${key.expression} ${op} ${value} OR (${key.expression} = ${value} AND ${id} ${op} ${cursor.jobId}))`;
+}
+
+function orderClauses(key: OrderKey, direction: SortDirection, reversed: boolean): SQL[] {
+  const effective = reversed ? (direction === 'asc' ? 'desc' : 'asc') : direction;
+  const dir = sql.raw(effective);
+  const nulls = key.nullable ? sql.raw(reversed ? ' NULLS FIRST' : ' NULLS LAST') : sql``;
+  return [sql`${key.expression} ${dir}${nulls}`, sql`${jobExecutions.jobId} ${dir}`];
+}
+
+function pageSize(value: number | null | undefined, argument: string): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError(argument, `"${argument}" must be a non-negative integer`);
+  if (value > MAX_PAGE_SIZE) {
+    throw new InvalidArgumentError(argument, `"${argument}" may be at most ${MAX_PAGE_SIZE} (got ${value}); page with cursors`);
+  }
+  return value;
+}
+
+/**
+ * One page of executions with keyset cursors: a cursor is the row's ordering value and job id, so
+ * pages stay put while new rows arrive (no row is skipped or repeated). `first` pages forward
+ * from `after`, `last` backward from `before`; the rows come back in the ordering either way.
+ */
+export async function listJobExecutions(db: Database, input: ListJobExecutions = {}): Promise<JobExecutionPage> {
+  const order = input.orderBy ?? DEFAULT_JOB_EXECUTION_ORDER;
+  const first = pageSize(input.first, 'first');
+  const last = pageSize(input.last, 'last');
+  if (first !== undefined && last !== undefined) throw new InvalidArgumentError('last', 'Pass "first" or "last", not both');
+  const backward = last !== undefined;
+  const size = (backward ? last : first) ?? DEFAULT_PAGE_SIZE;
+  const key = ORDER_KEYS[order.field];
+
+  const conditions = filterConditions(input.filter);
+  if (input.after) conditions.push(afterCursor(key, decodeCursor(input.after, 'after', order)));
+  if (input.before) conditions.push(beforeCursor(key, decodeCursor(input.before, 'before', order)));
+
+  const rows = await db
+    .select({ ...getColumns(jobExecutions), sortValue: sql<string | null>`${key.cursorText}` })
+    .from(jobExecutions)
+    .where(and(...conditions))
+    .orderBy(...orderClauses(key, order.direction, backward))
+    .limit(size + 1);
+  const more = rows.length > size;
+  const page = rows.slice(0, size);
+  if (backward) page.reverse();
+  return {
+    edges: page.map(({ sortValue, ...node }) => ({
+      cursor: encodeCursor({ ...order, value: sortValue, jobId: node.jobId }),
+      node,
+    })),
+    hasNextPage: backward ? Boolean(input.before) : more,
+    hasPreviousPage: backward ? more : Boolean(input.after),
+  };
+}
+
+/** How many executions match `filter` (across all pages). */
+export async function countJobExecutions(db: Database, filter: JobExecutionFilter = {}): Promise<number> {
+  const [row] = await db
+    .select({ count: sql<number>`count(*)::int` })
+    .from(jobExecutions)
+    .where(and(...filterConditions(filter)));
+  return row?.count ?? 0;
+}
