@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger as DrizzleLogger } from 'drizzle-orm';
 import { inject } from 'vitest';
 import { openDatabase, type DatabaseHandle, type DatabaseTarget } from '../../src/db/client.js';
-import { TEMPLATE_DATABASE, withDatabaseName } from './postgres.js';
+import { withDatabaseName } from './postgres.js';
 
 /** Which database this run tests against: PostgreSQL when DATABASE_URL is set, else PGlite. */
 export const databaseKind: 'postgres' | 'pglite' = process.env.DATABASE_URL ? 'postgres' : 'pglite';
@@ -47,7 +47,7 @@ export async function createTestDatabase(options: { logger?: DrizzleLogger; data
     const admin = await openDatabase({ kind: 'postgres', url }, { maxConnections: 1 });
     for (let attempt = 0; ; attempt++) {
       try {
-        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('postgresTemplate')}`);
         break;
       } catch (error) {
         // Two files copying the template at the same instant: one waits and tries again.
