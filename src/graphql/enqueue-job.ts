@@ -1,7 +1,7 @@
 import type { JobMetadata } from '../db/schema.js';
 import { builder } from './builder.js';
 import { badUserInput } from './errors.js';
-import { JobExecutionRef } from './job-execution.js';
+import { JobExecutionRef, reread } from './job-execution.js';
 
 const EnqueueJobInput = builder.inputType('EnqueueJobInput', {
   fields: (t) => ({
@@ -17,21 +17,22 @@ const EnqueueJobInput = builder.inputType('EnqueueJobInput', {
 });
 
 builder.mutationField('enqueueJob', (t) =>
-  t.field({
+  t.drizzleField({
     type: JobExecutionRef,
     description:
       'Validates and records a job, then publishes it to QStash. Errors: UNKNOWN_JOB_TYPE, INVALID_PAYLOAD ' +
       '(with `extensions.issues`: [{ path, message }], `path` the keys and indexes into the payload as zod gives them, ' +
       'e.g. `["to", 1]`, `[]` for the payload as a whole); nothing is written on either. PUBLISH_FAILED when QStash refuses.',
     args: { input: t.arg({ type: EnqueueJobInput, required: true }) },
-    resolve: (_root, { input }, ctx) => {
+    resolve: async (query, _root, { input }, ctx) => {
       const metadata = input.metadata ?? {};
       if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
         throw badUserInput('"metadata" must be a JSON object', 'input.metadata');
       }
       const delaySeconds = input.delaySeconds ?? undefined;
       if (delaySeconds !== undefined && delaySeconds < 0) throw badUserInput('"delaySeconds" must not be negative', 'input.delaySeconds');
-      return ctx.jobs.enqueue(input.jobType, input.payload, { metadata: metadata as JobMetadata, delaySeconds, actor: ctx.actor });
+      const job = await ctx.jobs.enqueue(input.jobType, input.payload, { metadata: metadata as JobMetadata, delaySeconds, actor: ctx.actor });
+      return reread(ctx, job, query({}));
     },
   }),
 );

@@ -1,4 +1,7 @@
+import type { JobExecution } from '../db/schema.js';
+import type { JobExecutionShape } from '../jobs/queries/index.js';
 import { builder } from './builder.js';
+import type { GraphQLContext } from './context.js';
 import { JobStatusEnum } from './job-status.js';
 
 const seconds = (from: Date | null, to: Date | null) => (from && to ? (to.getTime() - from.getTime()) / 1000 : null);
@@ -7,6 +10,8 @@ const seconds = (from: Date | null, to: Date | null) => (from && to ? (to.getTim
 export const JobAttemptRef = builder.drizzleObject('jobAttempts', {
   name: 'JobAttempt',
   description: 'One delivery attempt of a job.',
+  // Each field selects the columns it reads, so a query loads only those.
+  select: { columns: {} },
   fields: (t) => ({
     attempt: t.exposeInt('attempt', { description: '`Upstash-Retried` of the delivery: 0 on the first.' }),
     messageId: t.exposeString('messageId', { nullable: true, description: 'QStash message id of the delivery.' }),
@@ -15,6 +20,7 @@ export const JobAttemptRef = builder.drizzleObject('jobAttempts', {
     durationSeconds: t.float({
       nullable: true,
       description: 'Handler run time.',
+      select: { columns: { durationMs: true } },
       resolve: (attempt) => (attempt.durationMs === null ? null : attempt.durationMs / 1000),
     }),
     httpStatus: t.exposeInt('httpStatus', { nullable: true, description: 'HTTP status the worker answered QStash with.' }),
@@ -26,6 +32,9 @@ export const JobAttemptRef = builder.drizzleObject('jobAttempts', {
 export const JobExecutionRef = builder.drizzleObject('jobExecutions', {
   name: 'JobExecution',
   description: 'A job: its latest state, payload and every delivery attempt.',
+  // The id always (cursors, reloads); every other column only when a selected field reads it, so
+  // a list of ids and statuses never loads or parses the payload and result JSON.
+  select: { columns: { jobId: true } },
   fields: (t) => ({
     jobId: t.exposeID('jobId'),
     jobType: t.exposeString('jobType', { description: 'Registered job type, e.g. `send-email`.' }),
@@ -35,12 +44,14 @@ export const JobExecutionRef = builder.drizzleObject('jobExecutions', {
     payload: t.field({
       type: 'JSON',
       description: "The job's own payload (the envelope's `payload`).",
+      select: { columns: { payload: true } },
       resolve: (job) => job.payload?.payload ?? {},
     }),
     metadata: t.field({
       type: 'JSON',
       nullable: true,
       description: "The envelope's metadata (createdAt, userId, organizationId and the caller's own keys).",
+      select: { columns: { payload: true } },
       resolve: (job) => job.payload?.metadata ?? null,
     }),
     result: t.expose('result', { type: 'JSON', nullable: true, description: 'What the handler returned on success.' }),
@@ -55,11 +66,13 @@ export const JobExecutionRef = builder.drizzleObject('jobExecutions', {
     durationSeconds: t.float({
       nullable: true,
       description: 'completedAt − startedAt, when both are set.',
+      select: { columns: { startedAt: true, completedAt: true } },
       resolve: (job) => seconds(job.startedAt, job.completedAt),
     }),
     queueWaitSeconds: t.float({
       nullable: true,
       description: 'startedAt − createdAt: how long the job waited for its latest attempt.',
+      select: { columns: { createdAt: true, startedAt: true } },
       resolve: (job) => seconds(job.createdAt, job.startedAt),
     }),
     attempts: t.relation('attempts', {
@@ -69,12 +82,21 @@ export const JobExecutionRef = builder.drizzleObject('jobExecutions', {
   }),
 });
 
+/**
+ * A job a command just changed, read once more with what the operation selects: the answer is one
+ * consistent read of the row after the change (the command's own row if it is gone already).
+ */
+export async function reread(ctx: GraphQLContext, job: JobExecution, shape: JobExecutionShape): Promise<JobExecution> {
+  return (await ctx.jobs.read.get(job.jobId, shape)) ?? job;
+}
+
 builder.queryField('jobExecution', (t) =>
-  t.field({
+  t.drizzleField({
     type: JobExecutionRef,
     nullable: true,
     description: 'One job by id, or null.',
     args: { jobId: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.jobs.read.get(String(args.jobId)),
+    // One read of the row with what the operation selects (attempts included).
+    resolve: (query, _root, args, ctx) => ctx.jobs.read.get(String(args.jobId), query({})),
   }),
 );

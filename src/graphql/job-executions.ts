@@ -1,9 +1,12 @@
+import { getSchemaConfig, queryFromInfo } from '@pothos/plugin-drizzle';
+import { Kind, type GraphQLResolveInfo } from 'graphql';
 import type { JobStatus } from '../db/schema.js';
 import {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
   type JobExecutionFilter,
   type JobExecutionOrder,
+  type JobExecutionShape,
 } from '../jobs/queries/index.js';
 import { builder } from './builder.js';
 import { JobExecutionRef } from './job-execution.js';
@@ -64,6 +67,30 @@ function toFilter(input: typeof JobExecutionFilterInput.$inferInput | null | und
   };
 }
 
+const EMPTY_PAGE_INFO = { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null };
+
+/** Only `totalCount` (or `__typename`) is selected: the page itself need not be read. */
+function onlyCounts(info: GraphQLResolveInfo): boolean {
+  return info.fieldNodes.every((node) =>
+    node.selectionSet?.selections.every((s) => s.kind === Kind.FIELD && (s.name.value === 'totalCount' || s.name.value === '__typename')),
+  );
+}
+
+/**
+ * What the operation selects under `nodes` and `edges.node`, planned by the drizzle plugin: the
+ * page is read in one statement with exactly those columns and relations (attempts included), and
+ * the plugin resolves the fields from those rows instead of loading them a second time.
+ */
+function nodeShape(ctx: object, info: GraphQLResolveInfo): JobExecutionShape | Promise<JobExecutionShape> {
+  return queryFromInfo({
+    config: getSchemaConfig(builder),
+    context: ctx,
+    info,
+    typeName: 'JobExecution',
+    paths: [['nodes'], ['edges', 'node']],
+  }) as JobExecutionShape | Promise<JobExecutionShape>;
+}
+
 builder.queryField('jobExecutions', (t) =>
   t.connection(
     {
@@ -77,21 +104,34 @@ builder.queryField('jobExecutions', (t) =>
         filter: t.arg({ type: JobExecutionFilterInput }),
         orderBy: t.arg({ type: JobExecutionOrderInput }),
       },
-      resolve: async (_root, args, ctx) => {
+      resolve: async (_root, args, ctx, info) => {
         const filter = toFilter(args.filter);
-        const page = await ctx.jobs.read.list({
-          filter,
-          orderBy: (args.orderBy ?? undefined) as JobExecutionOrder | undefined,
-          first: args.first,
-          last: args.last,
-          after: args.after,
-          before: args.before,
-        });
-        const startCursor = page.edges[0]?.cursor ?? null;
-        const endCursor = page.edges.at(-1)?.cursor ?? null;
+        if (onlyCounts(info)) return { edges: [], pageInfo: EMPTY_PAGE_INFO, filter };
+        const page = await ctx.jobs.read.list(
+          {
+            filter,
+            orderBy: (args.orderBy ?? undefined) as JobExecutionOrder | undefined,
+            first: args.first,
+            last: args.last,
+            after: args.after,
+            before: args.before,
+          },
+          await nodeShape(ctx, info),
+        );
+        const { edges } = page;
         return {
-          edges: page.edges,
-          pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, startCursor, endCursor },
+          edges,
+          // Cursors are encoded when read: a client selecting only `nodes` pays for none.
+          pageInfo: {
+            hasNextPage: page.hasNextPage,
+            hasPreviousPage: page.hasPreviousPage,
+            get startCursor() {
+              return edges[0]?.cursor ?? null;
+            },
+            get endCursor() {
+              return edges.at(-1)?.cursor ?? null;
+            },
+          },
           filter,
         };
       },

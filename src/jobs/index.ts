@@ -16,6 +16,7 @@ import {
   jobThroughput,
   listJobExecutions,
   type JobExecutionFilter,
+  type JobExecutionShape,
   type JobHealthReport,
   type ListJobExecutions,
   type StatsWindow,
@@ -57,14 +58,15 @@ export interface Jobs {
   deliver(delivery: Delivery): Promise<DeliveryOutcome>;
   /** The questions the API answers, each one named query over the job tables. */
   readonly read: {
-    get(jobId: string): Promise<JobExecution | undefined>;
-    list(input?: ListJobExecutions): ReturnType<typeof listJobExecutions>;
+    /** One job; `shape` says which columns and relations to load (default: every column). */
+    get(jobId: string, shape?: JobExecutionShape): Promise<JobExecution | undefined>;
+    list(input?: ListJobExecutions, shape?: JobExecutionShape): ReturnType<typeof listJobExecutions>;
     count(filter?: JobExecutionFilter): Promise<number>;
     stats(window?: StatsWindow): ReturnType<typeof jobStatistics>;
     throughput(window?: ThroughputWindow): ReturnType<typeof jobThroughput>;
     slowJobTypes(options?: { thresholdSeconds?: number; since?: Date | undefined }): ReturnType<typeof findSlowJobTypes>;
     /** Jobs `processing` longer than `olderThanMinutes` (default: the policy's stuck threshold). */
-    stuck(olderThanMinutes?: number): Promise<JobExecution[]>;
+    stuck(olderThanMinutes?: number, shape?: JobExecutionShape): Promise<JobExecution[]>;
     /** The failure-rate check; window and threshold default to the policy's. */
     health(options?: { windowMinutes?: number; failureRateThreshold?: number }): Promise<JobHealthReport>;
   };
@@ -101,13 +103,13 @@ export function createJobs(deps: JobsDeps): Jobs {
 /** The questions over the job tables, judged by `policy` where a question has a threshold. */
 export function createReader(db: Database, policy: Policy): Jobs['read'] {
   return {
-    get: (jobId) => getJobExecutionByJobId(db, jobId),
-    list: (input) => listJobExecutions(db, input),
+    get: (jobId, shape) => getJobExecutionByJobId(db, jobId, shape),
+    list: (input, shape) => listJobExecutions(db, input, shape),
     count: (filter) => countJobExecutions(db, filter),
     stats: (window) => jobStatistics(db, window),
     throughput: (window) => jobThroughput(db, window),
     slowJobTypes: (options) => findSlowJobTypes(db, options),
-    stuck: (olderThanMinutes = policy.stuckAfterMinutes) => findStuckJobs(db, olderThanMinutes),
+    stuck: (olderThanMinutes = policy.stuckAfterMinutes, shape) => findStuckJobs(db, olderThanMinutes, shape),
     health: (options = {}) =>
       jobHealth(db, {
         windowMinutes: options.windowMinutes ?? policy.healthWindowMinutes,

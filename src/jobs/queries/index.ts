@@ -4,5 +4,6 @@
  */
 export * from './list.js';
 export * from './rows.js';
+export type { JobExecutionShape } from './shape.js';
 export * from './stats.js';
 export * from './stuck.js';

@@ -1,7 +1,8 @@
-import { and, eq, getColumns, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gte, inArray, lt, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { jobExecutions, type JobExecution, type JobStatus } from '../../db/schema.js';
 import { InvalidArgumentError } from '../errors.js';
+import type { JobExecutionShape } from './shape.js';
 
 /** What a list of executions can be filtered on; every given condition must hold. */
 export interface JobExecutionFilter {
@@ -50,21 +51,24 @@ export interface JobExecutionPage {
   hasPreviousPage: boolean;
 }
 
-function filterConditions(filter: JobExecutionFilter = {}): SQL[] {
+/** The table as a query names it: drizzle's relational queries alias it, so SQL is built per alias. */
+type JobExecutionsTable = typeof jobExecutions;
+
+function filterConditions(filter: JobExecutionFilter = {}, t: JobExecutionsTable = jobExecutions): SQL[] {
   const conditions: SQL[] = [];
-  if (filter.status) conditions.push(inArray(jobExecutions.status, [...filter.status]));
-  if (filter.jobType) conditions.push(inArray(jobExecutions.jobType, [...filter.jobType]));
-  if (filter.createdAfter) conditions.push(gte(jobExecutions.createdAt, filter.createdAfter));
-  if (filter.createdBefore) conditions.push(lt(jobExecutions.createdAt, filter.createdBefore));
+  if (filter.status) conditions.push(inArray(t.status, [...filter.status]));
+  if (filter.jobType) conditions.push(inArray(t.jobType, [...filter.jobType]));
+  if (filter.createdAfter) conditions.push(gte(t.createdAt, filter.createdAfter));
+  if (filter.createdBefore) conditions.push(lt(t.createdAt, filter.createdBefore));
   if (filter.errorContains !== undefined) {
-    conditions.push(sql`${jobExecutions.error} ILIKE ${`%${escapeLike(filter.errorContains)}%`}`);
+    conditions.push(sql`${t.error} ILIKE ${`%${escapeLike(filter.errorContains)}%`}`);
   }
-  if (filter.userId !== undefined) conditions.push(eq(jobExecutions.userId, filter.userId));
-  if (filter.organizationId !== undefined) conditions.push(eq(jobExecutions.organizationId, filter.organizationId));
+  if (filter.userId !== undefined) conditions.push(eq(t.userId, filter.userId));
+  if (filter.organizationId !== undefined) conditions.push(eq(t.organizationId, filter.organizationId));
   if (filter.payloadContains !== undefined) {
     // The same expression as the GIN index job_executions_payload_gin_idx, so the index applies. The
     // parameter goes as text: postgres.js would JSON-encode a jsonb-typed string a second time.
-    conditions.push(sql`(${jobExecutions.payload} -> 'payload') @> ${JSON.stringify(filter.payloadContains)}::text::jsonb`);
+    conditions.push(sql`(${t.payload} -> 'payload') @> ${JSON.stringify(filter.payloadContains)}::text::jsonb`);
   }
   return conditions;
 }
@@ -90,36 +94,21 @@ interface OrderKey {
 
 const utcText = (column: SQL) => sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 const isTimestampText = (text: string) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(text) && !Number.isNaN(Date.parse(text));
-const durationExpression = sql`EXTRACT(EPOCH FROM (${jobExecutions.completedAt} - ${jobExecutions.startedAt}))`;
+const timestampKey = (column: (t: JobExecutionsTable) => SQLWrapper, nullable: boolean) => (t: JobExecutionsTable): OrderKey => ({
+  expression: sql`${column(t)}`,
+  cursorText: utcText(sql`${column(t)}`),
+  cast: sql`timestamptz`,
+  nullable,
+  isValid: isTimestampText,
+});
 
-const ORDER_KEYS: Record<JobExecutionOrderField, OrderKey> = {
-  createdAt: {
-    expression: sql`${jobExecutions.createdAt}`,
-    cursorText: utcText(sql`${jobExecutions.createdAt}`),
-    cast: sql`timestamptz`,
-    nullable: false,
-    isValid: isTimestampText,
-  },
-  startedAt: {
-    expression: sql`${jobExecutions.startedAt}`,
-    cursorText: utcText(sql`${jobExecutions.startedAt}`),
-    cast: sql`timestamptz`,
-    nullable: true,
-    isValid: isTimestampText,
-  },
-  completedAt: {
-    expression: sql`${jobExecutions.completedAt}`,
-    cursorText: utcText(sql`${jobExecutions.completedAt}`),
-    cast: sql`timestamptz`,
-    nullable: true,
-    isValid: isTimestampText,
-  },
-  duration: {
-    expression: durationExpression,
-    cursorText: sql`(${durationExpression})::text`,
-    cast: sql`numeric`,
-    nullable: true,
-    isValid: (text) => /^-?\d+(\.\d+)?$/.test(text),
+const ORDER_KEYS: Record<JobExecutionOrderField, (t: JobExecutionsTable) => OrderKey> = {
+  createdAt: timestampKey((t) => t.createdAt, false),
+  startedAt: timestampKey((t) => t.startedAt, true),
+  completedAt: timestampKey((t) => t.completedAt, true),
+  duration: (t) => {
+    const expression = sql`EXTRACT(EPOCH FROM (${t.completedAt} - ${t.startedAt}))`;
+    return { expression, cursorText: sql`(${expression})::text`, cast: sql`numeric`, nullable: true, isValid: (text) => /^-?\d+(\.\d+)?$/.test(text) };
   },
 };
 
@@ -140,7 +129,7 @@ function decodeCursor(text: string, argument: string, order: JobExecutionOrder):
     parsed = undefined;
   }
   const [field, direction, value, jobId] = Array.isArray(parsed) ? parsed : [];
-  const key = ORDER_KEYS[field as JobExecutionOrderField] as OrderKey | undefined;
+  const key = ORDER_KEYS[field as JobExecutionOrderField]?.(jobExecutions) as OrderKey | undefined;
   if (
     !Array.isArray(parsed) ||
     parsed.length !== 4 ||
@@ -162,9 +151,9 @@ function decodeCursor(text: string, argument: string, order: JobExecutionOrder):
 }
 
 /** Rows strictly after the cursor in (key direction NULLS LAST, jobId direction). */
-function afterCursor(key: OrderKey, cursor: Cursor): SQL {
+function afterCursor(key: OrderKey, cursor: Cursor, t: JobExecutionsTable): SQL {
   const op = sql.raw(cursor.direction === 'asc' ? '>' : '<');
-  const id = jobExecutions.jobId;
+  const id = t.jobId;
   if (cursor.value === null) return sql`(${key.expression} IS NULL AND ${id} ${op} ${cursor.jobId})`;
   const value = sql`${cursor.value}::${key.cast}`;
   // Row comparison on the non-null key matches the (created_at, job_id) index.
@@ -173,20 +162,20 @@ function afterCursor(key: OrderKey, cursor: Cursor): SQL {
 }
 
 /** Rows strictly before the cursor in the same ordering. */
-function beforeCursor(key: OrderKey, cursor: Cursor): SQL {
+function beforeCursor(key: OrderKey, cursor: Cursor, t: JobExecutionsTable): SQL {
   const op = sql.raw(cursor.direction === 'asc' ? '<' : '>');
-  const id = jobExecutions.jobId;
+  const id = t.jobId;
   if (cursor.value === null) return sql`(${key.expression} IS NOT NULL OR ${id} ${op} ${cursor.jobId})`;
   const value = sql`${cursor.value}::${key.cast}`;
   if (!key.nullable) return sql`(${key.expression}, ${id}) ${op} (${value}, ${cursor.jobId})`;
   return sql`(${key.expression} ${op} ${value} OR (${key.expression} = ${value} AND ${id} ${op} ${cursor.jobId}))`;
 }
 
-function orderClauses(key: OrderKey, direction: SortDirection, reversed: boolean): SQL[] {
+function orderClauses(key: OrderKey, direction: SortDirection, reversed: boolean, t: JobExecutionsTable): SQL[] {
   const effective = reversed ? (direction === 'asc' ? 'desc' : 'asc') : direction;
   const dir = sql.raw(effective);
   const nulls = key.nullable ? sql.raw(reversed ? ' NULLS FIRST' : ' NULLS LAST') : sql``;
-  return [sql`${key.expression} ${dir}${nulls}`, sql`${jobExecutions.jobId} ${dir}`];
+  return [sql`${key.expression} ${dir}${nulls}`, sql`${t.jobId} ${dir}`];
 }
 
 function pageSize(value: number | null | undefined, argument: string): number | undefined {
@@ -198,36 +187,57 @@ function pageSize(value: number | null | undefined, argument: string): number | 
   return value;
 }
 
+/** The extra that carries a row's ordering value as the database has it, for its cursor. */
+const SORT_VALUE = 'jobscopeSortValue';
+
+/** The shape with the job id added when columns are chosen: every row needs it for its cursor. */
+function withJobId(shape: JobExecutionShape): JobExecutionShape {
+  return shape.columns ? { ...shape, columns: { ...shape.columns, jobId: true } } : shape;
+}
+
 /**
  * One page of executions with keyset cursors: a cursor is the row's ordering value and job id, so
  * pages stay put while new rows arrive (no row is skipped or repeated). `first` pages forward
  * from `after`, `last` backward from `before`; the rows come back in the ordering either way.
+ * One statement, whatever `shape` asks for; a cursor is encoded only when it is read.
  */
-export async function listJobExecutions(db: Database, input: ListJobExecutions = {}): Promise<JobExecutionPage> {
+export async function listJobExecutions(
+  db: Database,
+  input: ListJobExecutions = {},
+  shape: JobExecutionShape = {},
+): Promise<JobExecutionPage> {
   const order = input.orderBy ?? DEFAULT_JOB_EXECUTION_ORDER;
   const first = pageSize(input.first, 'first');
   const last = pageSize(input.last, 'last');
   if (first !== undefined && last !== undefined) throw new InvalidArgumentError('last', 'Pass "first" or "last", not both');
   const backward = last !== undefined;
   const size = (backward ? last : first) ?? DEFAULT_PAGE_SIZE;
-  const key = ORDER_KEYS[order.field];
+  const keyOf = ORDER_KEYS[order.field];
+  const after = input.after ? decodeCursor(input.after, 'after', order) : undefined;
+  const before = input.before ? decodeCursor(input.before, 'before', order) : undefined;
+  const conditions = (t: JobExecutionsTable): SQL[] => {
+    const key = keyOf(t);
+    const list = filterConditions(input.filter, t);
+    if (after) list.push(afterCursor(key, after, t));
+    if (before) list.push(beforeCursor(key, before, t));
+    return list;
+  };
 
-  const conditions = filterConditions(input.filter);
-  if (input.after) conditions.push(afterCursor(key, decodeCursor(input.after, 'after', order)));
-  if (input.before) conditions.push(beforeCursor(key, decodeCursor(input.before, 'before', order)));
-
-  const rows = await db
-    .select({ ...getColumns(jobExecutions), sortValue: sql<string | null>`${key.cursorText}` })
-    .from(jobExecutions)
-    .where(and(...conditions))
-    .orderBy(...orderClauses(key, order.direction, backward))
-    .limit(size + 1);
+  const rows = (await db.query.jobExecutions.findMany({
+    ...withJobId(shape),
+    extras: { ...shape.extras, [SORT_VALUE]: (t) => keyOf(t).cursorText },
+    where: { RAW: (t) => and(...conditions(t)) ?? sql`true` },
+    orderBy: (t) => orderClauses(keyOf(t), order.direction, backward, t),
+    limit: size + 1,
+  })) as (JobExecution & { [SORT_VALUE]: string | null })[];
   const more = rows.length > size;
   const page = rows.slice(0, size);
   if (backward) page.reverse();
   return {
-    edges: page.map(({ sortValue, ...node }) => ({
-      cursor: encodeCursor({ ...order, value: sortValue, jobId: node.jobId }),
+    edges: page.map((node) => ({
+      get cursor() {
+        return encodeCursor({ ...order, value: node[SORT_VALUE], jobId: node.jobId });
+      },
       node,
     })),
     hasNextPage: backward ? Boolean(input.before) : more,

@@ -1,12 +1,12 @@
 import { and, eq, inArray, or } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { FINAL_STATUSES, jobExecutions, type JobExecution, type NewJobExecution } from '../../db/schema.js';
+import type { JobExecutionShape } from './shape.js';
 import { isStuck } from './stuck.js';
 
-/** The operations guide's helper: one job's row, or undefined. */
-export async function getJobExecutionByJobId(db: Database, jobId: string): Promise<JobExecution | undefined> {
-  const [row] = await db.select().from(jobExecutions).where(eq(jobExecutions.jobId, jobId)).limit(1);
-  return row;
+/** The operations guide's helper: one job's row (loaded as `shape` says), or undefined. */
+export async function getJobExecutionByJobId(db: Database, jobId: string, shape: JobExecutionShape = {}): Promise<JobExecution | undefined> {
+  return (await db.query.jobExecutions.findFirst({ ...shape, where: { jobId } })) as JobExecution | undefined;
 }
 
 /** Columns an operator may change by hand (the guide's manual retry sets status, error, retryCount). */
