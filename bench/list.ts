@@ -120,6 +120,8 @@ export async function benchList(databaseUrl: string): Promise<void> {
     env: {
       ...env,
       JOBSCOPE_ENV: 'production',
+      // As a production deployment runs it: graphql-js skips its development-only checks.
+      NODE_ENV: 'production',
       QSTASH_TOKEN: 'bench-token',
       QSTASH_URL: 'http://127.0.0.1:9',
       QSTASH_CURRENT_SIGNING_KEY: 'sig_bench_current',

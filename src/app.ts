@@ -49,10 +49,13 @@ export interface JobscopeApp {
   baseUrl(): string;
   /** Every route, under `config.basePath`; anything else answers 404. */
   fetch(request: Request): Promise<Response>;
-  /** Whether `pathname` is one of jobscope's routes (middleware passes the others on). */
-  owns(pathname: string): boolean;
-  /** Whether `pathname` is a worker endpoint (QStash delivers there). */
-  isWorkerPath(pathname: string): boolean;
+  /**
+   * Which of jobscope's routes `pathname` is, or undefined when it is none of them (middleware
+   * passes those on). `worker` is where QStash delivers.
+   */
+  routeOf(pathname: string): Route | undefined;
+  /** A request reached jobscope at `origin`: the public base URL while nothing better is known. */
+  seen(origin: string): void;
   /**
    * A server now listens at `url` (loopback): the stand-in's Client calls it there, and it is the
    * public base URL too unless BASE_URL says otherwise.
@@ -67,7 +70,7 @@ export interface JobscopeApp {
 }
 
 /** jobscope's routes, below the base path. */
-type Route = 'standIn' | 'graphql' | 'home' | 'worker' | 'health' | 'metrics';
+export type Route = 'standIn' | 'graphql' | 'home' | 'worker' | 'health' | 'metrics';
 
 /** Builds the app without serving it. */
 export async function createApp(options: AppOptions): Promise<JobscopeApp> {
@@ -208,8 +211,10 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
       }
       return answer;
     },
-    owns: (pathname) => routeOf(pathname) !== undefined,
-    isWorkerPath: (pathname) => routeOf(pathname)?.route === 'worker',
+    routeOf: (pathname) => routeOf(pathname)?.route,
+    seen(origin) {
+      learnedUrl ??= origin;
+    },
     bound(url) {
       boundUrl = url;
     },

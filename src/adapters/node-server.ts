@@ -24,8 +24,16 @@ export function createNodeHandler(app: JobscopeApp): NodeHandler {
   const adapter = createServerAdapter((request: Request) => app.fetch(request));
   const handler = ((req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, next?: (error?: unknown) => void) => {
     if (typeof req.originalUrl === 'string') req.url = req.originalUrl;
-    if (next && !app.owns(new URL(req.url ?? '/', 'http://localhost').pathname)) {
+    const route = app.routeOf(pathOf(req));
+    if (next && route === undefined) {
       next();
+      return;
+    }
+    if (route === 'graphql') {
+      // Straight to Yoga's own node handler: one request conversion instead of two adapters in a
+      // row (the outer one cost ~10 % of a { __typename } request's CPU).
+      app.seen(`http://${req.headers.host ?? 'localhost'}`);
+      void app.graphql.requestListener(req, res);
       return;
     }
     void adapter(req, res);
@@ -42,6 +50,10 @@ export function createNodeHandler(app: JobscopeApp): NodeHandler {
     else server.once('listening', bind);
   };
   return handler;
+}
+
+function pathOf(req: IncomingMessage): string {
+  return new URL(req.url ?? '/', 'http://localhost').pathname;
 }
 
 /** `http://127.0.0.1:<port>` for a listening server (a wildcard bind is reached over loopback). */
@@ -69,7 +81,7 @@ export async function serveNode(app: JobscopeApp, options: { port: number; host:
   // answer has gone out.
   const answering = new Set<Promise<void>>();
   const server = createServer((req, res) => {
-    if (req.method === 'POST' && app.isWorkerPath(new URL(req.url ?? '/', 'http://localhost').pathname)) {
+    if (req.method === 'POST' && app.routeOf(pathOf(req)) === 'worker') {
       const sent = new Promise<void>((resolve) => res.once('close', resolve));
       answering.add(sent);
       void sent.then(() => answering.delete(sent));

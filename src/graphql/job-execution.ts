@@ -10,37 +10,55 @@ const seconds = (from: Date | null, to: Date | null) => (from && to ? (to.getTim
 export const JobAttemptRef = builder.drizzleObject('jobAttempts', {
   name: 'JobAttempt',
   description: 'One delivery attempt of a job.',
-  // Each field selects the columns it reads, so a query loads only those.
-  select: { columns: {} },
+  // Every column is small: loaded always and read straight off the row (see JobExecution).
+  select: { columns: { attempt: true, messageId: true, startedAt: true, finishedAt: true, durationMs: true, httpStatus: true, error: true } },
   fields: (t) => ({
-    attempt: t.exposeInt('attempt', { description: '`Upstash-Retried` of the delivery: 0 on the first.' }),
-    messageId: t.exposeString('messageId', { nullable: true, description: 'QStash message id of the delivery.' }),
-    startedAt: t.expose('startedAt', { type: 'DateTime', description: 'When the handler started.' }),
-    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true, description: 'When the outcome was recorded; null while running.' }),
+    attempt: t.int({ resolve: (attempt) => attempt.attempt, description: '`Upstash-Retried` of the delivery: 0 on the first.' }),
+    messageId: t.string({ resolve: (attempt) => attempt.messageId, nullable: true, description: 'QStash message id of the delivery.' }),
+    startedAt: t.field({ type: 'DateTime', resolve: (attempt) => attempt.startedAt, description: 'When the handler started.' }),
+    finishedAt: t.field({ type: 'DateTime', resolve: (attempt) => attempt.finishedAt, nullable: true, description: 'When the outcome was recorded; null while running.' }),
     durationSeconds: t.float({
       nullable: true,
       description: 'Handler run time.',
-      select: { columns: { durationMs: true } },
       resolve: (attempt) => (attempt.durationMs === null ? null : attempt.durationMs / 1000),
     }),
-    httpStatus: t.exposeInt('httpStatus', { nullable: true, description: 'HTTP status the worker answered QStash with.' }),
-    error: t.exposeString('error', { nullable: true, description: 'Error message when the attempt failed.' }),
+    httpStatus: t.int({ resolve: (attempt) => attempt.httpStatus, nullable: true, description: 'HTTP status the worker answered QStash with.' }),
+    error: t.string({ resolve: (attempt) => attempt.error, nullable: true, description: 'Error message when the attempt failed.' }),
   }),
 });
+
+/** Every column of job_executions but the JSON ones: small, so always loaded. */
+const SCALAR_COLUMNS = {
+  jobId: true,
+  jobType: true,
+  status: true,
+  retryCount: true,
+  maxRetries: true,
+  error: true,
+  messageId: true,
+  userId: true,
+  organizationId: true,
+  createdAt: true,
+  startedAt: true,
+  completedAt: true,
+  updatedAt: true,
+} as const;
 
 /** A job: its latest state and every attempt. */
 export const JobExecutionRef = builder.drizzleObject('jobExecutions', {
   name: 'JobExecution',
   description: 'A job: its latest state, payload and every delivery attempt.',
-  // The id always (cursors, reloads); every other column only when a selected field reads it, so
-  // a list of ids and statuses never loads or parses the payload and result JSON.
-  select: { columns: { jobId: true } },
+  // The scalar columns always, read straight off the row; the payload and result JSON only when a
+  // selected field reads them. The plugin wraps every field that selects (exposed ones too) with a
+  // per-row mapping lookup, 12-15 % of a list's CPU when every field had one, so the cheap fields
+  // are plain resolvers over columns the type always loads.
+  select: { columns: SCALAR_COLUMNS },
   fields: (t) => ({
-    jobId: t.exposeID('jobId'),
-    jobType: t.exposeString('jobType', { description: 'Registered job type, e.g. `send-email`.' }),
-    status: t.expose('status', { type: JobStatusEnum }),
-    retryCount: t.exposeInt('retryCount', { description: '`Upstash-Retried` of the latest attempt: 0 on the first delivery.' }),
-    maxRetries: t.exposeInt('maxRetries', { description: 'How many retries QStash was asked to make.' }),
+    jobId: t.id({ resolve: (job) => job.jobId }),
+    jobType: t.string({ resolve: (job) => job.jobType, description: 'Registered job type, e.g. `send-email`.' }),
+    status: t.field({ type: JobStatusEnum, resolve: (job) => job.status }),
+    retryCount: t.int({ resolve: (job) => job.retryCount, description: '`Upstash-Retried` of the latest attempt: 0 on the first delivery.' }),
+    maxRetries: t.int({ resolve: (job) => job.maxRetries, description: 'How many retries QStash was asked to make.' }),
     payload: t.field({
       type: 'JSON',
       description: "The job's own payload (the envelope's `payload`).",
@@ -54,25 +72,29 @@ export const JobExecutionRef = builder.drizzleObject('jobExecutions', {
       select: { columns: { payload: true } },
       resolve: (job) => job.payload?.metadata ?? null,
     }),
-    result: t.expose('result', { type: 'JSON', nullable: true, description: 'What the handler returned on success.' }),
-    error: t.exposeString('error', { nullable: true, description: 'Last error; cleared on completion or manual retry.' }),
-    messageId: t.exposeString('messageId', { nullable: true, description: 'QStash message id of the latest publish.' }),
-    userId: t.exposeString('userId', { nullable: true, description: '`metadata.userId`.' }),
-    organizationId: t.exposeString('organizationId', { nullable: true, description: '`metadata.organizationId`.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the job was enqueued (or first seen).' }),
-    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When the latest attempt started.' }),
-    completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true, description: 'When the job reached a final state.' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the row last changed.' }),
+    result: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'What the handler returned on success.',
+      select: { columns: { result: true } },
+      resolve: (job) => job.result,
+    }),
+    error: t.string({ resolve: (job) => job.error, nullable: true, description: 'Last error; cleared on completion or manual retry.' }),
+    messageId: t.string({ resolve: (job) => job.messageId, nullable: true, description: 'QStash message id of the latest publish.' }),
+    userId: t.string({ resolve: (job) => job.userId, nullable: true, description: '`metadata.userId`.' }),
+    organizationId: t.string({ resolve: (job) => job.organizationId, nullable: true, description: '`metadata.organizationId`.' }),
+    createdAt: t.field({ type: 'DateTime', resolve: (job) => job.createdAt, description: 'When the job was enqueued (or first seen).' }),
+    startedAt: t.field({ type: 'DateTime', resolve: (job) => job.startedAt, nullable: true, description: 'When the latest attempt started.' }),
+    completedAt: t.field({ type: 'DateTime', resolve: (job) => job.completedAt, nullable: true, description: 'When the job reached a final state.' }),
+    updatedAt: t.field({ type: 'DateTime', resolve: (job) => job.updatedAt, description: 'When the row last changed.' }),
     durationSeconds: t.float({
       nullable: true,
       description: 'completedAt − startedAt, when both are set.',
-      select: { columns: { startedAt: true, completedAt: true } },
       resolve: (job) => seconds(job.startedAt, job.completedAt),
     }),
     queueWaitSeconds: t.float({
       nullable: true,
       description: 'startedAt − createdAt: how long the job waited for its latest attempt.',
-      select: { columns: { createdAt: true, startedAt: true } },
       resolve: (job) => seconds(job.createdAt, job.startedAt),
     }),
     attempts: t.relation('attempts', {

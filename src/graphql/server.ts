@@ -1,3 +1,5 @@
+import { useGraphQlJit } from '@envelop/graphql-jit';
+import { getOperationAST, visit, type DocumentNode } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from '../config/index.js';
 import type { Jobs } from '../jobs/index.js';
@@ -28,6 +30,33 @@ export interface GraphQLServerDeps {
   endpoint: string;
 }
 
+const jitSafety = new WeakMap<DocumentNode, boolean>();
+
+/**
+ * Queries and mutations run as compiled functions (graphql-jit: about 10 % less CPU for a list of
+ * 50), except where jit differs from graphql-js: subscriptions (its subscribe does not end on
+ * return(), which the event streams rely on) and variables inside object or list literals
+ * (`payload: { key: $key }`: jit hands a JSON scalar the literal without the variable's value).
+ * Decided once per parsed document (Yoga caches those).
+ */
+function jitSafe(document: DocumentNode, operationName: string | null | undefined): boolean {
+  let safe = jitSafety.get(document);
+  if (safe === undefined) {
+    let nestedVariable = false;
+    let depth = 0;
+    visit(document, {
+      ObjectValue: { enter: () => void depth++, leave: () => void depth-- },
+      ListValue: { enter: () => void depth++, leave: () => void depth-- },
+      Variable: () => {
+        if (depth > 0) nestedVariable = true;
+      },
+    });
+    safe = !nestedVariable;
+    jitSafety.set(document, safe);
+  }
+  return safe && getOperationAST(document, operationName)?.operation !== 'subscription';
+}
+
 /** The Yoga server at `endpoint`; the router sends requests to it and the WebSocket transport attaches to it. */
 export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   const keys = new ApiKeys(deps.config.apiKeys);
@@ -47,13 +76,19 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     // Typed domain errors get their extensions.code here, once; everything unexpected is masked.
     maskedErrors: { maskError },
-    plugins: [useOperationLimits(deps.config.graphqlLimits, { production: deps.config.env === 'production' }), useApiKeys(keys)],
+    plugins: [
+      useOperationLimits(deps.config.graphqlLimits, { production: deps.config.env === 'production' }),
+      useApiKeys(keys),
+      useGraphQlJit({}, { enableIf: (args) => jitSafe(args.document, args.operationName) }),
+    ],
     context: (initial): GraphQLContext => {
       const caller = 'caller' in initial ? initial.caller : keys.identify(bearerToken(initial.request.headers.get('authorization')));
       return { jobs: deps.jobs, actor: caller?.actor ?? { kind: 'anonymous' }, scope: caller?.scope };
     },
     logging: {
-      debug: (...args) => deps.logger.debug(String(args[0]), { args: args.slice(1) }),
+      // Yoga logs several debug lines per request; building them when debug is off cost ~2 % of
+      // the CPU of a { __typename } request (winston formats before it filters).
+      debug: deps.logger.isDebugEnabled() ? (...args) => deps.logger.debug(String(args[0]), { args: args.slice(1) }) : () => {},
       info: (...args) => deps.logger.info(String(args[0]), { args: args.slice(1) }),
       warn: (...args) => deps.logger.warn(String(args[0]), { args: args.slice(1) }),
       error: (...args) => deps.logger.error(String(args[0]), { args: args.slice(1) }),

@@ -189,6 +189,16 @@ describe(`jobExecutions on ${databaseKind}`, () => {
         const p = r.payload.payload as { tag?: string; nested?: { bucket?: number } };
         return p.tag === 'even' && p.nested?.bucket === 2;
       }));
+    it('payloadContains with a variable inside the literal (compiled queries take the graphql-js path)', async () => {
+      const expected = (await allRows()).filter((r) => (r.payload.payload as { tag?: string }).tag === 'even').map((r) => r.jobId).sort();
+      const data = await graphqlData<{ jobExecutions: { nodes: { jobId: string }[] } }, { tag: string }>(
+        t.baseUrl,
+        /* GraphQL */ `query ($tag: JSON) { jobExecutions(first: 500, filter: { payloadContains: { tag: $tag } }) { nodes { jobId } } }`,
+        { variables: { tag: 'even' } },
+      );
+      expect(expected.length).toBeGreaterThan(0);
+      expect(data.jobExecutions.nodes.map((n) => n.jobId).sort()).toEqual(expected);
+    });
     it('combined', () =>
       expectIds(
         { status: ['COMPLETED'], jobType: ['send-email'], organizationId: 'org-0' },
