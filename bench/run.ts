@@ -2,6 +2,7 @@ import { openDatabase, type DatabaseHandle } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { benchGraphQL } from './graphql.js';
 import { benchList } from './list.js';
+import { benchMemory } from './memory.js';
 import { benchPipeline } from './pipeline.js';
 import { benchStartup } from './startup.js';
 
@@ -21,6 +22,7 @@ console.log(`jobscope benchmarks: ${iterations} iterations per case (statistics:
 const only = process.env.BENCH_ONLY;
 if (!only || only === 'startup') await benchStartup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 5));
 // Under load, on PostgreSQL only: PGlite answers one query at a time inside the server process.
+if (!only || only === 'memory') await benchMemory(process.env.DATABASE_URL);
 if ((!only || only === 'list') && process.env.DATABASE_URL) await benchList(process.env.DATABASE_URL);
 if (only) process.exit(0);
 for (const [label, open] of targets) {
