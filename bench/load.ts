@@ -29,9 +29,9 @@ export interface ServerProcess {
 export async function startServer(
   name: string,
   command: string[],
-  { env, core = 0, ready }: { env: Record<string, string>; core?: number; ready: (url: string) => Promise<boolean> },
+  { env, core = 0, port: given, ready }: { env: Record<string, string>; core?: number; port?: number; ready: (url: string) => Promise<boolean> },
 ): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = given ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn('taskset', ['-c', String(core), ...command], {
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
@@ -83,20 +83,37 @@ export interface LoadResult {
   errors: number;
 }
 
+export interface LoadRequest {
+  path: string;
+  body?: string;
+  headers?: Record<string, string>;
+  /** A fresh request each time (autocannon's setupRequest): its body and extra headers. */
+  fresh?: () => { body: string; headers: Record<string, string> };
+}
+
 /** autocannon at `connections` for `seconds`; every response must be a 200. */
-export async function load(
-  server: ServerProcess,
-  request: { path: string; body: string; headers?: Record<string, string> },
-  { connections, seconds }: { connections: number; seconds: number },
-): Promise<LoadResult> {
+export async function load(server: ServerProcess, request: LoadRequest, { connections, seconds }: { connections: number; seconds: number }): Promise<LoadResult> {
   const cpuBefore = cpuMillis(server.pid);
+  const headers = { 'content-type': 'application/json', ...request.headers };
   const result = await autocannon({
     url: server.url + request.path,
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...request.headers },
+    headers,
     body: request.body,
     connections,
     duration: seconds,
+    ...(request.fresh
+      ? {
+          requests: [
+            {
+              setupRequest: (req: autocannon.Request) => {
+                const fresh = request.fresh!();
+                return { ...req, body: fresh.body, headers: { ...headers, ...fresh.headers } };
+              },
+            },
+          ],
+        }
+      : {}),
   });
   const cpu = cpuMillis(server.pid) - cpuBefore;
   const answered = result['2xx'];

@@ -1,6 +1,7 @@
 import { openDatabase, type DatabaseHandle } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { benchGraphQL } from './graphql.js';
+import { benchDeliveries } from './deliveries.js';
 import { benchList } from './list.js';
 import { benchMemory } from './memory.js';
 import { benchPipeline } from './pipeline.js';
@@ -24,6 +25,7 @@ if (!only || only === 'startup') await benchStartup(Number(process.env.BENCH_STA
 // Under load, on PostgreSQL only: PGlite answers one query at a time inside the server process.
 if (!only || only === 'memory') await benchMemory(process.env.DATABASE_URL);
 if ((!only || only === 'list') && process.env.DATABASE_URL) await benchList(process.env.DATABASE_URL);
+if ((!only || only === 'deliveries') && process.env.DATABASE_URL) await benchDeliveries(process.env.DATABASE_URL);
 if (only) process.exit(0);
 for (const [label, open] of targets) {
   const database = await open();

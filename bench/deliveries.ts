@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { openDatabase } from '../src/db/client.js';
+import { migrateDatabase } from '../src/db/migrate.js';
+import { randomId, signDelivery } from '../src/qstash/signing.js';
+import { freePort, load, startServer, type LoadResult, type ServerProcess } from './load.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const KEYS = { current: 'sig_bench_deliveries_current_key', next: 'sig_bench_deliveries_next_key' };
+const PATH = '/api/jobs/email';
+
+/** A signed QStash delivery of a fresh send-email job, as QStash would POST it to `url`. */
+function delivery(url: string) {
+  const jobId = randomUUID();
+  const body = JSON.stringify({
+    jobId,
+    type: 'send-email',
+    payload: { to: 'bench@example.com', subject: 'bench', text: 'hello' },
+    metadata: { createdAt: new Date().toISOString() },
+  });
+  return {
+    body,
+    headers: {
+      'upstash-signature': signDelivery({ signingKey: KEYS.current, url, body: Buffer.from(body) }),
+      'upstash-message-id': `msg_${randomId()}`,
+      'upstash-retried': '0',
+    },
+  };
+}
+
+function row(result: LoadResult) {
+  return { 'deliveries/s': Math.round(result.rps), 'p50 ms': result.p50, 'p99 ms': result.p99, 'CPU ms/delivery': result.cpuPerRequest.toFixed(3), errors: result.errors };
+}
+
+/**
+ * Signed deliveries of fresh jobs at 50 connections: jobscope's worker endpoint (production mode,
+ * the real Receiver, the recorder) beside a bare node:http endpoint verifying the same signature
+ * with the Receiver and committing the least a recorder may (bench/baseline/delivery-server.mjs).
+ */
+export async function benchDeliveries(databaseUrl: string): Promise<void> {
+  const seconds = Number(process.env.BENCH_LOAD_SECONDS ?? 5);
+  const rounds = Number(process.env.BENCH_LOAD_ROUNDS ?? 3);
+  const connections = 50;
+  const url = new URL(databaseUrl);
+  url.pathname = '/jobscope_bench_deliveries';
+  const admin = await openDatabase({ kind: 'postgres', url: databaseUrl }, { maxConnections: 1 });
+  await admin.query('DROP DATABASE IF EXISTS jobscope_bench_deliveries WITH (FORCE)');
+  await admin.query('CREATE DATABASE jobscope_bench_deliveries');
+  await admin.close();
+  const db = await openDatabase({ kind: 'postgres', url: url.toString() }, { maxConnections: 1 });
+  await migrateDatabase(db);
+  await db.close();
+
+  const start = async (name: string, command: string[], extra: Record<string, string> = {}): Promise<ServerProcess> => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    return startServer(name, command, {
+      port,
+      env: {
+        DATABASE_URL: url.toString(),
+        BASE_URL: base,
+        QSTASH_CURRENT_SIGNING_KEY: KEYS.current,
+        QSTASH_NEXT_SIGNING_KEY: KEYS.next,
+        ...extra,
+      },
+      ready: async (u) => {
+        const fresh = delivery(u + PATH);
+        return (await fetch(u + PATH, { method: 'POST', headers: { 'content-type': 'application/json', ...fresh.headers }, body: fresh.body })).ok;
+      },
+    });
+  };
+  const bare = await start('bare', ['node', `${ROOT}bench/baseline/delivery-server.mjs`]);
+  const jobscope = await start('jobscope', ['node', `${ROOT}dist/cli/index.js`, 'start'], {
+    JOBSCOPE_ENV: 'production',
+    NODE_ENV: 'production',
+    QSTASH_TOKEN: 'bench-token',
+    QSTASH_URL: 'http://127.0.0.1:9',
+    JOBSCOPE_READ_KEYS: 'bench:deliveries-bench-read-key',
+    LOG_DIR: 'off',
+    LOG_LEVEL: 'warn',
+    ALERT_INTERVAL_SECONDS: '0',
+  });
+  try {
+    const results: { bare: LoadResult[]; jobscope: LoadResult[] } = { bare: [], jobscope: [] };
+    const run = (server: ServerProcess, s: number) => load(server, { path: PATH, fresh: () => delivery(server.url + PATH) }, { connections, seconds: s });
+    await run(bare, 1);
+    await run(jobscope, 1);
+    for (let round = 0; round < rounds; round++) {
+      results.bare.push(await run(bare, seconds));
+      results.jobscope.push(await run(jobscope, seconds));
+    }
+    const median = (list: LoadResult[]) => [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)]!;
+    const b = median(results.bare);
+    const j = median(results.jobscope);
+    console.log(`\n## Signed deliveries of fresh jobs, ${connections} connections, PostgreSQL, ${rounds} × ${seconds} s rounds in alternation`);
+    console.table([
+      { case: 'limit: bare node:http + Receiver + the least a recorder commits', ...row(b) },
+      {
+        case: 'jobscope worker endpoint',
+        ...row(j),
+        '÷ limit': (j.rps / b.rps).toFixed(2),
+        'p99 × limit': (j.p99 / b.p99).toFixed(1),
+        'CPU × limit': (j.cpuPerRequest / b.cpuPerRequest).toFixed(1),
+      },
+    ]);
+  } finally {
+    await jobscope.stop();
+    await bare.stop();
+  }
+}
