@@ -52,7 +52,7 @@ describe(`unset, on ${databaseKind}`, () => {
       `SELECT current_schema() AS schema, to_regclass('public.job_executions')::text AS table`,
     );
     expect(where).toEqual({ schema: 'public', table: 'job_executions' });
-    expect(await count(database.handle, `SELECT count(*) AS n FROM drizzle.__drizzle_migrations`)).toBe(4);
+    expect(await count(database.handle, `SELECT count(*) AS n FROM drizzle.__drizzle_migrations`)).toBe(5);
   });
 });
 
@@ -126,7 +126,7 @@ describe(`JOBSCOPE_DB_SCHEMA=${SCHEMA} next to the app's own job_executions in p
       { kind: 'type', name: 'job_status', schema: SCHEMA },
     ]);
     expect(await count(database.handle, `SELECT count(*) AS n FROM pg_namespace WHERE nspname = 'drizzle'`)).toBe(0);
-    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(4);
+    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(5);
   });
 
   it("leaves the app's table in public as it was: not adopted, no row added", async () => {
@@ -156,6 +156,6 @@ describe(`JOBSCOPE_DB_SCHEMA=${SCHEMA} next to the app's own job_executions in p
     const before = await describeTable(database.handle, 'job_executions', SCHEMA);
     await migrateDatabase(database.handle);
     expect(await describeTable(database.handle, 'job_executions', SCHEMA)).toEqual(before);
-    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(4);
+    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(5);
   });
 });
