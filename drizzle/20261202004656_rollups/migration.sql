@@ -5,9 +5,11 @@
 -- DELETE statement hands its transition rows to jobscope_apply_rollup_changes(), the old rows with
 -- sign -1 and the new ones with +1, which adds the net deltas per key with INSERT … ON CONFLICT DO
 -- UPDATE. Keys whose deltas net to zero (an update of error, result or updated_at only) are not
--- touched. The upserts run in key order within each table, and the tables in one order, so
--- concurrent single-statement writers lock rollup rows in the same order and cannot deadlock on
--- them; their increments serialise on the row locks and every committed change is counted once.
+-- touched. The upserts run in key order within each table, the tables in one order, after a
+-- transaction-scoped advisory lock per job type (see jobscope_apply_rollup_changes): concurrent
+-- writers serialise per job type and cannot deadlock on the rollups (unless one transaction writes
+-- several job types in several statements in opposite orders: PostgreSQL then aborts one), and
+-- every committed change is counted once.
 -- TRUNCATE clears the rollups. jobscope_rebuild_rollups() recomputes them from the table, for rows
 -- loaded around the triggers (COPY with triggers disabled, a restore); it also backfills here.
 --
@@ -100,6 +102,14 @@ CREATE TYPE jobscope_rollup_change AS (
 CREATE OR REPLACE FUNCTION jobscope_apply_rollup_changes(changes jobscope_rollup_change[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
+  -- Every rollup key includes the job type: a transaction-scoped lock per job type (taken in
+  -- job-type order) lets one transaction at a time change a type's rollups. Their all-time rows
+  -- serialise such writers anyway; the lock stops two transactions that write in several
+  -- statements (the recorder inserts a job, then starts it) from taking rollup row locks in
+  -- opposite orders and deadlocking.
+  PERFORM pg_advisory_xact_lock(1784636019, hashtext(t.job_type))
+  FROM (SELECT DISTINCT job_type FROM unnest(changes) ORDER BY 1) t;
+
   -- Each row's values are computed once in a LATERAL subquery kept apart by OFFSET 0: flattened
   -- into the VALUES list they were set up again for every row and key (10x slower here).
   INSERT INTO job_rollups AS r (series, bucket_start, job_type, status, jobs, finished, timed, duration_sum, waited, wait_sum)
