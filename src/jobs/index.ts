@@ -15,6 +15,7 @@ import {
   jobStatistics,
   jobThroughput,
   listJobExecutions,
+  rollupSnapshot,
   type JobExecutionFilter,
   type JobHealthReport,
   type ListJobExecutions,
@@ -67,6 +68,8 @@ export interface Jobs {
     stuck(olderThanMinutes?: number): Promise<JobExecution[]>;
     /** The failure-rate check; window and threshold default to the policy's. */
     health(options?: { windowMinutes?: number; failureRateThreshold?: number }): Promise<JobHealthReport>;
+    /** All-time counts, sums and histograms from the rollups (what /metrics reports). */
+    rollups(): ReturnType<typeof rollupSnapshot>;
   };
 }
 
@@ -114,5 +117,6 @@ export function createReader(db: Database, policy: Policy): Jobs['read'] {
         failureRateThreshold: options.failureRateThreshold ?? policy.failureRateThreshold,
         stuckAfterMinutes: policy.stuckAfterMinutes,
       }),
+    rollups: () => rollupSnapshot(db),
   };
 }

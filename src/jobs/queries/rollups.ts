@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { jobExecutions, jobRollups, type JobStatus } from '../../db/schema.js';
+import { jobExecutions, jobRollupBins, jobRollups, type JobStatus } from '../../db/schema.js';
 
 /**
  * How the statistics read the rollups (tables job_rollups, job_rollup_bins, job_rollup_minutes;
@@ -146,4 +146,89 @@ export async function countFromRollups(
     'objects',
   );
   return Number(row?.n ?? 0);
+}
+
+/** A job type's (and status's) all-time figures, as /metrics reports them. */
+export interface RollupTotals {
+  jobType: string;
+  status: JobStatus;
+  jobs: number;
+  /** Jobs with a duration (both timestamps) and the sum of their durations in seconds. */
+  timed: number;
+  durationSum: number;
+  /** Jobs with `started_at` and the sum of their queue waits (started_at − created_at) in seconds. */
+  waited: number;
+  waitSum: number;
+}
+
+/** All-time histogram counts at the power-of-two bounds 2^k s: `counts[i]` values ≤ `bounds[i]`. */
+export interface CumulativeHistogram {
+  jobType: string;
+  status: JobStatus;
+  /** Values ≤ each of `RollupSnapshot.bounds`, cumulative; the total is in RollupTotals. */
+  counts: number[];
+}
+
+export interface RollupSnapshot {
+  totals: RollupTotals[];
+  /** The upper bounds (seconds) the histograms are cut at: exact bin bounds, so counts are exact. */
+  bounds: number[];
+  durations: CumulativeHistogram[];
+  waits: CumulativeHistogram[];
+}
+
+/** 2^-10 s (~1 ms) to 2^15 s (~9 h): every 8th bin bound of the rollup histograms. */
+export const METRIC_BOUND_EXPONENTS = Array.from({ length: 26 }, (_, i) => i - 10);
+
+/**
+ * The all-time rollup rows (counts, exact sums) and the duration and queue-wait histograms cut at
+ * power-of-two bounds, in two reads of the rollups that do not grow with the table: the input of
+ * the Prometheus collectors.
+ */
+export async function rollupSnapshot(db: Database): Promise<RollupSnapshot> {
+  const exponents = METRIC_BOUND_EXPONENTS;
+  const bounds = exponents.map((k) => 2 ** k);
+  const [totals, bins] = await Promise.all([
+    db.execute<{ job_type: string; status: JobStatus; jobs: unknown; timed: unknown; duration_sum: unknown; waited: unknown; wait_sum: unknown }>(
+      sql`SELECT job_type, status, jobs, timed, duration_sum, waited, wait_sum FROM ${jobRollups}
+          WHERE series = 'created' AND bucket_start = '-infinity'::timestamptz AND (jobs <> 0 OR waited <> 0)
+          ORDER BY job_type, status`,
+      'objects',
+    ),
+    // Bin i closes at 2^(i/8), so the values ≤ 2^k are the bins i ≤ 8k (0 and negatives included).
+    db.execute<{ series: string; job_type: string; status: JobStatus; counts: unknown }>(
+      sql`SELECT series, job_type, status,
+                 ARRAY[${sql.join(exponents.map((k) => sql.raw(`sum(n) FILTER (WHERE bin <= ${8 * k})`)), sql`, `)}]::int8[] AS counts
+          FROM ${jobRollupBins}
+          WHERE series IN ('duration', 'wait') AND bucket_start = '-infinity'::timestamptz
+          GROUP BY series, job_type, status
+          ORDER BY series, job_type, status`,
+      'objects',
+    ),
+  ]);
+  const histogram = (series: string) =>
+    [...bins]
+      .filter((r) => r.series === series)
+      .map((r) => ({ jobType: r.job_type, status: r.status, counts: numbers(r.counts).map((n) => n ?? 0) }));
+  return {
+    totals: [...totals].map((r) => ({
+      jobType: r.job_type,
+      status: r.status,
+      jobs: Number(r.jobs),
+      timed: Number(r.timed),
+      durationSum: Number(r.duration_sum),
+      waited: Number(r.waited),
+      waitSum: Number(r.wait_sum),
+    })),
+    bounds,
+    durations: histogram('duration'),
+    waits: histogram('wait'),
+  };
+}
+
+/** An int8[] as the drivers return it (an array, or its text form `{1,2,NULL}`). */
+function numbers(value: unknown): (number | null)[] {
+  if (value === null || value === undefined) return [];
+  const items = Array.isArray(value) ? value : String(value).replace(/^\{|\}$/g, '').split(',');
+  return items.map((v) => (v === null || v === 'NULL' ? null : Number(v)));
 }
