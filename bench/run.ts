@@ -3,6 +3,7 @@ import { migrateDatabase } from '../src/db/migrate.js';
 import { benchGraphQL } from './graphql.js';
 import { benchPipeline } from './pipeline.js';
 import { benchStartup } from './startup.js';
+import { benchStats } from './stats.js';
 
 /**
  * `npm run bench`: figures as ratios against a baseline run side by side, on embedded PGlite and,
@@ -17,14 +18,24 @@ if (process.env.DATABASE_URL) {
 
 console.log(`jobscope benchmarks: ${iterations} iterations per case (statistics: a quarter), ${rows} rows, node ${process.version}`);
 // The compiled server (npm run bench builds it first), as `npm start` runs it.
-await benchStartup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 5));
-if (process.env.BENCH_ONLY === 'startup') process.exit(0);
+// Statistics from rollups at 10k and 1M rows (BENCH_STATS_ROWS; PGlite: BENCH_STATS_PGLITE_ROWS,
+// 10k and 100k by default, as seeding a million rows in wasm takes minutes). Runs last: it
+// truncates job_executions before seeding each size.
+const statsSizes = (value: string) => value.split(',').map(Number).filter((n) => n > 0);
+const statsIterations = Number(process.env.BENCH_STATS_ITERATIONS ?? 20);
+const only = process.env.BENCH_ONLY;
+if (only !== 'stats') await benchStartup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 5));
+if (only === 'startup') process.exit(0);
 for (const [label, open] of targets) {
   const database = await open();
   try {
     await migrateDatabase(database);
-    await benchPipeline(database, label, iterations);
-    await benchGraphQL(database, label, rows, iterations);
+    if (only !== 'stats') {
+      await benchPipeline(database, label, iterations);
+      await benchGraphQL(database, label, rows, iterations);
+    }
+    const sizes = database.kind === 'pglite' ? process.env.BENCH_STATS_PGLITE_ROWS ?? '10000,100000' : process.env.BENCH_STATS_ROWS ?? '10000,1000000';
+    await benchStats(database, label, statsSizes(sizes), statsIterations);
   } finally {
     await database.close();
   }
