@@ -65,8 +65,17 @@ export async function benchStats(database: DatabaseHandle, label: string, sizes:
     database,
   });
   const server = await serveNode(app, { port: 0, host: '127.0.0.1' });
+  // A keep-alive socket the server closed while the baseline ran (seconds at 1M rows) fails the
+  // next request with ECONNRESET: that request is sent again once.
+  const request = async (path: string, init?: RequestInit) => {
+    try {
+      return await fetch(`${server.url}${path}`, init);
+    } catch {
+      return fetch(`${server.url}${path}`, init);
+    }
+  };
   const graphql = async (query: string, variables: Record<string, unknown> = {}) => {
-    const res = await fetch(`${server.url}/graphql`, {
+    const res = await request('/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query, variables }),
@@ -91,7 +100,7 @@ export async function benchStats(database: DatabaseHandle, label: string, sizes:
       for (const [name, query] of CASES) cases.push(await measure(name, iterations, () => graphql(query, { since })));
       cases.push(
         await measure('GET /metrics (rollup collectors + process metrics)', iterations, async () => {
-          const res = await fetch(`${server.url}/metrics`);
+          const res = await request('/metrics');
           if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
           await res.text();
         }),
