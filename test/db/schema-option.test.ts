@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseSchemaName } from '../../src/config/options.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
@@ -149,6 +150,20 @@ describe(`JOBSCOPE_DB_SCHEMA=${SCHEMA} next to the app's own job_executions in p
     expect(list.jobExecutions.totalCount).toBe(1);
     expect(list.jobExecutions.edges.map((e) => e.node.jobId)).toEqual([jobId]);
     expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.job_attempts WHERE job_id = '${jobId}'`)).toBe(1);
+    expect([...(await database.handle.query(publicRowsQuery))]).toEqual(publicRows);
+  });
+
+  it('keeps the rollups in the schema, also for a writer whose search_path names another schema', async () => {
+    const allTime = `SELECT coalesce(sum(jobs), 0) AS n FROM ${SCHEMA}.job_rollups WHERE series = 'created' AND bucket_start = '-infinity'`;
+    expect(await count(database.handle, `SELECT count(*) AS n FROM pg_class WHERE relname LIKE 'job_rollup%' AND relnamespace = 'public'::regnamespace`)).toBe(0);
+    expect(await count(database.handle, allTime)).toBe(1);
+    await database.handle.db.transaction(async (tx) => {
+      await tx.execute(sql`SET LOCAL search_path TO public`);
+      await tx.execute(sql.raw(`INSERT INTO ${SCHEMA}.job_executions (job_id, job_type, payload) VALUES ('from-public', 'send-email', '{}')`));
+    });
+    expect(await count(database.handle, allTime)).toBe(2);
+    const { jobStats } = await graphqlData(t!.baseUrl, '{ jobStats { jobType status count } }') as { jobStats: { status: string; count: number }[] };
+    expect(jobStats.map((s) => [s.status, s.count]).sort()).toEqual([['COMPLETED', 1], ['PENDING', 1]]);
     expect([...(await database.handle.query(publicRowsQuery))]).toEqual(publicRows);
   });
 
