@@ -88,10 +88,12 @@ export function createMetricsEndpoint(deps: { jobs: Jobs; registry?: Registry })
     },
   });
 
-  return async function handleMetrics(request: Request, path: string): Promise<Response | undefined> {
+  async function handleMetrics(request: Request, path: string): Promise<Response | undefined> {
     if (request.method !== 'GET' || path !== '/metrics') return undefined;
     return new Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } });
-  };
+  }
+  // The registry, for the GraphQL server's operation metrics to report into the same /metrics.
+  return Object.assign(handleMetrics, { registry });
 }
 
 interface HistogramInput {

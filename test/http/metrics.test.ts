@@ -76,4 +76,19 @@ describe(`/metrics from the rollups on ${databaseKind}`, () => {
       before.get('{job_type="send-email",status="completed"}')! + before.get('{job_type="send-email",status="failed"}')!,
     );
   });
+
+  it("reports Yoga's operation metrics in the same registry, without client-chosen labels", async () => {
+    const res = await fetch(`${t.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query SomeClientName { jobStats { jobType } }' }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    expect(text).toMatch(/^graphql_yoga_http_duration_count\{method="POST",statusCode="200",operationType="query"\} [1-9]/m);
+    expect(text).toMatch(/^graphql_envelop_phase_execute_count\{[^}]*operationType="query"[^}]*\} [1-9]/m);
+    expect(text).not.toContain('SomeClientName');
+    expect(text).toContain('jobscope_job_duration_seconds_bucket');
+  });
 });
