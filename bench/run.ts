@@ -6,6 +6,7 @@ import { benchList } from './list.js';
 import { benchMemory } from './memory.js';
 import { benchPipeline } from './pipeline.js';
 import { benchStartup } from './startup.js';
+import { benchStats } from './stats.js';
 
 /**
  * `npm run bench`: figures as ratios against a baseline run side by side, on embedded PGlite and,
@@ -20,19 +21,30 @@ if (process.env.DATABASE_URL) {
 
 console.log(`jobscope benchmarks: ${iterations} iterations per case (statistics: a quarter), ${rows} rows, node ${process.version}`);
 // The compiled server (npm run bench builds it first), as `npm start` runs it.
+// Statistics from rollups at 10k and 1M rows (BENCH_STATS_ROWS; PGlite: BENCH_STATS_PGLITE_ROWS,
+// 10k and 100k by default, as seeding a million rows in wasm takes minutes). Runs last: it
+// truncates job_executions before seeding each size.
+const statsSizes = (value: string) => value.split(',').map(Number).filter((n) => n > 0);
+const statsIterations = Number(process.env.BENCH_STATS_ITERATIONS ?? 20);
+// BENCH_ONLY runs one part: startup, memory, list, deliveries or stats.
 const only = process.env.BENCH_ONLY;
-if (!only || only === 'startup') await benchStartup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 5));
+const runs = (part: string) => !only || only === part;
+if (runs('startup')) await benchStartup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 5));
+if (runs('memory')) await benchMemory(process.env.DATABASE_URL);
 // Under load, on PostgreSQL only: PGlite answers one query at a time inside the server process.
-if (!only || only === 'memory') await benchMemory(process.env.DATABASE_URL);
-if ((!only || only === 'list') && process.env.DATABASE_URL) await benchList(process.env.DATABASE_URL);
-if ((!only || only === 'deliveries') && process.env.DATABASE_URL) await benchDeliveries(process.env.DATABASE_URL);
-if (only) process.exit(0);
+if (runs('list') && process.env.DATABASE_URL) await benchList(process.env.DATABASE_URL);
+if (runs('deliveries') && process.env.DATABASE_URL) await benchDeliveries(process.env.DATABASE_URL);
+if (only && only !== 'stats') process.exit(0);
 for (const [label, open] of targets) {
   const database = await open();
   try {
     await migrateDatabase(database);
-    await benchPipeline(database, label, iterations);
-    await benchGraphQL(database, label, rows, iterations);
+    if (only !== 'stats') {
+      await benchPipeline(database, label, iterations);
+      await benchGraphQL(database, label, rows, iterations);
+    }
+    const sizes = database.kind === 'pglite' ? process.env.BENCH_STATS_PGLITE_ROWS ?? '10000,100000' : process.env.BENCH_STATS_ROWS ?? '10000,1000000';
+    await benchStats(database, label, statsSizes(sizes), statsIterations);
   } finally {
     await database.close();
   }

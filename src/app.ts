@@ -111,7 +111,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger });
   const metrics = createMetricsEndpoint({ jobs });
   const alerter = new JobAlerter({ read: jobs.read, logger, settings: config.alerts });
-  const graphql = createGraphQLServer({ jobs, config, logger, endpoint: `${config.basePath}/graphql` });
+  const graphql = createGraphQLServer({ jobs, config, logger, endpoint: `${config.basePath}/graphql`, metricsRegistry: metrics.registry });
   const webSocket = createGraphQLWebSocket(graphql, { config, logger });
 
   const standInPrefix = config.qstash.kind === 'local' ? `${config.qstash.basePath}/` : undefined;

@@ -10,9 +10,11 @@ import { packagePath } from '../paths.js';
 const USAGE = `Usage: jobscope <command> [options]
 
 Commands:
-  start      serve GraphQL, the worker endpoints, health and metrics
+  start            serve GraphQL, the worker endpoints, health and metrics
+  rollups rebuild  recompute the statistics rollups from job_executions (after a COPY,
+                   a restore or writes with triggers disabled)
 
-Options of start:
+Options of start (and -c of rollups rebuild, for the database to open):
   -c, --config <file>   config file (default: jobscope.config.{ts,mts,js,mjs,cjs} here, if any)
   -p, --port <port>     port (default: PORT, the config's port, or 4000)
       --host <host>     interface to bind (default: HOST, the config's host, or 0.0.0.0)
@@ -58,6 +60,14 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...extra] = positionals;
   if (values.help || command === undefined || command === 'help') {
     console.log(USAGE);
+    return;
+  }
+  if (command === 'rollups') {
+    if (extra[0] !== 'rebuild') usageError(extra[0] === undefined ? 'rollups needs a subcommand: rebuild' : `unknown rollups subcommand "${extra[0]}"`);
+    if (extra.length > 1) usageError(`unexpected argument "${extra[1]}"`);
+    if (values.port !== undefined || values.host !== undefined) usageError('rollups rebuild takes only --config');
+    const { rebuildRollupsCommand } = await import('./commands/rollups.js');
+    await rebuildRollupsCommand({ config: values.config });
     return;
   }
   if (command !== 'start') usageError(`unknown command "${command}"`);

@@ -1,11 +1,14 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  check,
   index,
   integer,
   jsonb,
+  numeric,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -116,6 +119,102 @@ export const jobAttempts = pgTable(
     index('job_attempts_job_id_idx').on(t.jobId, t.id),
     uniqueIndex('job_attempts_message_attempt_idx').on(t.messageId, t.attempt),
   ],
+);
+
+/**
+ * Rollups of `job_executions`, kept by statement-level triggers in the same transaction as the
+ * row change (drizzle/*_rollups/migration.sql): every INSERT, UPDATE and DELETE subtracts the old
+ * rows' contributions and adds the new rows' with `INSERT … ON CONFLICT DO UPDATE` increments, in
+ * key order. `jobscope_rebuild_rollups()` recomputes them from the table. Statistics, health,
+ * throughput, slow jobs, `totalCount` and `/metrics` read these instead of scanning the table.
+ *
+ * A bucket is one UTC hour (`bucket_start` = `date_trunc('hour', …, 'UTC')`); `bucket_start =
+ * '-infinity'` is the all-time row of the `created` series. Rows whose counts fell back to 0 stay
+ * (the rebuild drops them); readers skip them.
+ */
+/** Counts and exact duration sums per (series, hour, job type, status). */
+export const jobRollups = pgTable(
+  'job_rollups',
+  {
+    /**
+     * Which timestamp places a job in a bucket: `created` (every job, by `created_at`; hourly and
+     * all-time) or `completed` (jobs with `completed_at`, by `completed_at`; hourly).
+     */
+    series: text('series').notNull(),
+    /** Start of the UTC hour, or `-infinity` for the all-time row of the `created` series. */
+    bucketStart: timestamp('bucket_start', tz).notNull(),
+    /** `job_executions.job_type`. */
+    jobType: text('job_type').notNull(),
+    /** `job_executions.status`. */
+    status: jobStatus('status').notNull(),
+    /** Jobs in the bucket (`count(*)`). */
+    jobs: bigint('jobs', { mode: 'number' }).notNull().default(0),
+    /** Of those, jobs with `completed_at` (the guide's `WHERE completed_at IS NOT NULL`). */
+    finished: bigint('finished', { mode: 'number' }).notNull().default(0),
+    /** Of those, jobs with both `started_at` and `completed_at`: the rows a duration average is over. */
+    timed: bigint('timed', { mode: 'number' }).notNull().default(0),
+    /** Sum of `EXTRACT(EPOCH FROM (completed_at - started_at))` over the timed jobs, exact (numeric). */
+    durationSum: numeric('duration_sum').notNull().default('0'),
+    /** Jobs with `started_at`: the rows a queue-wait figure is over. */
+    waited: bigint('waited', { mode: 'number' }).notNull().default(0),
+    /** Sum of `EXTRACT(EPOCH FROM (started_at - created_at))` over the waited jobs, exact (numeric). */
+    waitSum: numeric('wait_sum').notNull().default('0'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.series, t.bucketStart, t.jobType, t.status] }),
+    check('job_rollups_series_check', sql`${t.series} IN ('created', 'completed')`),
+  ],
+);
+
+/**
+ * Fixed log-scale histograms per (series, hour, job type, status): bin `i` holds the values in
+ * (2^((i-1)/8), 2^(i/8)] seconds, so a bin's representative value 2·2^(i/8)/(1+2^(1/8)) is within
+ * (2^(1/8)-1)/(2^(1/8)+1) ≈ 4.33 % of every value in it; bin -1000 holds 0, bins below it the
+ * negative values (mirrored). Bins are mergeable by adding counts; every 8th bound is a power of
+ * two, the `le` bounds of the Prometheus histograms. See `jobscope_duration_bin()`.
+ */
+export const jobRollupBins = pgTable(
+  'job_rollup_bins',
+  {
+    /**
+     * What is measured, by which timestamp: `duration` (completed_at − started_at, by created_at;
+     * hourly and all-time), `duration_completed` (the same, by completed_at; hourly) or `wait`
+     * (started_at − created_at, by created_at; all-time only).
+     */
+    series: text('series').notNull(),
+    /** Start of the UTC hour, or `-infinity` for all time. */
+    bucketStart: timestamp('bucket_start', tz).notNull(),
+    /** `job_executions.job_type`. */
+    jobType: text('job_type').notNull(),
+    /** `job_executions.status`. */
+    status: jobStatus('status').notNull(),
+    /** The log-scale bin (see the table's comment). */
+    bin: integer('bin').notNull(),
+    /** Values in the bin. */
+    n: bigint('n', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.series, t.bucketStart, t.jobType, t.status, t.bin] }),
+    check('job_rollup_bins_series_check', sql`${t.series} IN ('duration', 'duration_completed', 'wait')`),
+  ],
+);
+
+/** Per-minute throughput per job type, for `jobThroughput(bucket: MINUTE)`. */
+export const jobRollupMinutes = pgTable(
+  'job_rollup_minutes',
+  {
+    /** Start of the UTC minute. */
+    minute: timestamp('minute', tz).notNull(),
+    /** `job_executions.job_type`. */
+    jobType: text('job_type').notNull(),
+    /** Jobs created in the minute. */
+    enqueued: bigint('enqueued', { mode: 'number' }).notNull().default(0),
+    /** Jobs now `completed` whose `completed_at` is in the minute. */
+    completed: bigint('completed', { mode: 'number' }).notNull().default(0),
+    /** Jobs now `failed` whose `completed_at` is in the minute. */
+    failed: bigint('failed', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.minute, t.jobType] })],
 );
 
 export type JobExecution = typeof jobExecutions.$inferSelect;

@@ -1,6 +1,8 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { getOperationAST, visit, type DocumentNode } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import type { Jobs } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
@@ -28,6 +30,8 @@ export interface GraphQLServerDeps {
   logger: Logger;
   /** Path of the endpoint, base path included (`/graphql`, `/jobscope/graphql`). */
   endpoint: string;
+  /** Where Yoga's operation metrics go (served by /metrics); none without it. */
+  metricsRegistry?: Registry | undefined;
 }
 
 const jitSafety = new WeakMap<DocumentNode, boolean>();
@@ -80,6 +84,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       useOperationLimits(deps.config.graphqlLimits, { production: deps.config.env === 'production' }),
       useApiKeys(keys),
       useGraphQlJit({}, { enableIf: (args) => jitSafe(args.document, args.operationName) }),
+      ...(deps.metricsRegistry ? [operationMetrics(deps.metricsRegistry)] : []),
     ],
     context: (initial): GraphQLContext => {
       const caller = 'caller' in initial ? initial.caller : keys.identify(bearerToken(initial.request.headers.get('authorization')));
@@ -93,5 +98,19 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       warn: (...args) => deps.logger.warn(String(args[0]), { args: args.slice(1) }),
       error: (...args) => deps.logger.error(String(args[0]), { args: args.slice(1) }),
     },
+  });
+}
+
+/**
+ * Yoga's operation metrics (requests, durations per phase, errors) into jobscope's registry, with
+ * low-cardinality labels only: the operation type, the HTTP method and status code. Operation
+ * names, URLs and error paths are left out: clients choose them, and every new value would be a
+ * new time series.
+ */
+function operationMetrics(registry: Registry) {
+  return usePrometheus({
+    registry,
+    endpoint: false,
+    labels: { operationName: false, operationType: true, path: false, fieldName: false, typeName: false, url: false, method: true, statusCode: true },
   });
 }

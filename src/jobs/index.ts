@@ -15,6 +15,7 @@ import {
   jobStatistics,
   jobThroughput,
   listJobExecutions,
+  rollupSnapshot,
   type JobExecutionFilter,
   type JobExecutionShape,
   type JobHealthReport,
@@ -69,6 +70,8 @@ export interface Jobs {
     stuck(olderThanMinutes?: number, shape?: JobExecutionShape): Promise<JobExecution[]>;
     /** The failure-rate check; window and threshold default to the policy's. */
     health(options?: { windowMinutes?: number; failureRateThreshold?: number }): Promise<JobHealthReport>;
+    /** All-time counts, sums and histograms from the rollups (what /metrics reports). */
+    rollups(): ReturnType<typeof rollupSnapshot>;
   };
 }
 
@@ -116,5 +119,6 @@ export function createReader(db: Database, policy: Policy): Jobs['read'] {
         failureRateThreshold: options.failureRateThreshold ?? policy.failureRateThreshold,
         stuckAfterMinutes: policy.stuckAfterMinutes,
       }),
+    rollups: () => rollupSnapshot(db),
   };
 }

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseSchemaName } from '../../src/config/options.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
@@ -52,7 +53,7 @@ describe(`unset, on ${databaseKind}`, () => {
       `SELECT current_schema() AS schema, to_regclass('public.job_executions')::text AS table`,
     );
     expect(where).toEqual({ schema: 'public', table: 'job_executions' });
-    expect(await count(database.handle, `SELECT count(*) AS n FROM drizzle.__drizzle_migrations`)).toBe(4);
+    expect(await count(database.handle, `SELECT count(*) AS n FROM drizzle.__drizzle_migrations`)).toBe(5);
   });
 });
 
@@ -126,7 +127,7 @@ describe(`JOBSCOPE_DB_SCHEMA=${SCHEMA} next to the app's own job_executions in p
       { kind: 'type', name: 'job_status', schema: SCHEMA },
     ]);
     expect(await count(database.handle, `SELECT count(*) AS n FROM pg_namespace WHERE nspname = 'drizzle'`)).toBe(0);
-    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(4);
+    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(5);
   });
 
   it("leaves the app's table in public as it was: not adopted, no row added", async () => {
@@ -152,10 +153,24 @@ describe(`JOBSCOPE_DB_SCHEMA=${SCHEMA} next to the app's own job_executions in p
     expect([...(await database.handle.query(publicRowsQuery))]).toEqual(publicRows);
   });
 
+  it('keeps the rollups in the schema, also for a writer whose search_path names another schema', async () => {
+    const allTime = `SELECT coalesce(sum(jobs), 0) AS n FROM ${SCHEMA}.job_rollups WHERE series = 'created' AND bucket_start = '-infinity'`;
+    expect(await count(database.handle, `SELECT count(*) AS n FROM pg_class WHERE relname LIKE 'job_rollup%' AND relnamespace = 'public'::regnamespace`)).toBe(0);
+    expect(await count(database.handle, allTime)).toBe(1);
+    await database.handle.db.transaction(async (tx) => {
+      await tx.execute(sql`SET LOCAL search_path TO public`);
+      await tx.execute(sql.raw(`INSERT INTO ${SCHEMA}.job_executions (job_id, job_type, payload) VALUES ('from-public', 'send-email', '{}')`));
+    });
+    expect(await count(database.handle, allTime)).toBe(2);
+    const { jobStats } = await graphqlData(t!.baseUrl, '{ jobStats { jobType status count } }') as { jobStats: { status: string; count: number }[] };
+    expect(jobStats.map((s) => [s.status, s.count]).sort()).toEqual([['COMPLETED', 1], ['PENDING', 1]]);
+    expect([...(await database.handle.query(publicRowsQuery))]).toEqual(publicRows);
+  });
+
   it('is a no-op when migrated again', async () => {
     const before = await describeTable(database.handle, 'job_executions', SCHEMA);
     await migrateDatabase(database.handle);
     expect(await describeTable(database.handle, 'job_executions', SCHEMA)).toEqual(before);
-    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(4);
+    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(5);
   });
 });

@@ -93,7 +93,10 @@ describe(`health, alerts and metrics on ${databaseKind}`, () => {
       expect(text).toMatch(/jobscope_jobs\{job_type="send-email",status="completed"\} 5/);
       expect(text).toMatch(/jobscope_job_failure_rate 0\n/);
       expect(text).toMatch(/jobscope_stuck_jobs 0\n/);
-      expect(text).toMatch(/jobscope_job_duration_seconds\{job_type="send-email",quantile="0.95"\} [\d.e-]+/);
+      expect(text).toMatch(/^# TYPE jobscope_job_duration_seconds histogram$/m);
+      expect(text).toMatch(/^jobscope_job_duration_seconds_bucket\{job_type="send-email",status="completed",le="\+Inf"\} 5$/m);
+      expect(text).toMatch(/^jobscope_job_duration_seconds_count\{job_type="send-email",status="completed"\} 5$/m);
+      expect(text).toMatch(/^# TYPE jobscope_job_queue_wait_seconds histogram$/m);
       expect(text).toContain('process_cpu_user_seconds_total');
     } finally {
       await t.close();

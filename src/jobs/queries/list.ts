@@ -2,6 +2,7 @@ import { and, eq, gte, inArray, lt, sql, type SQL, type SQLWrapper } from 'drizz
 import type { Database } from '../../db/client.js';
 import { jobExecutions, type JobExecution, type JobStatus } from '../../db/schema.js';
 import { InvalidArgumentError } from '../errors.js';
+import { countFromRollups } from './rollups.js';
 import type { JobExecutionShape } from './shape.js';
 
 /** What a list of executions can be filtered on; every given condition must hold. */
@@ -245,8 +246,16 @@ export async function listJobExecutions(
   };
 }
 
-/** How many executions match `filter` (across all pages). */
+/**
+ * How many executions match `filter` (across all pages). A filter on status, job type and
+ * creation time only is answered from the rollups (whole hours, plus an exact count of the partial
+ * first and last hour); any other condition counts the rows.
+ */
 export async function countJobExecutions(db: Database, filter: JobExecutionFilter = {}): Promise<number> {
+  const { status, jobType, createdAfter, createdBefore, ...rest } = filter;
+  if (Object.values(rest).every((value) => value === undefined)) {
+    return countFromRollups(db, { status, jobType, createdAfter, createdBefore });
+  }
   const [row] = await db
     .select({ count: sql<number>`count(*)::int` })
     .from(jobExecutions)
