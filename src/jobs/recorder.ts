@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, getColumns, isNull, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { jobAttempts, jobExecutions, type JobEnvelope, type JobExecution } from '../db/schema.js';
 
@@ -32,61 +32,73 @@ const ABANDON_GRACE_SECONDS = 30;
  * Records the start of a delivery attempt, idempotently on (message id, retried). A job never
  * seen before (published straight to QStash) is recorded on arrival. Runs in one short
  * transaction holding the job row's lock, so concurrent duplicates are decided one at a time.
+ * Round trips, as they are the cost of a delivery (each one a write and a wait): a job seen for
+ * the first time takes BEGIN, its insert, the attempt with the `processing` state in one
+ * statement, COMMIT; a known job adds its locked read and one read of its attempts.
  */
 export async function beginAttempt(db: Database, input: BeginAttempt): Promise<AttemptStart> {
   const { envelope, messageId, retried } = input;
   return db.transaction(async (tx) => {
-    await tx
+    const now = new Date();
+    // A row this statement inserted is ours alone until commit, and has no attempts yet.
+    const [arrived] = await tx
       .insert(jobExecutions)
       .values({ ...arrivalRow(envelope, input.maxRetries), messageId })
-      .onConflictDoNothing({ target: jobExecutions.jobId });
-    const [execution] = await tx
-      .select()
-      .from(jobExecutions)
-      .where(eq(jobExecutions.jobId, envelope.jobId))
-      .for('update');
-    if (!execution) throw new Error(`job ${envelope.jobId} vanished while recording its attempt`);
+      .onConflictDoNothing({ target: jobExecutions.jobId })
+      .returning({ jobId: jobExecutions.jobId });
+    if (!arrived) {
+      const [execution] = await tx
+        .select()
+        .from(jobExecutions)
+        .where(eq(jobExecutions.jobId, envelope.jobId))
+        .for('update');
+      if (!execution) throw new Error(`job ${envelope.jobId} vanished while recording its attempt`);
 
-    const [same] = await tx
-      .select()
-      .from(jobAttempts)
-      .where(and(eq(jobAttempts.messageId, messageId), eq(jobAttempts.attempt, retried)));
-    if (same) {
-      return same.finishedAt === null
-        ? { kind: 'busy', execution, retryAfterSeconds: input.timeoutSeconds }
-        : { kind: 'replay', execution, httpStatus: same.httpStatus ?? 200 };
-    }
-    if (execution.status === 'completed' || execution.status === 'cancelled') return { kind: 'settled', execution };
-
-    const now = new Date();
-    const [open] = await tx
-      .select()
-      .from(jobAttempts)
-      .where(and(eq(jobAttempts.jobId, envelope.jobId), isNull(jobAttempts.finishedAt)))
-      .orderBy(desc(jobAttempts.id))
-      .limit(1);
-    if (open) {
-      const ageSeconds = (now.getTime() - open.startedAt.getTime()) / 1000;
-      const limit = input.timeoutSeconds + ABANDON_GRACE_SECONDS;
-      if (ageSeconds < limit) {
-        return { kind: 'busy', execution, retryAfterSeconds: Math.max(1, Math.ceil(limit - ageSeconds)) };
+      // This very delivery, and any attempt of the job still open, in one read.
+      const attempts = await tx
+        .select()
+        .from(jobAttempts)
+        .where(
+          and(
+            eq(jobAttempts.jobId, envelope.jobId),
+            or(and(eq(jobAttempts.messageId, messageId), eq(jobAttempts.attempt, retried)), isNull(jobAttempts.finishedAt)),
+          ),
+        )
+        .orderBy(desc(jobAttempts.id));
+      const same = attempts.find((a) => a.messageId === messageId && a.attempt === retried);
+      if (same) {
+        return same.finishedAt === null
+          ? { kind: 'busy', execution, retryAfterSeconds: input.timeoutSeconds }
+          : { kind: 'replay', execution, httpStatus: same.httpStatus ?? 200 };
       }
-      await tx
-        .update(jobAttempts)
-        .set({ finishedAt: now, error: 'Abandoned: no outcome was recorded (the worker stopped mid-run?)' })
-        .where(eq(jobAttempts.id, open.id));
+      if (execution.status === 'completed' || execution.status === 'cancelled') return { kind: 'settled', execution };
+
+      const open = attempts.find((a) => a.finishedAt === null);
+      if (open) {
+        const ageSeconds = (now.getTime() - open.startedAt.getTime()) / 1000;
+        const limit = input.timeoutSeconds + ABANDON_GRACE_SECONDS;
+        if (ageSeconds < limit) {
+          return { kind: 'busy', execution, retryAfterSeconds: Math.max(1, Math.ceil(limit - ageSeconds)) };
+        }
+        await tx
+          .update(jobAttempts)
+          .set({ finishedAt: now, error: 'Abandoned: no outcome was recorded (the worker stopped mid-run?)' })
+          .where(eq(jobAttempts.id, open.id));
+      }
     }
 
-    const [attempt] = await tx
-      .insert(jobAttempts)
-      .values({ jobId: envelope.jobId, attempt: retried, messageId, startedAt: now })
-      .returning({ id: jobAttempts.id });
+    // The attempt and the job's `processing` state in one statement (a data-modifying WITH).
+    const attempt = tx
+      .$with('started_attempt')
+      .as(tx.insert(jobAttempts).values({ jobId: envelope.jobId, attempt: retried, messageId, startedAt: now }).returning({ id: jobAttempts.id }));
     const [started] = await tx
+      .with(attempt)
       .update(jobExecutions)
       .set({ status: 'processing', startedAt: now, completedAt: null, retryCount: retried, messageId, updatedAt: now })
       .where(eq(jobExecutions.jobId, envelope.jobId))
-      .returning();
-    return { kind: 'run', attemptId: attempt!.id, execution: started! };
+      .returning({ ...getColumns(jobExecutions), attemptId: sql<number>`(select "id" from "started_attempt")`.mapWith(Number) });
+    const { attemptId, ...execution } = started!;
+    return { kind: 'run', attemptId, execution };
   });
 }
 
@@ -95,15 +107,18 @@ export type AttemptOutcome =
   /** `final`: no retry follows (last attempt, or non-retryable): the job is `failed`. */
   | { kind: 'failed'; error: string; final: boolean };
 
-/** Records an attempt's outcome and the job's resulting state in one transaction. */
+/**
+ * Records an attempt's outcome and the job's resulting state in one statement (the attempt's
+ * update as a data-modifying WITH): atomic without a transaction, one round trip instead of four.
+ */
 export async function finishAttempt(
   db: Database,
   input: { attemptId: number; jobId: string; startedAt: Date; httpStatus: number; outcome: AttemptOutcome },
 ): Promise<JobExecution> {
   const now = new Date();
   const { outcome } = input;
-  return db.transaction(async (tx) => {
-    await tx
+  const attempt = db.$with('finished_attempt').as(
+    db
       .update(jobAttempts)
       .set({
         finishedAt: now,
@@ -111,23 +126,25 @@ export async function finishAttempt(
         httpStatus: input.httpStatus,
         error: outcome.kind === 'failed' ? outcome.error : null,
       })
-      .where(eq(jobAttempts.id, input.attemptId));
-    const [row] = await tx
-      .update(jobExecutions)
-      .set(
-        outcome.kind === 'completed'
-          ? { status: 'completed', error: null, result: toJson(outcome.result), completedAt: now, updatedAt: now }
-          : {
-              status: outcome.final ? 'failed' : 'retrying',
-              error: outcome.error,
-              completedAt: outcome.final ? now : null,
-              updatedAt: now,
-            },
-      )
-      .where(eq(jobExecutions.jobId, input.jobId))
-      .returning();
-    return row!;
-  });
+      .where(eq(jobAttempts.id, input.attemptId))
+      .returning({ id: jobAttempts.id }),
+  );
+  const [row] = await db
+    .with(attempt)
+    .update(jobExecutions)
+    .set(
+      outcome.kind === 'completed'
+        ? { status: 'completed', error: null, result: toJson(outcome.result), completedAt: now, updatedAt: now }
+        : {
+            status: outcome.final ? 'failed' : 'retrying',
+            error: outcome.error,
+            completedAt: outcome.final ? now : null,
+            updatedAt: now,
+          },
+    )
+    .where(eq(jobExecutions.jobId, input.jobId))
+    .returning();
+  return row!;
 }
 
 /**
