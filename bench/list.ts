@@ -46,7 +46,7 @@ async function seed(url: string, rows: number): Promise<void> {
               CASE WHEN s.status = 'processing' THEN NULL ELSE c.created_at + interval '200 ms' + (100 + (i % 997) * 37) * interval '1 ms' END
        FROM generate_series(1, $1::int) AS i,
             LATERAL (SELECT CASE WHEN i % 7 = 0 THEN 'failed' WHEN i % 11 = 0 THEN 'processing' ELSE 'completed' END AS status) s,
-            LATERAL (SELECT now() - ((i::bigint * 7919) % 2592000000) * interval '1 ms' AS created_at) c`,
+            LATERAL (SELECT now() - ((i::bigint * 7919 * 1000) % 2592000000) * interval '1 ms' AS created_at) c`,
       [rows],
     );
     await db.query(
