@@ -40,6 +40,21 @@ export class ApiKeys {
     return this.keys.length === 0;
   }
 
+  private readonly byRequest = new WeakMap<Request, Caller | null>();
+
+  /**
+   * The caller of an HTTP request, from its `Authorization: Bearer` header; decided once per
+   * request (the auth plugin and the context both ask).
+   */
+  identifyRequest(request: Request): Caller | undefined {
+    let caller = this.byRequest.get(request);
+    if (caller === undefined) {
+      caller = this.identify(bearerToken(request.headers.get('authorization'))) ?? null;
+      this.byRequest.set(request, caller);
+    }
+    return caller ?? undefined;
+  }
+
   /** The caller a presented key identifies; undefined for a missing or unknown key. */
   identify(key: string | undefined): Caller | undefined {
     if (this.open) return ANONYMOUS;
@@ -92,7 +107,7 @@ export function forbiddenError(): GraphQLError {
 export function useApiKeys(keys: ApiKeys): Plugin<GraphQLContext> {
   return {
     onParams({ request, setResult }) {
-      if (keys.identify(bearerToken(request.headers.get('authorization'))) === undefined) {
+      if (keys.identifyRequest(request) === undefined) {
         setResult({ errors: [unauthenticatedError()] });
       }
     },

@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import type { Jobs } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
-import { ApiKeys, bearerToken, useApiKeys, type Caller } from './auth.js';
+import { ApiKeys, useApiKeys, type Caller } from './auth.js';
 import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
 import { graphiqlOptions } from './graphiql.js';
@@ -87,7 +87,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       ...(deps.metricsRegistry ? [operationMetrics(deps.metricsRegistry)] : []),
     ],
     context: (initial): GraphQLContext => {
-      const caller = 'caller' in initial ? initial.caller : keys.identify(bearerToken(initial.request.headers.get('authorization')));
+      const caller = 'caller' in initial ? initial.caller : keys.identifyRequest(initial.request);
       return { jobs: deps.jobs, actor: caller?.actor ?? { kind: 'anonymous' }, scope: caller?.scope };
     },
     logging: {
