@@ -1,6 +1,7 @@
 import { Receiver, type Client } from '@upstash/qstash';
 import type { Config } from './config/index.js';
 import type { DatabaseHandle } from './db/client.js';
+import { startRollupCompaction, type RollupCompactor } from './db/rollups.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql/server.js';
 import { createHealthEndpoint } from './http/health.js';
 import { createMetricsEndpoint } from './http/metrics.js';
@@ -61,13 +62,16 @@ export interface JobscopeApp {
    * public base URL too unless BASE_URL says otherwise.
    */
   bound(url: string): void;
-  /** Starts the background work (alert checks). */
+  /** Starts the background work (alert checks, folding rollup deltas into the rollups). */
   start(): void;
   /** Stops taking work: alerts, the stand-in, WebSockets; waits for deliveries in flight to be recorded. */
   drain(): Promise<void>;
   /** `drain`, then stops the event bus. Leaves the database open (whoever opened it closes it). */
   close(): Promise<void>;
 }
+
+/** How often the started app folds pending rollup deltas into the rollups. */
+const ROLLUP_COMPACTION_INTERVAL_MS = 2_000;
 
 /** jobscope's routes, below the base path. */
 export type Route = 'standIn' | 'graphql' | 'home' | 'worker' | 'health' | 'metrics';
@@ -165,10 +169,14 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   // that every run that started is recorded and QStash hears its outcome.
   const inFlight = new Set<Promise<unknown>>();
 
+  // Readers are exact without it; compaction keeps the pending deltas they add few.
+  let compactor: RollupCompactor | undefined;
+
   let draining: Promise<void> | undefined;
   const drain = () => {
     draining ??= (async () => {
       await alerter.stop();
+      await compactor?.stop();
       await standIn?.close();
       await webSocket.close();
       // Bounded by the longest job timeout: a hung handler does not hold shutdown for ever.
@@ -220,6 +228,10 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     },
     start() {
       alerter.start(config.alerts.intervalSeconds);
+      compactor ??= startRollupCompaction(database, {
+        intervalMs: ROLLUP_COMPACTION_INTERVAL_MS,
+        onError: (error) => logger.warn('[db] Rollup compaction failed', { error: error instanceof Error ? error.message : String(error) }),
+      });
     },
     drain,
     close,

@@ -123,9 +123,12 @@ export const jobAttempts = pgTable(
 
 /**
  * Rollups of `job_executions`, kept by statement-level triggers in the same transaction as the
- * row change (drizzle/*_rollups/migration.sql): every INSERT, UPDATE and DELETE subtracts the old
- * rows' contributions and adds the new rows' with `INSERT … ON CONFLICT DO UPDATE` increments, in
- * key order. `jobscope_rebuild_rollups()` recomputes them from the table. Statistics, health,
+ * row change (drizzle/*_rollups and *_rollup_deltas): every INSERT, UPDATE and DELETE appends the
+ * net change per key (old rows' contributions subtracted, new rows' added) to the delta tables
+ * below, plain inserts that lock nothing shared, so writers never wait on each other.
+ * `jobscope_compact_rollups()` folds the oldest deltas into these tables in one statement; readers
+ * add the pending deltas of the keys they read (rollup + delta is exact at every instant).
+ * `jobscope_rebuild_rollups()` recomputes them from the table. Statistics, health,
  * throughput, slow jobs, `totalCount` and `/metrics` read these instead of scanning the table.
  *
  * A bucket is one UTC hour (`bucket_start` = `date_trunc('hour', …, 'UTC')`); `bucket_start =
@@ -215,6 +218,76 @@ export const jobRollupMinutes = pgTable(
     failed: bigint('failed', { mode: 'number' }).notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.minute, t.jobType] })],
+);
+
+/**
+ * Pending changes of `job_rollups`: the same keys and columns, signed increments, appended by the
+ * triggers (no primary key on the key: many rows per key) and deleted by the compaction that adds
+ * them to `job_rollups`. `id` orders them for the compaction's bounded batches (oldest first).
+ */
+export const jobRollupDeltas = pgTable(
+  'job_rollup_deltas',
+  {
+    /** Append order: the compaction takes the lowest ids first. */
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /** As `job_rollups.series`. */
+    series: text('series').notNull(),
+    /** As `job_rollups.bucket_start`. */
+    bucketStart: timestamp('bucket_start', tz).notNull(),
+    /** As `job_rollups.job_type`. */
+    jobType: text('job_type').notNull(),
+    /** As `job_rollups.status`. */
+    status: jobStatus('status').notNull(),
+    /** Signed increments of the `job_rollups` columns of the same names. */
+    jobs: bigint('jobs', { mode: 'number' }).notNull().default(0),
+    finished: bigint('finished', { mode: 'number' }).notNull().default(0),
+    timed: bigint('timed', { mode: 'number' }).notNull().default(0),
+    durationSum: numeric('duration_sum').notNull().default('0'),
+    waited: bigint('waited', { mode: 'number' }).notNull().default(0),
+    waitSum: numeric('wait_sum').notNull().default('0'),
+  },
+  // The readers' lookups: a series' all-time row or hours of it (type and status follow).
+  (t) => [index('job_rollup_deltas_key_idx').on(t.series, t.bucketStart, t.jobType)],
+);
+
+/** Pending changes of `job_rollup_bins` (see {@link jobRollupDeltas}). */
+export const jobRollupBinDeltas = pgTable(
+  'job_rollup_bin_deltas',
+  {
+    /** Append order: the compaction takes the lowest ids first. */
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /** As `job_rollup_bins.series`. */
+    series: text('series').notNull(),
+    /** As `job_rollup_bins.bucket_start`. */
+    bucketStart: timestamp('bucket_start', tz).notNull(),
+    /** As `job_rollup_bins.job_type`. */
+    jobType: text('job_type').notNull(),
+    /** As `job_rollup_bins.status`. */
+    status: jobStatus('status').notNull(),
+    /** As `job_rollup_bins.bin`. */
+    bin: integer('bin').notNull(),
+    /** Signed increment of `job_rollup_bins.n`. */
+    n: bigint('n', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [index('job_rollup_bin_deltas_key_idx').on(t.series, t.bucketStart, t.jobType)],
+);
+
+/** Pending changes of `job_rollup_minutes` (see {@link jobRollupDeltas}). */
+export const jobRollupMinuteDeltas = pgTable(
+  'job_rollup_minute_deltas',
+  {
+    /** Append order: the compaction takes the lowest ids first. */
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /** As `job_rollup_minutes.minute`. */
+    minute: timestamp('minute', tz).notNull(),
+    /** As `job_rollup_minutes.job_type`. */
+    jobType: text('job_type').notNull(),
+    /** Signed increments of the `job_rollup_minutes` columns of the same names. */
+    enqueued: bigint('enqueued', { mode: 'number' }).notNull().default(0),
+    completed: bigint('completed', { mode: 'number' }).notNull().default(0),
+    failed: bigint('failed', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [index('job_rollup_minute_deltas_key_idx').on(t.minute, t.jobType)],
 );
 
 export type JobExecution = typeof jobExecutions.$inferSelect;

@@ -1,23 +1,49 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database, type DatabaseHandle } from '../../src/db/client.js';
+import { compactRollups } from '../../src/db/rollups.js';
 import { countJobExecutions, HISTOGRAM_RELATIVE_ERROR, jobStatistics, type JobStatistic } from '../../src/jobs/queries/index.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { generateExecutions, insertExecutions, random } from '../helpers/factories.js';
 import { GUIDE_SQL } from '../helpers/guide-sql.js';
 
-/** The rollups' non-zero rows, in key order, as text: what the triggers keep, to compare with a rebuild. */
-async function rollupContents(db: Pick<Database, 'execute'>): Promise<string[]> {
-  const rows = await db.execute<{ line: string }>(sql.raw(`
-    SELECT concat_ws('|', 'r', series, bucket_start::text, job_type, status::text, jobs, finished, timed, duration_sum::text, waited, wait_sum::text) AS line
-    FROM job_rollups WHERE (jobs, finished, timed, duration_sum, waited, wait_sum) <> (0, 0, 0, 0, 0, 0)
+/**
+ * The rollups' non-zero rows, in key order, as text: what the triggers keep, to compare with a
+ * rebuild. By default each key's compacted row plus its pending deltas (what readers see);
+ * `compacted` reads the rollup tables alone.
+ */
+async function rollupContents(db: Pick<Database, 'execute'>, { compacted = false } = {}): Promise<string[]> {
+  const r = 'series, bucket_start, job_type, status, jobs, finished, timed, duration_sum, waited, wait_sum';
+  const b = 'series, bucket_start, job_type, status, bin, n';
+  const m = 'minute, job_type, enqueued, completed, failed';
+  const union = (table: string, deltas: string, columns: string) =>
+    compacted ? `SELECT ${columns} FROM ${table}` : `SELECT ${columns} FROM ${table} UNION ALL SELECT ${columns} FROM ${deltas}`;
+  const result = await db.execute<{ line: string }>(sql.raw(`
+    SELECT concat_ws('|', 'r', series, bucket_start::text, job_type, status::text, sum(jobs), sum(finished), sum(timed), trim_scale(sum(duration_sum))::text, sum(waited), trim_scale(sum(wait_sum))::text) AS line
+    FROM (${union('job_rollups', 'job_rollup_deltas', r)}) s GROUP BY series, bucket_start, job_type, status
+    HAVING (sum(jobs), sum(finished), sum(timed), sum(duration_sum), sum(waited), sum(wait_sum)) <> (0, 0, 0, 0, 0, 0)
     UNION ALL
-    SELECT concat_ws('|', 'b', series, bucket_start::text, job_type, status::text, bin, n) FROM job_rollup_bins WHERE n <> 0
+    SELECT concat_ws('|', 'b', series, bucket_start::text, job_type, status::text, bin, sum(n))
+    FROM (${union('job_rollup_bins', 'job_rollup_bin_deltas', b)}) s GROUP BY series, bucket_start, job_type, status, bin HAVING sum(n) <> 0
     UNION ALL
-    SELECT concat_ws('|', 'm', minute::text, job_type, enqueued, completed, failed) FROM job_rollup_minutes
-    WHERE (enqueued, completed, failed) <> (0, 0, 0)
+    SELECT concat_ws('|', 'm', minute::text, job_type, sum(enqueued), sum(completed), sum(failed))
+    FROM (${union('job_rollup_minutes', 'job_rollup_minute_deltas', m)}) s GROUP BY minute, job_type
+    HAVING (sum(enqueued), sum(completed), sum(failed)) <> (0, 0, 0)
     ORDER BY 1`), 'objects');
-  return [...rows].map((r) => r.line);
+  return [...result].map((row) => row.line);
+}
+
+/** Pending delta rows, all three tables. */
+async function pendingDeltas(handle: DatabaseHandle): Promise<number> {
+  const [row] = await handle.query<{ n: unknown }>(
+    `SELECT (SELECT count(*) FROM job_rollup_deltas) + (SELECT count(*) FROM job_rollup_bin_deltas) + (SELECT count(*) FROM job_rollup_minute_deltas) AS n`,
+  );
+  return Number(row!.n);
+}
+
+/** Compacts until no delta is left. */
+async function compactAll(handle: DatabaseHandle): Promise<void> {
+  while ((await compactRollups(handle)) > 0);
 }
 
 /** What a rebuild from the table gives, computed in a transaction that is rolled back. */
@@ -89,6 +115,29 @@ describe(`rollups on ${databaseKind}`, () => {
     expect(kept).toEqual(await rebuiltContents(handle));
   });
 
+  it('are exact from pending deltas before compaction, and the same after it', async () => {
+    // Nothing has compacted yet: every figure comes from deltas (rollup tables may be empty).
+    expect(await pendingDeltas(handle)).toBeGreaterThan(0);
+    const before = await rollupContents(handle.db);
+    expectStatsMatch(await jobStatistics(handle.db), await oracleStats(handle));
+    const total = Number((await handle.query<{ n: unknown }>('SELECT count(*) AS n FROM job_executions'))[0]!.n);
+    expect(await countJobExecutions(handle.db, {})).toBe(total);
+
+    // A bounded batch moves at most that many rows of each table.
+    const moved = await compactRollups(handle, 7);
+    expect(moved).toBeGreaterThan(0);
+    expect(moved).toBeLessThanOrEqual(21);
+    expect(await rollupContents(handle.db)).toEqual(before);
+    expectStatsMatch(await jobStatistics(handle.db), await oracleStats(handle));
+
+    await compactAll(handle);
+    expect(await pendingDeltas(handle)).toBe(0);
+    expect(await rollupContents(handle.db, { compacted: true })).toEqual(before);
+    expect(before).toEqual(await rebuiltContents(handle));
+    expectStatsMatch(await jobStatistics(handle.db), await oracleStats(handle));
+    expect(await countJobExecutions(handle.db, {})).toBe(total);
+  });
+
   it('follow updates of status and timestamps, deletes and no-op updates, single- and multi-row', async () => {
     const rnd = random(99);
     const ids = (await handle.query<{ job_id: string }>('SELECT job_id FROM job_executions ORDER BY job_id')).map((r) => r.job_id);
@@ -109,8 +158,10 @@ describe(`rollups on ${databaseKind}`, () => {
     // The guide's statistics SQL, verbatim, against jobStats's final-status rows.
     const guide = await handle.query<{ job_type: string; status: string; count: unknown; avg_duration_seconds: unknown }>(GUIDE_SQL.statistics);
     const counts = await handle.query<{ job_type: string; status: string; finished: unknown; avg: unknown }>(
-      `SELECT job_type, status::text AS status, finished, duration_sum / nullif(timed, 0) AS avg FROM job_rollups
-       WHERE series = 'created' AND bucket_start = '-infinity' AND finished > 0`,
+      `SELECT job_type, status::text AS status, sum(finished) AS finished, sum(duration_sum) / nullif(sum(timed), 0) AS avg
+       FROM (SELECT job_type, status, finished, timed, duration_sum, series, bucket_start FROM job_rollups
+             UNION ALL SELECT job_type, status, finished, timed, duration_sum, series, bucket_start FROM job_rollup_deltas) s
+       WHERE series = 'created' AND bucket_start = '-infinity' GROUP BY job_type, status HAVING sum(finished) > 0`,
     );
     expect(counts.length).toBe(guide.length);
     for (const g of guide) {
@@ -178,6 +229,77 @@ describe(`rollups on ${databaseKind}`, () => {
     expectStatsMatch(await jobStatistics(handle.db), await oracleStats(handle));
   });
 
+  it('lose nothing when compactions run while writers write (PostgreSQL: 6 writers, 2 compactors)', async () => {
+    const writers = databaseKind === 'postgres' ? 6 : 2;
+    const open = () => (databaseKind === 'postgres' ? openDatabase(database.target, { maxConnections: 1 }) : Promise.resolve(handle));
+    const connections = await Promise.all(Array.from({ length: writers }, open));
+    const compactors = await Promise.all([open(), open()]);
+    let writing = true;
+    let compactions = 0;
+    let moved = 0;
+    try {
+      const compacting = compactors.map(async (c) => {
+        while (writing) {
+          // Small batches, so that many compactions interleave with the writers' transactions.
+          const n = await compactRollups(c, 25);
+          moved += n;
+          if (n > 0) compactions++;
+        }
+      });
+      await Promise.all(
+        connections.map(async (c, w) => {
+          for (let i = 0; i < 30; i++) {
+            const id = `compact-${w}-${i}`;
+            await c.db.transaction(async (tx) => {
+              await tx.execute(sql`INSERT INTO job_executions (job_id, job_type, payload) VALUES (${id}, ${w % 2 ? 'send-email' : 'generate-report'}, '{}')`);
+              await tx.execute(sql`UPDATE job_executions SET status = 'processing', started_at = now() WHERE job_id = ${id}`);
+            });
+            await c.query(`UPDATE job_executions SET status = $2, completed_at = now() + interval '0.25 s' WHERE job_id = $1`, [id, i % 3 ? 'completed' : 'failed']);
+            if (i % 10 === 9) await c.query(`DELETE FROM job_executions WHERE job_id = $1`, [`compact-${w}-${i - 5}`]);
+            // A transaction that rolls back leaves no delta behind.
+            await c.db
+              .transaction(async (tx) => {
+                await tx.execute(sql`INSERT INTO job_executions (job_id, job_type, payload) VALUES (${`${id}-rolled-back`}, 'send-email', '{}')`);
+                tx.rollback();
+              })
+              .catch(() => undefined);
+          }
+        }),
+      );
+      writing = false;
+      await Promise.all(compacting);
+    } finally {
+      writing = false;
+      if (databaseKind === 'postgres') await Promise.all([...connections, ...compactors].map((c) => c.close()));
+    }
+    expect(compactions).toBeGreaterThan(0);
+    expect(moved).toBeGreaterThan(0);
+    expect(await rollupContents(handle.db)).toEqual(await rebuiltContents(handle));
+    expectStatsMatch(await jobStatistics(handle.db), await oracleStats(handle));
+    await compactAll(handle);
+    expect(await pendingDeltas(handle)).toBe(0);
+    expect(await rollupContents(handle.db, { compacted: true })).toEqual(await rebuiltContents(handle));
+  });
+
+  it('let one compaction run at a time: a second one skips instead of waiting', async () => {
+    await handle.query(`UPDATE job_executions SET error = 'touched', completed_at = completed_at + interval '1 s' WHERE job_id LIKE 'compact-0-%'`);
+    expect(await pendingDeltas(handle)).toBeGreaterThan(0);
+    if (databaseKind === 'postgres') {
+      const other = await openDatabase(database.target, { maxConnections: 1 });
+      try {
+        await handle.db.transaction(async (tx) => {
+          await tx.execute(sql`SELECT pg_advisory_xact_lock(1784636019, 0)`);
+          expect(await compactRollups(other)).toBe(0);
+        });
+      } finally {
+        await other.close();
+      }
+    }
+    expect(await compactRollups(handle)).toBeGreaterThan(0);
+    expect(await pendingDeltas(handle)).toBe(0);
+    expect(await rollupContents(handle.db)).toEqual(await rebuiltContents(handle));
+  });
+
   it('are rebuilt by jobscope_rebuild_rollups() after rows were loaded around the triggers, and cleared by TRUNCATE', async () => {
     await handle.query('ALTER TABLE job_executions DISABLE TRIGGER USER');
     try {
@@ -192,9 +314,16 @@ describe(`rollups on ${databaseKind}`, () => {
     const [read] = await handle.query<{ n: unknown }>('SELECT jobscope_rebuild_rollups() AS n');
     expect(Number(read!.n)).toBe(Number((await handle.query<{ n: unknown }>('SELECT count(*) AS n FROM job_executions'))[0]!.n));
     expect(await rollupContents(handle.db)).toEqual(await rebuiltContents(handle));
+    // The rebuild drops pending deltas and leaves its figures compacted.
+    expect(await pendingDeltas(handle)).toBe(0);
     expectStatsMatch(await jobStatistics(handle.db), await oracleStats(handle));
 
+    // TRUNCATE clears the rollups and pending deltas alike.
+    await handle.query(`UPDATE job_executions SET error = 'pending delta' WHERE job_id = 'bulk-1'`);
+    await handle.query(`UPDATE job_executions SET started_at = started_at - interval '1 s' WHERE job_id = 'bulk-2'`);
+    expect(await pendingDeltas(handle)).toBeGreaterThan(0);
     await handle.query('TRUNCATE job_executions CASCADE');
+    expect(await pendingDeltas(handle)).toBe(0);
     expect(await rollupContents(handle.db)).toEqual([]);
     expect(await jobStatistics(handle.db)).toEqual([]);
   });

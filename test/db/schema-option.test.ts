@@ -53,7 +53,7 @@ describe(`unset, on ${databaseKind}`, () => {
       `SELECT current_schema() AS schema, to_regclass('public.job_executions')::text AS table`,
     );
     expect(where).toEqual({ schema: 'public', table: 'job_executions' });
-    expect(await count(database.handle, `SELECT count(*) AS n FROM drizzle.__drizzle_migrations`)).toBe(5);
+    expect(await count(database.handle, `SELECT count(*) AS n FROM drizzle.__drizzle_migrations`)).toBe(6);
   });
 });
 
@@ -127,7 +127,7 @@ describe(`JOBSCOPE_DB_SCHEMA=${SCHEMA} next to the app's own job_executions in p
       { kind: 'type', name: 'job_status', schema: SCHEMA },
     ]);
     expect(await count(database.handle, `SELECT count(*) AS n FROM pg_namespace WHERE nspname = 'drizzle'`)).toBe(0);
-    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(5);
+    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(6);
   });
 
   it("leaves the app's table in public as it was: not adopted, no row added", async () => {
@@ -154,7 +154,9 @@ describe(`JOBSCOPE_DB_SCHEMA=${SCHEMA} next to the app's own job_executions in p
   });
 
   it('keeps the rollups in the schema, also for a writer whose search_path names another schema', async () => {
-    const allTime = `SELECT coalesce(sum(jobs), 0) AS n FROM ${SCHEMA}.job_rollups WHERE series = 'created' AND bucket_start = '-infinity'`;
+    // Compacted and pending alike: both must be in the schema.
+    const allTime = `SELECT coalesce(sum(jobs), 0) AS n FROM (SELECT series, bucket_start, jobs FROM ${SCHEMA}.job_rollups
+      UNION ALL SELECT series, bucket_start, jobs FROM ${SCHEMA}.job_rollup_deltas) s WHERE series = 'created' AND bucket_start = '-infinity'`;
     expect(await count(database.handle, `SELECT count(*) AS n FROM pg_class WHERE relname LIKE 'job_rollup%' AND relnamespace = 'public'::regnamespace`)).toBe(0);
     expect(await count(database.handle, allTime)).toBe(1);
     await database.handle.db.transaction(async (tx) => {
@@ -171,6 +173,6 @@ describe(`JOBSCOPE_DB_SCHEMA=${SCHEMA} next to the app's own job_executions in p
     const before = await describeTable(database.handle, 'job_executions', SCHEMA);
     await migrateDatabase(database.handle);
     expect(await describeTable(database.handle, 'job_executions', SCHEMA)).toEqual(before);
-    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(5);
+    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(6);
   });
 });

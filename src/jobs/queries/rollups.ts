@@ -1,10 +1,22 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { jobExecutions, jobRollupBins, jobRollups, type JobStatus } from '../../db/schema.js';
+import {
+  jobExecutions,
+  jobRollupBinDeltas,
+  jobRollupBins,
+  jobRollupDeltas,
+  jobRollupMinuteDeltas,
+  jobRollupMinutes,
+  jobRollups,
+  type JobStatus,
+} from '../../db/schema.js';
 
 /**
  * How the statistics read the rollups (tables job_rollups, job_rollup_bins, job_rollup_minutes;
- * kept by the triggers of drizzle/*_rollups). A window [since, until) is answered as the whole
+ * kept by the triggers of drizzle/*_rollups and *_rollup_deltas). Every read sums a rollup
+ * table's rows together with its pending deltas ({@link rollupRows} and its siblings): the
+ * triggers append deltas, a compaction moves them into the rollups atomically, so the sum is
+ * exact at any instant, compacted or not. A window [since, until) is answered as the whole
  * buckets inside it, read from the rollups, plus its partial edge buckets, counted exactly from
  * `job_executions` over the indexed timestamp (at most one bucket's rows at each end). Counts,
  * sums and averages are therefore exact for every window; percentiles come from the merged
@@ -47,6 +59,30 @@ export function splitWindow(since: Date | undefined, until: Date | undefined, st
   if (until && to!.getTime() !== until.getTime()) edges.push({ from: to, to: until });
   return { whole: { from, to }, edges };
 }
+
+/**
+ * `job_rollups` and its pending deltas as one set of rows to sum: a key may appear several times
+ * (its compacted row and any deltas not yet compacted), so readers always aggregate. Conditions on
+ * the columns are pushed into both branches (and their key indexes) by the planner. One statement
+ * reads both in one snapshot, and a compaction moves deltas in one transaction: exact.
+ */
+export const rollupRows = sql`(
+  SELECT series, bucket_start, job_type, status, jobs, finished, timed, duration_sum, waited, wait_sum FROM ${jobRollups}
+  UNION ALL
+  SELECT series, bucket_start, job_type, status, jobs, finished, timed, duration_sum, waited, wait_sum FROM ${jobRollupDeltas}
+)`;
+/** `job_rollup_bins` and its pending deltas (see {@link rollupRows}). */
+export const rollupBinRows = sql`(
+  SELECT series, bucket_start, job_type, status, bin, n FROM ${jobRollupBins}
+  UNION ALL
+  SELECT series, bucket_start, job_type, status, bin, n FROM ${jobRollupBinDeltas}
+)`;
+/** `job_rollup_minutes` and its pending deltas (see {@link rollupRows}). */
+export const rollupMinuteRows = sql`(
+  SELECT minute, job_type, enqueued, completed, failed FROM ${jobRollupMinutes}
+  UNION ALL
+  SELECT minute, job_type, enqueued, completed, failed FROM ${jobRollupMinuteDeltas}
+)`;
 
 export const timestamptz = (d: Date) => sql`${d.toISOString()}::timestamptz`;
 
@@ -139,7 +175,7 @@ export async function countFromRollups(
   const [row] = await db.execute<{ n: unknown }>(
     sql`
       SELECT coalesce(sum(n), 0) AS n FROM (
-        SELECT sum(jobs) AS n FROM ${jobRollups} WHERE series = 'created' AND ${buckets}${where}
+        SELECT sum(jobs) AS n FROM ${rollupRows} rollup WHERE series = 'created' AND ${buckets}${where}
         UNION ALL
         SELECT count(*) FROM ${jobExecutions} WHERE (${edges})${where}
       ) s`,
@@ -190,8 +226,12 @@ export async function rollupSnapshot(db: Database): Promise<RollupSnapshot> {
   const bounds = exponents.map((k) => 2 ** k);
   const [totals, bins] = await Promise.all([
     db.execute<{ job_type: string; status: JobStatus; jobs: unknown; timed: unknown; duration_sum: unknown; waited: unknown; wait_sum: unknown }>(
-      sql`SELECT job_type, status, jobs, timed, duration_sum, waited, wait_sum FROM ${jobRollups}
-          WHERE series = 'created' AND bucket_start = '-infinity'::timestamptz AND (jobs <> 0 OR waited <> 0)
+      sql`SELECT job_type, status, sum(jobs) AS jobs, sum(timed) AS timed, sum(duration_sum) AS duration_sum,
+                 sum(waited) AS waited, sum(wait_sum) AS wait_sum
+          FROM ${rollupRows} rollup
+          WHERE series = 'created' AND bucket_start = '-infinity'::timestamptz
+          GROUP BY job_type, status
+          HAVING sum(jobs) <> 0 OR sum(waited) <> 0
           ORDER BY job_type, status`,
       'objects',
     ),
@@ -199,7 +239,7 @@ export async function rollupSnapshot(db: Database): Promise<RollupSnapshot> {
     db.execute<{ series: string; job_type: string; status: JobStatus; counts: unknown }>(
       sql`SELECT series, job_type, status,
                  ARRAY[${sql.join(exponents.map((k) => sql.raw(`sum(n) FILTER (WHERE bin <= ${8 * k})`)), sql`, `)}]::int8[] AS counts
-          FROM ${jobRollupBins}
+          FROM ${rollupBinRows} bins
           WHERE series IN ('duration', 'wait') AND bucket_start = '-infinity'::timestamptz
           GROUP BY series, job_type, status
           ORDER BY series, job_type, status`,

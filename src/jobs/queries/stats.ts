@@ -1,8 +1,20 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { jobExecutions, jobRollupBins, jobRollupMinutes, jobRollups, type JobExecution } from '../../db/schema.js';
+import { jobExecutions, type JobExecution } from '../../db/schema.js';
 import { InvalidArgumentError } from '../errors.js';
-import { binsByKey, bucketsIn, histogramPercentile, HOUR_MS, MINUTE_MS, splitWindow, timestamptz, withinAny } from './rollups.js';
+import {
+  binsByKey,
+  bucketsIn,
+  histogramPercentile,
+  HOUR_MS,
+  MINUTE_MS,
+  rollupBinRows,
+  rollupMinuteRows,
+  rollupRows,
+  splitWindow,
+  timestamptz,
+  withinAny,
+} from './rollups.js';
 import { isStuck } from './stuck.js';
 
 export interface StatsWindow {
@@ -64,7 +76,7 @@ export async function jobStatistics(db: Database, window: StatsWindow = {}): Pro
       sql`
         SELECT job_type, status, sum(jobs) AS jobs, sum(duration_sum) / nullif(sum(timed), 0) AS avg
         FROM (
-          SELECT job_type, status, jobs, timed, duration_sum FROM ${jobRollups}
+          SELECT job_type, status, jobs, timed, duration_sum FROM ${rollupRows} rollup
           WHERE series = 'created' AND ${buckets}${type}
           UNION ALL
           SELECT job_type, status, 1,
@@ -81,7 +93,7 @@ export async function jobStatistics(db: Database, window: StatsWindow = {}): Pro
       sql`
         SELECT job_type, status, jobscope_bin_value(bin) AS value, sum(n) AS n
         FROM (
-          SELECT job_type, status, bin, n FROM ${jobRollupBins}
+          SELECT job_type, status, bin, n FROM ${rollupBinRows} bins
           WHERE series = 'duration' AND ${buckets}${type}
           UNION ALL
           SELECT job_type, status, jobscope_duration_bin(date_part('epoch', completed_at - started_at)), 1
@@ -145,7 +157,7 @@ export async function jobHealth(
           FROM w
         )
         SELECT status, sum(n) AS count FROM (
-          SELECT r.status, r.jobs AS n FROM ${jobRollups} r, h WHERE r.series = 'created' AND r.bucket_start >= h.whole_from
+          SELECT r.status, r.jobs AS n FROM ${rollupRows} r, h WHERE r.series = 'created' AND r.bucket_start >= h.whole_from
           UNION ALL
           SELECT e.status, 1 FROM ${jobExecutions} e, h WHERE e.created_at >= h.since AND e.created_at < h.whole_from
         ) s
@@ -224,12 +236,12 @@ export async function jobThroughput(db: Database, window: ThroughputWindow = {})
   const rollup = !split.whole
     ? sql`SELECT NULL::timestamptz AS counted_at, 0::int8 AS enqueued, 0::int8 AS completed, 0::int8 AS failed WHERE false`
     : bucket === 'minute'
-      ? sql`SELECT minute AS counted_at, enqueued, completed, failed FROM ${jobRollupMinutes} WHERE ${bucketsIn(sql`minute`, split.whole)}${type}`
+      ? sql`SELECT minute AS counted_at, enqueued, completed, failed FROM ${rollupMinuteRows} minutes WHERE ${bucketsIn(sql`minute`, split.whole)}${type}`
       : sql`SELECT bucket_start AS counted_at,
                    CASE WHEN series = 'created' THEN jobs ELSE 0 END AS enqueued,
                    CASE WHEN series = 'completed' AND status = 'completed' THEN jobs ELSE 0 END AS completed,
                    CASE WHEN series = 'completed' AND status = 'failed' THEN jobs ELSE 0 END AS failed
-            FROM ${jobRollups} WHERE ${bucketsIn(sql`bucket_start`, split.whole)}${type}`;
+            FROM ${rollupRows} rollup WHERE ${bucketsIn(sql`bucket_start`, split.whole)}${type}`;
   const rows = await db.execute<{ bucket_start: string; enqueued: number; completed: number; failed: number }>(
     sql`
       WITH buckets AS (
@@ -286,14 +298,14 @@ export async function findSlowJobTypes(
   // scanned on completed_at.
   const split = splitWindow(since, undefined, HOUR_MS);
   const counts = since
-    ? sql`SELECT job_type, jobs AS finished, timed, duration_sum FROM ${jobRollups}
+    ? sql`SELECT job_type, jobs AS finished, timed, duration_sum FROM ${rollupRows} rollup
           WHERE series = 'completed' AND ${bucketsIn(sql`bucket_start`, split.whole!)}`
-    : sql`SELECT job_type, finished, timed, duration_sum FROM ${jobRollups}
+    : sql`SELECT job_type, finished, timed, duration_sum FROM ${rollupRows} rollup
           WHERE series = 'created' AND bucket_start = '-infinity'::timestamptz`;
   const bins = since
-    ? sql`SELECT job_type, bin, n FROM ${jobRollupBins}
+    ? sql`SELECT job_type, bin, n FROM ${rollupBinRows} bins
           WHERE series = 'duration_completed' AND ${bucketsIn(sql`bucket_start`, split.whole!)}`
-    : sql`SELECT job_type, bin, n FROM ${jobRollupBins} WHERE series = 'duration' AND bucket_start = '-infinity'::timestamptz`;
+    : sql`SELECT job_type, bin, n FROM ${rollupBinRows} bins WHERE series = 'duration' AND bucket_start = '-infinity'::timestamptz`;
   const edges = withinAny(sql`completed_at`, since ? split.edges : []);
   const rows = await db.execute<{ job_type: string; count: unknown; avg: unknown }>(
     sql`
