@@ -58,12 +58,14 @@ export async function benchPipeline(database: DatabaseHandle, label: string, ite
     const pipeline = await measure('enqueue → QStash stand-in → worker → completed', iterations, pipelineRun);
     report(`Delivery latency on ${label} (one job at a time)`, baseline, [pipeline]);
 
-    const burst = 100;
-    const rounds = Math.max(3, Math.floor(iterations / 40));
+    const burst = Number(process.env.BENCH_BURST ?? 1000);
+    const rounds = Number(process.env.BENCH_BURST_ROUNDS ?? 3);
     const rawBurst = await measure(`raw SQL: ${burst} runs at once`, rounds, () => Promise.all(Array.from({ length: burst }, rawRun)), 1);
     const pipelineBurst = await measure(`${burst} jobs enqueued at once, until all completed`, rounds, (r) =>
       Promise.all(Array.from({ length: burst }, (_, i) => pipelineRun(r * burst + i))), 1);
     report(`Burst of ${burst} jobs on ${label} (time for the whole burst)`, rawBurst, [pipelineBurst]);
+    const median = (m: { samples: number[] }) => [...m.samples].sort((a, b) => a - b)[Math.floor(m.samples.length / 2)]!;
+    console.log(`burst of ${burst} through the stand-in on ${label}: ${(median(pipelineBurst) / 1000).toFixed(2)} s, ${Math.round(burst / (median(pipelineBurst) / 1000))} jobs/s (raw SQL: ${Math.round(burst / (median(rawBurst) / 1000))} runs/s)`);
   } finally {
     await server.close();
   }

@@ -26,7 +26,7 @@ console.log(`jobscope benchmarks: ${iterations} iterations per case (statistics:
 // truncates job_executions before seeding each size.
 const statsSizes = (value: string) => value.split(',').map(Number).filter((n) => n > 0);
 const statsIterations = Number(process.env.BENCH_STATS_ITERATIONS ?? 20);
-// BENCH_ONLY runs one part: startup, memory, list, deliveries or stats.
+// BENCH_ONLY runs one part: startup, memory, list, deliveries, pipeline, graphql or stats.
 const only = process.env.BENCH_ONLY;
 const runs = (part: string) => !only || only === part;
 if (runs('startup')) await benchStartup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 5));
@@ -34,15 +34,14 @@ if (runs('memory')) await benchMemory(process.env.DATABASE_URL);
 // Under load, on PostgreSQL only: PGlite answers one query at a time inside the server process.
 if (runs('list') && process.env.DATABASE_URL) await benchList(process.env.DATABASE_URL);
 if (runs('deliveries') && process.env.DATABASE_URL) await benchDeliveries(process.env.DATABASE_URL);
-if (only && only !== 'stats') process.exit(0);
+if (only && !['pipeline', 'graphql', 'stats'].includes(only)) process.exit(0);
 for (const [label, open] of targets) {
   const database = await open();
   try {
     await migrateDatabase(database);
-    if (only !== 'stats') {
-      await benchPipeline(database, label, iterations);
-      await benchGraphQL(database, label, rows, iterations);
-    }
+    if (runs('pipeline')) await benchPipeline(database, label, iterations);
+    if (runs('graphql')) await benchGraphQL(database, label, rows, iterations);
+    if (!runs('stats')) continue;
     const sizes = database.kind === 'pglite' ? process.env.BENCH_STATS_PGLITE_ROWS ?? '10000,100000' : process.env.BENCH_STATS_ROWS ?? '10000,1000000';
     await benchStats(database, label, statsSizes(sizes), statsIterations);
   } finally {
