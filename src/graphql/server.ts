@@ -107,10 +107,27 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
  * names, URLs and error paths are left out: clients choose them, and every new value would be a
  * new time series.
  */
-function operationMetrics(registry: Registry) {
+export function operationMetrics(registry: Registry) {
   return usePrometheus({
     registry,
     endpoint: false,
+    // Requests (count and duration by method, status and operation type), execution time and
+    // errors. The rest of the defaults, the summary above all (quantiles kept per process), cost
+    // ~0.1 ms of CPU per request together: a third of a { __typename } (bench/floor.ts).
+    metrics: {
+      graphql_yoga_http_duration: true,
+      graphql_envelop_phase_execute: true,
+      graphql_envelop_error_result: true,
+      graphql_envelop_request: false,
+      graphql_envelop_request_duration: false,
+      graphql_envelop_request_time_summary: false,
+      graphql_envelop_phase_parse: false,
+      graphql_envelop_phase_validate: false,
+      graphql_envelop_phase_context: false,
+      graphql_envelop_phase_subscribe: false,
+      graphql_envelop_deprecated_field: false,
+      graphql_envelop_schema_change: false,
+    },
     labels: { operationName: false, operationType: true, path: false, fieldName: false, typeName: false, url: false, method: true, statusCode: true },
   });
 }
