@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { report, type Measured } from './harness.js';
+import { freePort } from './load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const QUERY = JSON.stringify({ query: '{ jobHealth { status } }' });
@@ -27,14 +27,6 @@ server.listen(Number(process.env.PORT), '127.0.0.1');
 process.on('SIGTERM', () => { server.close(); db.close().then(() => process.exit(0)); });
 `;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * Milliseconds from spawning `command` to its first answered GraphQL query; then SIGTERM and wait

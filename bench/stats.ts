@@ -5,17 +5,11 @@ import { serveNode } from '../src/adapters/node-server.js';
 import { loadConfig } from '../src/config/index.js';
 import type { DatabaseHandle } from '../src/db/client.js';
 import { silentLogger } from '../src/logger.js';
+import { GUIDE_SQL } from '../test/helpers/guide-sql.js';
 import { measure, report, summarize, type Measured } from './harness.js';
 
 /** The operations guide's "Job statistics by type", character for character: the baseline. */
-const GUIDE_STATISTICS = `SELECT
-  job_type,
-  status,
-  COUNT(*) as count,
-  AVG(EXTRACT(EPOCH FROM (completed_at - started_at))) as avg_duration_seconds
-FROM job_executions
-WHERE completed_at IS NOT NULL
-GROUP BY job_type, status;`;
+const GUIDE_STATISTICS = GUIDE_SQL.statistics;
 
 /**
  * `rows` executions over the last 30 days in INSERT … SELECT generate_series statements of 50,000

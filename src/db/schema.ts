@@ -135,39 +135,62 @@ export const jobAttempts = pgTable(
  * '-infinity'` is the all-time row of the `created` series. Rows whose counts fell back to 0 stay
  * (the rebuild drops them); readers skip them.
  */
+/** The columns of `job_rollups`; its pending deltas (`job_rollup_deltas`) have the same, as signed increments. */
+const rollupColumns = () => ({
+  /**
+   * Which timestamp places a job in a bucket: `created` (every job, by `created_at`; hourly and
+   * all-time) or `completed` (jobs with `completed_at`, by `completed_at`; hourly).
+   */
+  series: text('series').notNull(),
+  /** Start of the UTC hour, or `-infinity` for the all-time row of the `created` series. */
+  bucketStart: timestamp('bucket_start', tz).notNull(),
+  /** `job_executions.job_type`. */
+  jobType: text('job_type').notNull(),
+  /** `job_executions.status`. */
+  status: jobStatus('status').notNull(),
+  /** Jobs in the bucket (`count(*)`). */
+  jobs: bigint('jobs', { mode: 'number' }).notNull().default(0),
+  /** Of those, jobs with `completed_at` (the guide's `WHERE completed_at IS NOT NULL`). */
+  finished: bigint('finished', { mode: 'number' }).notNull().default(0),
+  /** Of those, jobs with both `started_at` and `completed_at`: the rows a duration average is over. */
+  timed: bigint('timed', { mode: 'number' }).notNull().default(0),
+  /** Sum of `EXTRACT(EPOCH FROM (completed_at - started_at))` over the timed jobs, exact (numeric). */
+  durationSum: numeric('duration_sum').notNull().default('0'),
+  /** Jobs with `started_at`: the rows a queue-wait figure is over. */
+  waited: bigint('waited', { mode: 'number' }).notNull().default(0),
+  /** Sum of `EXTRACT(EPOCH FROM (started_at - created_at))` over the waited jobs, exact (numeric). */
+  waitSum: numeric('wait_sum').notNull().default('0'),
+});
+
 /** Counts and exact duration sums per (series, hour, job type, status). */
 export const jobRollups = pgTable(
   'job_rollups',
-  {
-    /**
-     * Which timestamp places a job in a bucket: `created` (every job, by `created_at`; hourly and
-     * all-time) or `completed` (jobs with `completed_at`, by `completed_at`; hourly).
-     */
-    series: text('series').notNull(),
-    /** Start of the UTC hour, or `-infinity` for the all-time row of the `created` series. */
-    bucketStart: timestamp('bucket_start', tz).notNull(),
-    /** `job_executions.job_type`. */
-    jobType: text('job_type').notNull(),
-    /** `job_executions.status`. */
-    status: jobStatus('status').notNull(),
-    /** Jobs in the bucket (`count(*)`). */
-    jobs: bigint('jobs', { mode: 'number' }).notNull().default(0),
-    /** Of those, jobs with `completed_at` (the guide's `WHERE completed_at IS NOT NULL`). */
-    finished: bigint('finished', { mode: 'number' }).notNull().default(0),
-    /** Of those, jobs with both `started_at` and `completed_at`: the rows a duration average is over. */
-    timed: bigint('timed', { mode: 'number' }).notNull().default(0),
-    /** Sum of `EXTRACT(EPOCH FROM (completed_at - started_at))` over the timed jobs, exact (numeric). */
-    durationSum: numeric('duration_sum').notNull().default('0'),
-    /** Jobs with `started_at`: the rows a queue-wait figure is over. */
-    waited: bigint('waited', { mode: 'number' }).notNull().default(0),
-    /** Sum of `EXTRACT(EPOCH FROM (started_at - created_at))` over the waited jobs, exact (numeric). */
-    waitSum: numeric('wait_sum').notNull().default('0'),
-  },
+  rollupColumns(),
   (t) => [
     primaryKey({ columns: [t.series, t.bucketStart, t.jobType, t.status] }),
     check('job_rollups_series_check', sql`${t.series} IN ('created', 'completed')`),
   ],
 );
+
+/** The columns of `job_rollup_bins`; its pending deltas (`job_rollup_bin_deltas`) have the same, as signed increments. */
+const rollupBinColumns = () => ({
+  /**
+   * What is measured, by which timestamp: `duration` (completed_at − started_at, by created_at;
+   * hourly and all-time), `duration_completed` (the same, by completed_at; hourly) or `wait`
+   * (started_at − created_at, by created_at; all-time only).
+   */
+  series: text('series').notNull(),
+  /** Start of the UTC hour, or `-infinity` for all time. */
+  bucketStart: timestamp('bucket_start', tz).notNull(),
+  /** `job_executions.job_type`. */
+  jobType: text('job_type').notNull(),
+  /** `job_executions.status`. */
+  status: jobStatus('status').notNull(),
+  /** The log-scale bin (see the table's comment). */
+  bin: integer('bin').notNull(),
+  /** Values in the bin. */
+  n: bigint('n', { mode: 'number' }).notNull().default(0),
+});
 
 /**
  * Fixed log-scale histograms per (series, hour, job type, status): bin `i` holds the values in
@@ -178,45 +201,31 @@ export const jobRollups = pgTable(
  */
 export const jobRollupBins = pgTable(
   'job_rollup_bins',
-  {
-    /**
-     * What is measured, by which timestamp: `duration` (completed_at − started_at, by created_at;
-     * hourly and all-time), `duration_completed` (the same, by completed_at; hourly) or `wait`
-     * (started_at − created_at, by created_at; all-time only).
-     */
-    series: text('series').notNull(),
-    /** Start of the UTC hour, or `-infinity` for all time. */
-    bucketStart: timestamp('bucket_start', tz).notNull(),
-    /** `job_executions.job_type`. */
-    jobType: text('job_type').notNull(),
-    /** `job_executions.status`. */
-    status: jobStatus('status').notNull(),
-    /** The log-scale bin (see the table's comment). */
-    bin: integer('bin').notNull(),
-    /** Values in the bin. */
-    n: bigint('n', { mode: 'number' }).notNull().default(0),
-  },
+  rollupBinColumns(),
   (t) => [
     primaryKey({ columns: [t.series, t.bucketStart, t.jobType, t.status, t.bin] }),
     check('job_rollup_bins_series_check', sql`${t.series} IN ('duration', 'duration_completed', 'wait')`),
   ],
 );
 
+/** The columns of `job_rollup_minutes`; its pending deltas (`job_rollup_minute_deltas`) have the same, as signed increments. */
+const rollupMinuteColumns = () => ({
+  /** Start of the UTC minute. */
+  minute: timestamp('minute', tz).notNull(),
+  /** `job_executions.job_type`. */
+  jobType: text('job_type').notNull(),
+  /** Jobs created in the minute. */
+  enqueued: bigint('enqueued', { mode: 'number' }).notNull().default(0),
+  /** Jobs now `completed` whose `completed_at` is in the minute. */
+  completed: bigint('completed', { mode: 'number' }).notNull().default(0),
+  /** Jobs now `failed` whose `completed_at` is in the minute. */
+  failed: bigint('failed', { mode: 'number' }).notNull().default(0),
+});
+
 /** Per-minute throughput per job type, for `jobThroughput(bucket: MINUTE)`. */
 export const jobRollupMinutes = pgTable(
   'job_rollup_minutes',
-  {
-    /** Start of the UTC minute. */
-    minute: timestamp('minute', tz).notNull(),
-    /** `job_executions.job_type`. */
-    jobType: text('job_type').notNull(),
-    /** Jobs created in the minute. */
-    enqueued: bigint('enqueued', { mode: 'number' }).notNull().default(0),
-    /** Jobs now `completed` whose `completed_at` is in the minute. */
-    completed: bigint('completed', { mode: 'number' }).notNull().default(0),
-    /** Jobs now `failed` whose `completed_at` is in the minute. */
-    failed: bigint('failed', { mode: 'number' }).notNull().default(0),
-  },
+  rollupMinuteColumns(),
   (t) => [primaryKey({ columns: [t.minute, t.jobType] })],
 );
 
@@ -230,21 +239,7 @@ export const jobRollupDeltas = pgTable(
   {
     /** Append order: the compaction takes the lowest ids first. */
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    /** As `job_rollups.series`. */
-    series: text('series').notNull(),
-    /** As `job_rollups.bucket_start`. */
-    bucketStart: timestamp('bucket_start', tz).notNull(),
-    /** As `job_rollups.job_type`. */
-    jobType: text('job_type').notNull(),
-    /** As `job_rollups.status`. */
-    status: jobStatus('status').notNull(),
-    /** Signed increments of the `job_rollups` columns of the same names. */
-    jobs: bigint('jobs', { mode: 'number' }).notNull().default(0),
-    finished: bigint('finished', { mode: 'number' }).notNull().default(0),
-    timed: bigint('timed', { mode: 'number' }).notNull().default(0),
-    durationSum: numeric('duration_sum').notNull().default('0'),
-    waited: bigint('waited', { mode: 'number' }).notNull().default(0),
-    waitSum: numeric('wait_sum').notNull().default('0'),
+    ...rollupColumns(),
   },
   // The readers' lookups: a series' all-time row or hours of it (type and status follow).
   (t) => [index('job_rollup_deltas_key_idx').on(t.series, t.bucketStart, t.jobType)],
@@ -256,18 +251,7 @@ export const jobRollupBinDeltas = pgTable(
   {
     /** Append order: the compaction takes the lowest ids first. */
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    /** As `job_rollup_bins.series`. */
-    series: text('series').notNull(),
-    /** As `job_rollup_bins.bucket_start`. */
-    bucketStart: timestamp('bucket_start', tz).notNull(),
-    /** As `job_rollup_bins.job_type`. */
-    jobType: text('job_type').notNull(),
-    /** As `job_rollup_bins.status`. */
-    status: jobStatus('status').notNull(),
-    /** As `job_rollup_bins.bin`. */
-    bin: integer('bin').notNull(),
-    /** Signed increment of `job_rollup_bins.n`. */
-    n: bigint('n', { mode: 'number' }).notNull().default(0),
+    ...rollupBinColumns(),
   },
   (t) => [index('job_rollup_bin_deltas_key_idx').on(t.series, t.bucketStart, t.jobType)],
 );
@@ -278,14 +262,7 @@ export const jobRollupMinuteDeltas = pgTable(
   {
     /** Append order: the compaction takes the lowest ids first. */
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    /** As `job_rollup_minutes.minute`. */
-    minute: timestamp('minute', tz).notNull(),
-    /** As `job_rollup_minutes.job_type`. */
-    jobType: text('job_type').notNull(),
-    /** Signed increments of the `job_rollup_minutes` columns of the same names. */
-    enqueued: bigint('enqueued', { mode: 'number' }).notNull().default(0),
-    completed: bigint('completed', { mode: 'number' }).notNull().default(0),
-    failed: bigint('failed', { mode: 'number' }).notNull().default(0),
+    ...rollupMinuteColumns(),
   },
   (t) => [index('job_rollup_minute_deltas_key_idx').on(t.minute, t.jobType)],
 );
