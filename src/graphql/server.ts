@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { ApiKeys, bearerToken, useApiKeys, type Caller } from './auth.js';
 import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
+import { Fanout } from './fanout.js';
 import { graphiqlOptions } from './graphiql.js';
 import { useOperationLimits } from './limits.js';
 import { schema } from './schema.js';
@@ -18,7 +19,10 @@ export interface GraphQLServerContext {
   caller?: Caller | undefined;
 }
 
-export type GraphQLServer = YogaServerInstance<GraphQLServerContext, GraphQLContext>;
+export type GraphQLServer = YogaServerInstance<GraphQLServerContext, GraphQLContext> & {
+  /** Shared subscription sources (one execution per event and key); `stats()` counts them. */
+  readonly fanout: Fanout;
+};
 
 export interface GraphQLServerDeps {
   jobs: Jobs;
@@ -37,7 +41,14 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
         'anyone who can reach it may read and operate. Development only; production refuses to start like this.',
     );
   }
-  return createYoga<GraphQLServerContext, GraphQLContext>({
+  // jobEvents results depend on the document, variables and scope alone: shared between subscribers.
+  const fanout = new Fanout({
+    shareable: ['jobEvents'],
+    maxBufferedBytes: deps.config.graphqlLimits.subscriptionBufferKiB * 1024,
+    maskError: (error, message) => maskError(error, message),
+    logger: deps.logger,
+  });
+  const yoga = createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: deps.endpoint,
     landingPage: false,
@@ -47,7 +58,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     // Typed domain errors get their extensions.code here, once; everything unexpected is masked.
     maskedErrors: { maskError },
-    plugins: [useOperationLimits(deps.config.graphqlLimits, { production: deps.config.env === 'production' }), useApiKeys(keys)],
+    plugins: [useOperationLimits(deps.config.graphqlLimits, { production: deps.config.env === 'production' }), useApiKeys(keys), fanout.plugin()],
     context: (initial): GraphQLContext => {
       const caller = 'caller' in initial ? initial.caller : keys.identify(bearerToken(initial.request.headers.get('authorization')));
       return { jobs: deps.jobs, actor: caller?.actor ?? { kind: 'anonymous' }, scope: caller?.scope };
@@ -59,4 +70,5 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       error: (...args) => deps.logger.error(String(args[0]), { args: args.slice(1) }),
     },
   });
+  return Object.assign(yoga, { fanout });
 }
