@@ -28,7 +28,9 @@ export function createNodeHandler(app: JobscopeApp): NodeHandler {
       next();
       return;
     }
-    void adapter(req, res);
+    // Shared subscriptions over SSE are written straight to the response; the rest goes through Yoga.
+    if (app.eventStream.takes(req)) app.eventStream.serve(req, res, () => void adapter(req, res));
+    else void adapter(req, res);
   }) as NodeHandler;
   handler.handleUpgrade = (req, socket, head) => app.webSocket.handleUpgrade(req, socket, head);
   handler.attach = (server) => {
