@@ -1,5 +1,6 @@
 import { openDatabase, type DatabaseHandle } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
+import { benchFanout } from './fanout.js';
 import { benchGraphQL } from './graphql.js';
 import { benchPipeline } from './pipeline.js';
 import { benchStartup } from './startup.js';
@@ -15,6 +16,10 @@ if (process.env.DATABASE_URL) {
   targets.push([`PostgreSQL (${new URL(process.env.DATABASE_URL).host})`, () => openDatabase({ kind: 'postgres', url: process.env.DATABASE_URL! })]);
 }
 
+if (process.env.BENCH_ONLY === 'fanout') {
+  await benchFanout(process.env.DATABASE_URL);
+  process.exit(0);
+}
 console.log(`jobscope benchmarks: ${iterations} iterations per case (statistics: a quarter), ${rows} rows, node ${process.version}`);
 // The compiled server (npm run bench builds it first), as `npm start` runs it.
 await benchStartup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 5));
@@ -29,3 +34,5 @@ for (const [label, open] of targets) {
     await database.close();
   }
 }
+// Its own servers, in their own processes (the compiled one, as `npm start` runs it).
+await benchFanout(process.env.DATABASE_URL);
