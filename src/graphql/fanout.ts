@@ -24,7 +24,8 @@ import type { GraphQLContext } from './context.js';
  * graphql-sse client reads in distinct connections mode); over WebSocket (graphql-ws) and any other
  * transport the subscriber is an async iterator over the shared results.
  *
- * Bounded buffers: a subscriber whose unsent backlog passes `maxBufferedBytes` is dropped: it
+ * Bounded buffers: a subscriber whose unsent backlog is over `maxBufferedBytes` when the next
+ * event comes is dropped (so one event larger than the limit still goes out): it
  * leaves the source at once, receives what was already queued, then one result with the error
  * `SUBSCRIBER_TOO_SLOW`, then the stream ends. A dropped SSE stream that is not read for
  * `dropGraceMs` more is destroyed, so its backlog cannot pin memory.
@@ -164,9 +165,11 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   deliver(batch: SharedBatch): void {
     if (this.ended) return;
     const sink = this.sink;
+    // Dropped when the backlog is already over the limit as the next event comes: one event larger
+    // than the limit still goes out, and what waits is at most the limit plus one batch.
     if (sink) {
+      if (sink.backlog() > this.limits.maxBufferedBytes) return this.drop();
       sink.write(batch.sse);
-      if (sink.backlog() > this.limits.maxBufferedBytes) this.drop();
       return;
     }
     for (const shared of batch.results) {
@@ -177,9 +180,9 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
         resolve({ done: false, value: shared.result });
         continue;
       }
+      if (this.queuedBytes > this.limits.maxBufferedBytes) return this.drop();
       this.queue.push(shared);
       this.queuedBytes += shared.sse.length;
-      if (this.queuedBytes > this.limits.maxBufferedBytes) this.drop();
     }
   }
 
@@ -243,7 +246,6 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     this.queue = [];
     this.queuedBytes = 0;
     if (this.ended) this.finishStream();
-    else if (sink.backlog() > this.limits.maxBufferedBytes) this.drop();
   }
 
   private takeLast(): Next {
@@ -400,6 +402,9 @@ export class Fanout {
         if (!acceptsEventStream(request)) return;
         setResultProcessor((_result, fetchAPI) => {
           const readable = subscriber.stream();
+          // Not every server cancels a Response body when its client goes away (Hono's node server
+          // did not, in test/adapters): the request's signal says so too.
+          request.signal.addEventListener('abort', () => readable.destroy(), { once: true });
           // On node (the ponyfill) the Readable is piped to the socket as it is; a native fetch API
           // (Next.js, Deno, Bun) gets a web stream over it.
           const body = fetchAPI.ReadableStream === globalThis.ReadableStream ? (Readable.toWeb(readable) as ReadableStream) : new fetchAPI.ReadableStream(readable as never);
