@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
@@ -358,7 +358,11 @@ export async function benchFanout(databaseUrl: string | undefined): Promise<void
       outcomes.push(await round(bare, sql, n, rate, seconds));
       outcomes.push(await round(jobscope, sql, n, rate, seconds));
     }
-    console.log(`\n## jobEvents fan-out on PostgreSQL: ${rate} events/s for ${seconds} s, SSE over loopback, each server on core 1`);
+    // Other work on the machine shows in every figure here: the load average says how much there was.
+    console.log(
+      `\n## jobEvents fan-out on PostgreSQL: ${rate} events/s for ${seconds} s, SSE over loopback, ` +
+        `${process.env.BENCH_NO_PIN ? 'unpinned' : 'each server on core 1'}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (${cpus().length} cores)`,
+    );
     console.table(
       outcomes.map((o) => {
         const base = outcomes.find((b) => b.subscribers === o.subscribers && b.server === bare.name)!;
