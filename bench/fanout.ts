@@ -257,7 +257,8 @@ async function round(server: Server, sql: postgres.Sql, n: number, rate: number,
       while (written < due) {
         const jobId = randomUUID();
         written++;
-        writes.push(sql`INSERT INTO job_executions (job_id, job_type, payload) VALUES (${jobId}, 'bench-fanout', ${sql.json({ jobId })})`);
+        // postgres.js sends a query when it is awaited or executed: unexecuted, these went out as one burst at the end.
+        writes.push(sql`INSERT INTO job_executions (job_id, job_type, payload) VALUES (${jobId}, 'bench-fanout', ${sql.json({ jobId })})`.execute());
       }
       if (written >= events) resolve();
       else setTimeout(tick, Math.max(0, started + (written * 1000) / rate - Date.now()));
