@@ -323,13 +323,14 @@ class SharedSource {
    * Sends a result now, or with the others that arrive within a short window when there are many
    * subscribers: each write to a socket costs a system call and the client a read, whatever its
    * size, and at 1,000 subscribers × 100 events/s one write per event per subscriber took this
-   * 2-core machine's loopback to its limit (the bare server too: p99 ~0.8 s). The window grows with
-   * the subscribers, 1 ms per 40, up to 50 ms.
+   * 2-core machine's loopback to its limit (the bare server too). The window grows with the
+   * subscribers, 1 ms per 40, up to 100 ms (reached at 4,000): at 5,000 subscribers × 100 events/s
+   * a 50 ms cap gave p99 2.2 s, 100 ms 1.1 s (the bare server 4.9 and 13 s; a loaded machine).
    */
   private publish(shared: SharedResult): void {
     this.pending.push(shared);
     if (this.flushTimer) return;
-    const windowMs = Math.min(50, Math.floor(this.subscribers.size / 40));
+    const windowMs = Math.min(100, Math.floor(this.subscribers.size / 40));
     if (windowMs === 0) return this.flush();
     this.flushTimer = setTimeout(() => this.flush(), windowMs);
   }
