@@ -228,6 +228,8 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
 
   /** Writes straight to a node response: headers, then the shared bytes of every event. */
   respond(res: ServerResponse): void {
+    // The client may have gone while it subscribed: then no 'close' is still to come.
+    if (res.destroyed || !res.socket || res.socket.destroyed) return this.close();
     res.writeHead(200, EVENT_STREAM_HEADERS);
     this.attach(responseSink(res));
   }
@@ -405,7 +407,8 @@ export class Fanout {
           const readable = subscriber.stream();
           // Not every server cancels a Response body when its client goes away (Hono's node server
           // did not, in test/adapters): the request's signal says so too.
-          request.signal.addEventListener('abort', () => readable.destroy(), { once: true });
+          if (request.signal.aborted) readable.destroy();
+          else request.signal.addEventListener('abort', () => readable.destroy(), { once: true });
           // On node (the ponyfill) the Readable is piped to the socket as it is; a native fetch API
           // (Next.js, Deno, Bun) gets a web stream over it.
           const body = fetchAPI.ReadableStream === globalThis.ReadableStream ? (Readable.toWeb(readable) as ReadableStream) : new fetchAPI.ReadableStream(readable as never);
