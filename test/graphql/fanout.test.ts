@@ -10,6 +10,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 
 const READ_KEY = 'fanout-read';
+const OPERATE_KEY = 'fanout-operate';
 
 /** One SSE message as the server wrote it. */
 interface Message {
@@ -33,12 +34,12 @@ class RawSubscriber {
   readonly closed: Promise<void>;
 
   /** `origin`: send an Origin header, as browsers do: then Yoga answers, with the shared bytes in its Response. */
-  constructor(baseUrl: string, query: string, variables: Record<string, unknown> = {}, options: { origin?: string } = {}) {
+  constructor(baseUrl: string, query: string, variables: Record<string, unknown> = {}, options: { origin?: string; key?: string } = {}) {
     const { hostname, port } = new URL(baseUrl);
     const body = JSON.stringify({ query, variables });
     this.socket = connect(Number(port), hostname);
     this.socket.write(
-      `POST /graphql HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${READ_KEY}\r\nAccept: text/event-stream\r\n` +
+      `POST /graphql HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${options.key ?? READ_KEY}\r\nAccept: text/event-stream\r\n` +
         (options.origin ? `Origin: ${options.origin}\r\n` : '') +
         `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
@@ -107,7 +108,7 @@ let t: TestApp;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  t = await startTestApp(database.handle, { env: { JOBSCOPE_READ_KEYS: READ_KEY, JOBSCOPE_OPERATE_KEYS: 'fanout-operate', GRAPHQL_SUBSCRIPTION_BUFFER_KIB: '64' } });
+  t = await startTestApp(database.handle, { env: { JOBSCOPE_READ_KEYS: READ_KEY, JOBSCOPE_OPERATE_KEYS: OPERATE_KEY, GRAPHQL_SUBSCRIPTION_BUFFER_KIB: '64' } });
 });
 afterAll(async () => {
   await t?.close();
@@ -201,6 +202,26 @@ describe(`jobEvents fan-out on ${databaseKind}`, () => {
       await ws.dispose();
     }
     await vi.waitFor(() => expect(t.app.graphql.fanout.stats()).toEqual({ sources: 0, subscribers: 0 }), { timeout: 5_000 });
+  });
+
+  it('shares a source only within one scope: a read key and an operate key get a source each, both every event', async () => {
+    const jobType = `fanout-scope-${randomUUID().slice(0, 8)}`;
+    const query = 'subscription ($jobType: String) { jobEvents(jobType: $jobType) { jobId } }';
+    const readers = [new RawSubscriber(t.baseUrl, query, { jobType }), new RawSubscriber(t.baseUrl, query, { jobType })];
+    const operator = new RawSubscriber(t.baseUrl, query, { jobType }, { key: OPERATE_KEY });
+    const all = [...readers, operator];
+    try {
+      await Promise.all(all.map((s) => s.opened));
+      await vi.waitFor(() => expect(t.app.graphql.fanout.stats()).toEqual({ sources: 2, subscribers: 3 }), { timeout: 5_000 });
+      const jobId = randomUUID();
+      await database.handle.db.insert(jobExecutions).values({ jobId, jobType, payload: envelope(jobId, jobType) });
+      await vi.waitFor(() => {
+        for (const s of all) expect(s.events).toEqual([{ data: { jobEvents: { jobId } } }]);
+      }, { timeout: 5_000 });
+    } finally {
+      for (const s of all) s.close();
+    }
+    await vi.waitFor(() => expect(t.app.graphql.fanout.stats().subscribers).toBe(0), { timeout: 5_000 });
   });
 
   it.each([
