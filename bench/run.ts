@@ -1,5 +1,6 @@
 import { openDatabase, type DatabaseHandle } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
+import { benchFanout } from './fanout.js';
 import { benchFloor } from './floor.js';
 import { benchGraphQL } from './graphql.js';
 import { benchDeliveries } from './deliveries.js';
@@ -27,7 +28,7 @@ console.log(`jobscope benchmarks: ${iterations} iterations per case (statistics:
 // truncates job_executions before seeding each size.
 const statsSizes = (value: string) => value.split(',').map(Number).filter((n) => n > 0);
 const statsIterations = Number(process.env.BENCH_STATS_ITERATIONS ?? 20);
-// BENCH_ONLY runs one part: startup, memory, floor, list, deliveries, pipeline, graphql or stats.
+// BENCH_ONLY runs one part: startup, memory, floor, list, deliveries, fanout, pipeline, graphql or stats.
 const only = process.env.BENCH_ONLY;
 const runs = (part: string) => !only || only === part;
 if (runs('startup')) await benchStartup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 5));
@@ -36,6 +37,7 @@ if (runs('floor')) await benchFloor();
 // Under load, on PostgreSQL only: PGlite answers one query at a time inside the server process.
 if (runs('list') && process.env.DATABASE_URL) await benchList(process.env.DATABASE_URL);
 if (runs('deliveries') && process.env.DATABASE_URL) await benchDeliveries(process.env.DATABASE_URL);
+if (runs('fanout')) await benchFanout(process.env.DATABASE_URL);
 if (only && !['pipeline', 'graphql', 'stats'].includes(only)) process.exit(0);
 for (const [label, open] of targets) {
   const database = await open();
@@ -50,3 +52,5 @@ for (const [label, open] of targets) {
     await database.close();
   }
 }
+// Its own servers, in their own processes (the compiled one, as `npm start` runs it).
+await benchFanout(process.env.DATABASE_URL);

@@ -6,6 +6,7 @@ import { createGraphQLServer, type GraphQLServer } from './graphql/server.js';
 import { createHealthEndpoint } from './http/health.js';
 import { createMetricsEndpoint } from './http/metrics.js';
 import { json } from './http/respond.js';
+import { createGraphQLEventStream, type GraphQLEventStream } from './http/event-stream.js';
 import { createGraphQLWebSocket, type GraphQLWebSocket } from './http/websocket.js';
 import { answerStatus, createWorkerEndpoint } from './http/worker-endpoint.js';
 import { JobAlerter } from './jobs/alerts.js';
@@ -42,6 +43,8 @@ export interface JobscopeApp {
   readonly graphql: GraphQLServer;
   /** GraphQL over WebSocket; a node server hands it its upgrades. */
   readonly webSocket: GraphQLWebSocket;
+  /** Shared subscriptions over SSE written straight to node responses; a node server offers it its requests first. */
+  readonly eventStream: GraphQLEventStream;
   /** Failure-rate and stuck-job alerts; checks run every `alerts.intervalSeconds` once started. */
   readonly alerter: JobAlerter;
   /** The in-process QStash stand-in, when no QStash token is configured. */
@@ -117,6 +120,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const alerter = new JobAlerter({ read: jobs.read, logger, settings: config.alerts });
   const graphql = createGraphQLServer({ jobs, config, logger, endpoint: `${config.basePath}/graphql`, metricsRegistry: metrics.registry });
   const webSocket = createGraphQLWebSocket(graphql, { config, logger });
+  const eventStream = createGraphQLEventStream(graphql, { config, logger });
 
   const standInPrefix = config.qstash.kind === 'local' ? `${config.qstash.basePath}/` : undefined;
   /** The path below the base path, or undefined outside it. */
@@ -198,6 +202,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     jobs,
     graphql,
     webSocket,
+    eventStream,
     alerter,
     standIn,
     baseUrl,

@@ -30,10 +30,13 @@ export function createNodeHandler(app: JobscopeApp): NodeHandler {
       return;
     }
     if (route === 'graphql') {
-      // Straight to Yoga's own node handler: one request conversion instead of two adapters in a
-      // row (the outer one cost ~10 % of a { __typename } request's CPU).
       app.seen(`http://${req.headers.host ?? 'localhost'}`);
-      void app.graphql.requestListener(req, res);
+      // Straight to Yoga's own node handler: one request conversion instead of two adapters in a
+      // row (the outer one cost ~10 % of a { __typename } request's CPU). Shared subscriptions over
+      // SSE are written straight to the response; what the stream does not take goes to Yoga.
+      const yoga = () => void app.graphql.requestListener(req, res);
+      if (app.eventStream.takes(req)) app.eventStream.serve(req, res, yoga);
+      else yoga();
       return;
     }
     void adapter(req, res);

@@ -120,6 +120,11 @@ export const OptionsSchema = z.strictObject({
       maxTokens: positiveInt.default(3000),
       /** graphql-armor cost (objects 2, scalars 1, ×1.5 per level, × literal `first`/`last`). */
       maxCost: positiveInt.default(200_000),
+      /**
+       * Unsent events a subscriber may have waiting, in KiB, before it is dropped with
+       * SUBSCRIBER_TOO_SLOW (about 1,000 events of a typical selection).
+       */
+      subscriptionBufferKiB: positiveInt.default(256),
     })
     .prefault({}),
 });

@@ -3,6 +3,7 @@ import { maskError as defaultMaskError, type MaskError } from 'graphql-yoga';
 import {
   InvalidArgumentError,
   InvalidPayloadError,
+  JobEventsBehindError,
   JobNotFoundError,
   JobNotCancellableError,
   JobNotRetryableError,
@@ -18,7 +19,8 @@ export type ErrorCode =
   | 'JOB_NOT_FOUND'
   | 'JOB_NOT_RETRYABLE'
   | 'JOB_NOT_CANCELLABLE'
-  | 'PUBLISH_FAILED';
+  | 'PUBLISH_FAILED'
+  | 'EVENTS_BEHIND';
 
 export function expectedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
@@ -39,6 +41,7 @@ function codedExtensions(error: unknown): { code: ErrorCode; [key: string]: unkn
     return { code: 'JOB_NOT_CANCELLABLE', jobId: error.jobId, status: error.status.toUpperCase() };
   }
   if (error instanceof PublishError) return { code: 'PUBLISH_FAILED', jobId: error.jobId };
+  if (error instanceof JobEventsBehindError) return { code: 'EVENTS_BEHIND', queued: error.queued };
   return undefined;
 }
 

@@ -1,4 +1,4 @@
-import type { JobStatus } from '../db/schema.js';
+import type { JobExecution, JobStatus } from '../db/schema.js';
 import { JOB_EVENT_TYPES, type JobEvent } from '../jobs/events.js';
 import { builder } from './builder.js';
 import { JobExecutionRef } from './job-execution.js';
@@ -11,6 +11,17 @@ const JobEventTypeEnum = builder.enumType('JobEventType', {
     { value: JobEvent['type'] }
   >,
 });
+
+/** The per-event loader of `execution`: one read per event, not per subscriber or per key. */
+const executions = new WeakMap<JobEvent, Promise<JobExecution | undefined>>();
+function executionOf(event: JobEvent, load: () => Promise<JobExecution | undefined>): Promise<JobExecution | undefined> {
+  let loaded = executions.get(event);
+  if (!loaded) {
+    loaded = load();
+    executions.set(event, loaded);
+  }
+  return loaded;
+}
 
 const JobEventRef = builder.objectRef<JobEvent>('JobEvent').implement({
   description: 'A recorded change of a job, from any instance sharing the database.',
@@ -26,7 +37,8 @@ const JobEventRef = builder.objectRef<JobEvent>('JobEvent').implement({
       type: JobExecutionRef,
       nullable: true,
       description: 'The job as it is when the event is delivered (it may have moved on since).',
-      resolve: (event, _args, ctx) => ctx.jobs.read.get(event.jobId),
+      // Once per event, whichever shared sources (keys) select it: the bus hands every listener the same event object.
+      resolve: (event, _args, ctx) => executionOf(event, () => ctx.jobs.read.get(event.jobId)),
     }),
   }),
 });

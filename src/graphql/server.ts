@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { ApiKeys, useApiKeys, type Caller } from './auth.js';
 import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
+import { Fanout } from './fanout.js';
 import { graphiqlOptions } from './graphiql.js';
 import { useOperationLimits } from './limits.js';
 import { schema } from './schema.js';
@@ -22,7 +23,10 @@ export interface GraphQLServerContext {
   caller?: Caller | undefined;
 }
 
-export type GraphQLServer = YogaServerInstance<GraphQLServerContext, GraphQLContext>;
+export type GraphQLServer = YogaServerInstance<GraphQLServerContext, GraphQLContext> & {
+  /** Shared subscription sources (one execution per event and key); `stats()` counts them. */
+  readonly fanout: Fanout;
+};
 
 export interface GraphQLServerDeps {
   jobs: Jobs;
@@ -70,7 +74,14 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
         'anyone who can reach it may read and operate. Development only; production refuses to start like this.',
     );
   }
-  return createYoga<GraphQLServerContext, GraphQLContext>({
+  // jobEvents results depend on the document, variables and scope alone: shared between subscribers.
+  const fanout = new Fanout({
+    shareable: ['jobEvents'],
+    maxBufferedBytes: deps.config.graphqlLimits.subscriptionBufferKiB * 1024,
+    maskError: (error, message) => maskError(error, message),
+    logger: deps.logger,
+  });
+  const yoga = createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: deps.endpoint,
     landingPage: false,
@@ -83,6 +94,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     plugins: [
       useOperationLimits(deps.config.graphqlLimits, { production: deps.config.env === 'production' }),
       useApiKeys(keys),
+      fanout.plugin(),
       useGraphQlJit({}, { enableIf: (args) => jitSafe(args.document, args.operationName) }),
       ...(deps.metricsRegistry ? [operationMetrics(deps.metricsRegistry)] : []),
     ],
@@ -99,6 +111,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       error: (...args) => deps.logger.error(String(args[0]), { args: args.slice(1) }),
     },
   });
+  return Object.assign(yoga, { fanout });
 }
 
 /**

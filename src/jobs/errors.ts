@@ -116,3 +116,11 @@ export function errorMessage(error: unknown): string {
   const cause = error.cause instanceof Error ? errorMessage(error.cause) : undefined;
   return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
 }
+
+/** A listener of the event bus fell so far behind that its queue reached its bound; it was ended. */
+export class JobEventsBehindError extends Error {
+  override name = 'JobEventsBehindError';
+  constructor(readonly queued: number) {
+    super(`Job events arrived faster than they could be handled: ${queued} were waiting; the subscription ended`);
+  }
+}

@@ -1,6 +1,7 @@
 import type { DatabaseHandle } from '../db/client.js';
 import type { JobStatus } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import { JobEventsBehindError } from './errors.js';
 
 /**
  * The lifecycle vocabulary, shared by the recorder, the logs and the `jobEvents` subscription.
@@ -48,13 +49,23 @@ export class JobEventBus {
     return () => this.listeners.delete(listener);
   }
 
-  /** Events as an async iterator, ending when `signal` aborts (GraphQL subscriptions use this). */
-  async *iterate(signal?: AbortSignal, filter: (e: JobEvent) => boolean = () => true): AsyncGenerator<JobEvent> {
+  /**
+   * Events as an async iterator, ending when `signal` aborts (GraphQL subscriptions use this).
+   * At most `maxQueued` events wait for the consumer: past that it throws JobEventsBehindError,
+   * so a stalled consumer costs a bounded amount of memory.
+   */
+  async *iterate(signal?: AbortSignal, filter: (e: JobEvent) => boolean = () => true, maxQueued = 10_000): AsyncGenerator<JobEvent> {
     const queue: JobEvent[] = [];
     let wake: (() => void) | undefined;
+    let overflowed = false;
     const unsubscribe = this.subscribe((event) => {
-      if (!filter(event)) return;
-      queue.push(event);
+      if (!filter(event) || overflowed) return;
+      if (queue.length >= maxQueued) {
+        overflowed = true;
+        unsubscribe();
+      } else {
+        queue.push(event);
+      }
       wake?.();
     });
     const onAbort = () => wake?.();
@@ -66,6 +77,7 @@ export class JobEventBus {
           yield next;
           continue;
         }
+        if (overflowed) throw new JobEventsBehindError(maxQueued);
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
       }

@@ -6,7 +6,7 @@ import { createClient as createWSClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
-import { createApp } from '../../src/app.js';
+import { createApp, type JobscopeApp } from '../../src/app.js';
 import { defineJob } from '../../src/jobs/registry.js';
 import { wrapApp, type Jobscope } from '../../src/jobscope.js';
 import { createTestLogger, testConfig } from '../helpers/app.js';
@@ -75,6 +75,7 @@ export function describeAdapter(name: string, options: ContractOptions): void {
   describe(`${name} adapter on ${databaseKind}`, () => {
     let database: TestDatabase;
     let jobscope: Jobscope;
+    let graphqlServer: JobscopeApp['graphql'];
     let mounted: Mounted;
     const base = () => `${mounted.origin}${BASE_PATH}`;
 
@@ -87,6 +88,7 @@ export function describeAdapter(name: string, options: ContractOptions): void {
         jobs: [contractJob],
       });
       jobscope = wrapApp(app);
+      graphqlServer = app.graphql;
       mounted = await options.mount(jobscope);
     });
     afterAll(async () => {
@@ -95,10 +97,11 @@ export function describeAdapter(name: string, options: ContractOptions): void {
       await database?.destroy();
     });
 
-    /** Watches the event bus; `opened` resolves once the server has subscribed to it: the subscription is open. */
-    const subscribed = () => vi.spyOn(jobscope.jobs.events, 'subscribe');
-    const opened = (spy: ReturnType<typeof subscribed>) =>
-      vi.waitFor(() => expect(spy).toHaveBeenCalled(), { timeout: 5_000 }).finally(() => spy.mockRestore());
+    /**
+     * `opened` resolves once the server holds the subscription. Identical subscriptions share one
+     * source (and one bus listener), so this counts subscribers, not bus listeners.
+     */
+    const opened = () => vi.waitFor(() => expect(graphqlServer.fanout.stats().subscribers).toBe(1), { timeout: 5_000 });
 
     const enqueue = async (key: string) =>
       (await graphqlData<{ enqueueJob: { jobId: string } }, { key: string }>(base(), ENQUEUE, { variables: { key } })).enqueueJob.jobId;
@@ -131,19 +134,20 @@ export function describeAdapter(name: string, options: ContractOptions): void {
       transport: string,
       client: { iterate: <T>(request: { query: string }) => AsyncIterableIterator<{ data?: T | null }> },
     ) => {
-      const bus = subscribed();
       const events: { type: string; jobId: string }[] = [];
       const subscription = client.iterate<{ jobEvents: { type: string; jobId: string } }>({ query: EVENTS });
       const reading = (async () => {
         for await (const result of subscription) if (result.data) events.push(result.data.jobEvents);
       })();
       try {
-        await opened(bus);
+        await opened();
         const jobId = await enqueue(`${transport}-${randomUUID()}`);
         await vi.waitFor(() => expect(events).toContainEqual({ type: 'COMPLETED', jobId }), { timeout: 10_000 });
       } finally {
         await subscription.return?.();
         await reading;
+        // The server has let go too, so the next test's `opened` counts its own subscriber.
+        await vi.waitFor(() => expect(graphqlServer.fanout.stats().subscribers).toBe(0), { timeout: 5_000 });
       }
     };
 

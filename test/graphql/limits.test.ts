@@ -149,7 +149,7 @@ describe(`operation limits at their defaults on ${databaseKind}`, () => {
 
 describe('limit configuration', () => {
   it('has defaults and reads GRAPHQL_MAX_* from the environment, reporting every bad value', () => {
-    expect(testConfig().graphqlLimits).toEqual({ maxDepth: 10, maxAliases: 30, maxTokens: 3000, maxCost: 200_000 });
+    expect(testConfig().graphqlLimits).toEqual({ maxDepth: 10, maxAliases: 30, maxTokens: 3000, maxCost: 200_000, subscriptionBufferKiB: 256 });
     expect(testConfig({ GRAPHQL_MAX_DEPTH: '4', GRAPHQL_MAX_COST: '' }).graphqlLimits).toMatchObject({ maxDepth: 4, maxCost: 200_000 });
     expect(() => testConfig({ GRAPHQL_MAX_DEPTH: 'deep', GRAPHQL_MAX_TOKENS: '-1' })).toThrow(/GRAPHQL_MAX_DEPTH[\s\S]*GRAPHQL_MAX_TOKENS/);
   });
