@@ -52,5 +52,3 @@ for (const [label, open] of targets) {
     await database.close();
   }
 }
-// Its own servers, in their own processes (the compiled one, as `npm start` runs it).
-await benchFanout(process.env.DATABASE_URL);
