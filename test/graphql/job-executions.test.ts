@@ -199,6 +199,11 @@ describe(`jobExecutions on ${databaseKind}`, () => {
       expect(expected.length).toBeGreaterThan(0);
       expect(data.jobExecutions.nodes.map((n) => n.jobId).sort()).toEqual(expected);
     });
+    it('the same statement with other values answers for those values (prepared once per shape)', async () => {
+      await expectIds({ status: ['FAILED'] }, (r) => r.status === 'failed');
+      await expectIds({ status: ['COMPLETED', 'CANCELLED'] }, (r) => r.status === 'completed' || r.status === 'cancelled');
+      await expectIds({ status: ['FAILED'] }, (r) => r.status === 'failed');
+    });
     it('combined', () =>
       expectIds(
         { status: ['COMPLETED'], jobType: ['send-email'], organizationId: 'org-0' },
