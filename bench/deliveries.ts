@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { randomId, signDelivery } from '../src/qstash/signing.js';
-import { freePort, load, startServer, type LoadResult, type ServerProcess } from './load.js';
+import { alternate, freePort, load, PRODUCTION_ENV, scratchDatabase, startServer, type LoadResult, type ServerProcess } from './load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const KEYS = { current: 'sig_bench_deliveries_current_key', next: 'sig_bench_deliveries_next_key' };
@@ -41,13 +41,9 @@ export async function benchDeliveries(databaseUrl: string): Promise<void> {
   const seconds = Number(process.env.BENCH_LOAD_SECONDS ?? 5);
   const rounds = Number(process.env.BENCH_LOAD_ROUNDS ?? 3);
   const connections = 50;
-  const url = new URL(databaseUrl);
-  url.pathname = '/jobscope_bench_deliveries';
-  const admin = await openDatabase({ kind: 'postgres', url: databaseUrl }, { maxConnections: 1 });
-  await admin.query('DROP DATABASE IF EXISTS jobscope_bench_deliveries WITH (FORCE)');
-  await admin.query('CREATE DATABASE jobscope_bench_deliveries');
-  await admin.close();
-  const db = await openDatabase({ kind: 'postgres', url: url.toString() }, { maxConnections: 1 });
+  // Fresh each run: every delivery adds a job.
+  const url = await scratchDatabase(databaseUrl, 'jobscope_bench_deliveries', { fresh: true });
+  const db = await openDatabase({ kind: 'postgres', url }, { maxConnections: 1 });
   await migrateDatabase(db);
   await db.close();
 
@@ -57,7 +53,7 @@ export async function benchDeliveries(databaseUrl: string): Promise<void> {
     return startServer(name, command, {
       port,
       env: {
-        DATABASE_URL: url.toString(),
+        DATABASE_URL: url,
         BASE_URL: base,
         QSTASH_CURRENT_SIGNING_KEY: KEYS.current,
         QSTASH_NEXT_SIGNING_KEY: KEYS.next,
@@ -71,27 +67,12 @@ export async function benchDeliveries(databaseUrl: string): Promise<void> {
   };
   const bare = await start('bare', ['node', `${ROOT}bench/baseline/delivery-server.mjs`]);
   const jobscope = await start('jobscope', ['node', `${ROOT}dist/cli/index.js`, 'start'], {
-    JOBSCOPE_ENV: 'production',
-    NODE_ENV: 'production',
-    QSTASH_TOKEN: 'bench-token',
-    QSTASH_URL: 'http://127.0.0.1:9',
+    ...PRODUCTION_ENV,
     JOBSCOPE_READ_KEYS: 'bench:deliveries-bench-read-key',
-    LOG_DIR: 'off',
-    LOG_LEVEL: 'warn',
-    ALERT_INTERVAL_SECONDS: '0',
   });
   try {
-    const results: { bare: LoadResult[]; jobscope: LoadResult[] } = { bare: [], jobscope: [] };
     const run = (server: ServerProcess, s: number) => load(server, { path: PATH, fresh: () => delivery(server.url + PATH) }, { connections, seconds: s });
-    await run(bare, 1);
-    await run(jobscope, 1);
-    for (let round = 0; round < rounds; round++) {
-      results.bare.push(await run(bare, seconds));
-      results.jobscope.push(await run(jobscope, seconds));
-    }
-    const median = (list: LoadResult[]) => [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)]!;
-    const b = median(results.bare);
-    const j = median(results.jobscope);
+    const { limit: b, jobscope: j } = await alternate(run, bare, jobscope, { rounds, seconds });
     console.log(`\n## Signed deliveries of fresh jobs, ${connections} connections, PostgreSQL, ${rounds} × ${seconds} s rounds in alternation`);
     console.table([
       { case: 'limit: bare node:http + Receiver + the least a recorder commits', ...row(b) },

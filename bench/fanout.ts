@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { cpuMillis, freePort, listening, rssMiB, startServer as startProcess, type ServerProcess } from './load.js';
 
 /**
  * The jobEvents fan-out (issue 7): N SSE subscribers over loopback, events from real writes to
@@ -19,7 +17,6 @@ import postgres from 'postgres';
  * writer run here. Memory is the server process's resident set (/proc/<pid>/status VmRSS).
  */
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const QUERY = 'subscription { jobEvents { type jobId jobType status occurredAt } }';
 
 const BARE_SERVER = `
@@ -41,76 +38,19 @@ server.listen(Number(process.env.PORT), '127.0.0.1');
 process.on('SIGTERM', () => { server.closeAllConnections(); server.close(); sql.end().then(() => process.exit(0)); });
 `;
 
-interface Server {
-  name: string;
-  child: ChildProcess;
-  port: number;
+interface Server extends ServerProcess {
   /** Request bytes that open one subscription. */
   request: string;
-  stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** The command on core 1 (the clients and the writer stay off it), unless taskset is missing or BENCH_NO_PIN is set. */
-function pinned(command: string[]): string[] {
-  return existsSync('/usr/bin/taskset') && !process.env.BENCH_NO_PIN ? ['taskset', '-c', '1', ...command] : command;
-}
-
+/** A server on core 1 (the clients and the writer stay off it), ready once it accepts connections. */
 async function startServer(name: string, command: string[], env: Record<string, string>, request: (port: number) => string): Promise<Server> {
   const port = await freePort();
-  const [cmd, ...args] = pinned(command);
-  const child = spawn(cmd!, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = once(child, 'exit');
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${stderr}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    name,
-    child,
-    port,
-    request: request(port),
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const server = await startProcess(name, command, { env, core: 1, port, ready: () => listening(port) });
+  return { ...server, request: request(port) };
 }
 
-/** Resident memory of a process, in MiB. */
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
-}
-
-/** CPU seconds (user + system) a process has used: /proc/<pid>/stat, in clock ticks of 10 ms. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+const cpuSeconds = (pid: number) => cpuMillis(pid) / 1000;
 
 /** Latencies in 1 ms buckets up to a minute; the last bucket takes everything later. */
 class Histogram {
@@ -257,9 +197,9 @@ async function round(server: Server, sql: postgres.Sql, n: number, rate: number,
   await subscribers.open(server, n);
   // Let the server settle (every subscription held) before the first event.
   await new Promise((r) => setTimeout(r, 1_000));
-  const connectedRss = rssMiB(server.child.pid!);
+  const connectedRss = rssMiB(server.pid);
   const events = rate * seconds;
-  const serverCpu = cpuSeconds(server.child.pid!);
+  const serverCpu = cpuSeconds(server.pid);
   const clientCpu = process.cpuUsage();
   const started = Date.now();
   let written = 0;
@@ -294,7 +234,7 @@ async function round(server: Server, sql: postgres.Sql, n: number, rate: number,
     } else if (Date.now() - idleSince > 5_000) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const rss = rssMiB(server.child.pid!);
+  const rss = rssMiB(server.pid);
   const elapsed = (Date.now() - started) / 1000;
   const client = process.cpuUsage(clientCpu);
   const outcome: Outcome = {
@@ -307,7 +247,7 @@ async function round(server: Server, sql: postgres.Sql, n: number, rate: number,
     max: subscribers.histogram.quantile(1),
     rssMiB: rss,
     connectedRssMiB: connectedRss,
-    serverCpu: (cpuSeconds(server.child.pid!) - serverCpu) / elapsed,
+    serverCpu: (cpuSeconds(server.pid) - serverCpu) / elapsed,
     clientCpu: (client.user + client.system) / 1e6 / elapsed,
   };
   if (subscribers.errors || subscribers.other) console.log(`  ${server.name}: ${subscribers.errors} socket errors ${subscribers.other.slice(0, 300)}`);
@@ -337,11 +277,11 @@ async function pgliteMemory(): Promise<void> {
   const server = await startServer('jobscope (PGlite)', jobscopeCommand(), { ...JOBSCOPE_ENV, DATABASE_URL: '', PGLITE_DIR: dir }, subscriptionRequest);
   try {
     await new Promise((r) => setTimeout(r, 15_000));
-    const atRest = rssMiB(server.child.pid!);
+    const atRest = rssMiB(server.pid);
     const subscribers = new Subscribers();
     await subscribers.open(server, 1_000);
     await new Promise((r) => setTimeout(r, 2_000));
-    const held = rssMiB(server.child.pid!);
+    const held = rssMiB(server.pid);
     subscribers.close();
     console.log(`\n## jobscope memory on PGlite (server process RSS)`);
     console.table([{ 'at rest (15 s) MiB': atRest.toFixed(0), 'with 1,000 subscribers MiB': held.toFixed(0), 'KiB per subscriber': (((held - atRest) * 1024) / 1000).toFixed(1) }]);
@@ -365,8 +305,8 @@ export async function benchFanout(databaseUrl: string | undefined): Promise<void
   const bare = await startServer('bare node:http + LISTEN', [process.execPath, '--input-type=module', '-e', BARE_SERVER], { DATABASE_URL: databaseUrl }, (port) => `GET /events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
   try {
     await new Promise((r) => setTimeout(r, Math.max(0, 15_000)));
-    const atRest = rssMiB(jobscope.child.pid!);
-    const bareAtRest = rssMiB(bare.child.pid!);
+    const atRest = rssMiB(jobscope.pid);
+    const bareAtRest = rssMiB(bare.pid);
     const outcomes: Outcome[] = [];
     for (const n of counts) {
       // Alternating, so a slow moment of the machine hits both alike.

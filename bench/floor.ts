@@ -54,8 +54,8 @@ export async function benchFloor(): Promise<void> {
     ['Yoga alone (the baseline)', yoga([])],
     ['+ graphql-armor limits', yoga([limits])],
     ['+ API keys', yoga([limits, auth])],
-    ['+ graphql-jit', yoga([limits, auth, useGraphQlJit()])],
-    ['+ operation metrics (prometheus, jobscope\'s selection)', yoga([limits, auth, useGraphQlJit(), operationMetrics(new Registry())])],
+    ['+ graphql-jit', yoga([limits, auth, useGraphQlJit() as Plugin])],
+    ['+ operation metrics (prometheus, jobscope\'s selection)', yoga([limits, auth, useGraphQlJit() as Plugin, operationMetrics(new Registry())])],
     ["jobscope's GraphQL server (+ error masking, logging)", (request) => jobscope.fetch(request)],
   ];
   // Three passes in alternation; the lower of each counts (the machine's slow moments hit all alike).

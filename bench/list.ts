@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
-import { load, startServer, type LoadResult, type ServerProcess } from './load.js';
+import { alternate, load, PRODUCTION_ENV, scratchDatabase, startServer, type LoadResult, type ServerProcess } from './load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const KEY = 'bench:list-benchmark-read-key-0123456789';
@@ -101,17 +101,12 @@ export async function benchList(databaseUrl: string): Promise<void> {
   const seconds = Number(process.env.BENCH_LOAD_SECONDS ?? 5);
   const rounds = Number(process.env.BENCH_LOAD_ROUNDS ?? 3);
   const connections = 50;
-  const url = new URL(databaseUrl);
-  url.pathname = '/jobscope_bench_list';
-  const admin = await openDatabase({ kind: 'postgres', url: databaseUrl }, { maxConnections: 1 });
-  const exists = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'jobscope_bench_list'");
-  if (exists.length === 0) await admin.query('CREATE DATABASE jobscope_bench_list');
-  await admin.close();
+  const url = await scratchDatabase(databaseUrl, 'jobscope_bench_list');
   const seeded = Date.now();
-  await seed(url.toString(), rows);
+  await seed(url, rows);
   console.log(`\n## List under load: ${rows} jobs on PostgreSQL (seeded in ${((Date.now() - seeded) / 1000).toFixed(1)} s), ${connections} connections, ${rounds} × ${seconds} s rounds in alternation`);
 
-  const env = { DATABASE_URL: url.toString() };
+  const env = { DATABASE_URL: url };
   const bare = await startServer('bare', ['node', 'bench/baseline/list-server.mjs'], {
     env,
     ready: async (u) => (await fetch(`${u}/graphql?case=failed`, { method: 'POST', body: '{}' })).ok,
@@ -119,18 +114,11 @@ export async function benchList(databaseUrl: string): Promise<void> {
   const jobscope = await startServer('jobscope', ['node', `${ROOT}dist/cli/index.js`, 'start'], {
     env: {
       ...env,
-      JOBSCOPE_ENV: 'production',
-      // As a production deployment runs it: graphql-js skips its development-only checks.
-      NODE_ENV: 'production',
-      QSTASH_TOKEN: 'bench-token',
-      QSTASH_URL: 'http://127.0.0.1:9',
+      ...PRODUCTION_ENV,
       QSTASH_CURRENT_SIGNING_KEY: 'sig_bench_current',
       QSTASH_NEXT_SIGNING_KEY: 'sig_bench_next',
       BASE_URL: 'http://127.0.0.1:9',
       JOBSCOPE_READ_KEYS: KEY,
-      LOG_DIR: 'off',
-      LOG_LEVEL: 'warn',
-      ALERT_INTERVAL_SECONDS: '0',
     },
     ready: graphqlReady,
   });
@@ -141,17 +129,11 @@ export async function benchList(databaseUrl: string): Promise<void> {
     for (const c of CASES) {
       await sameAnswer(bare, jobscope, c);
       const body = JSON.stringify({ query: c.query });
-      const results: { bare: LoadResult[]; jobscope: LoadResult[] } = { bare: [], jobscope: [] };
-      // A short warm-up for each (JIT, connection pools), not counted.
-      await load(bare, { path: `/graphql?case=${c.bare}`, body }, { connections, seconds: 1 });
-      await load(jobscope, { path: '/graphql', body, headers: auth }, { connections, seconds: 1 });
-      for (let round = 0; round < rounds; round++) {
-        results.bare.push(await load(bare, { path: `/graphql?case=${c.bare}`, body }, { connections, seconds }));
-        results.jobscope.push(await load(jobscope, { path: '/graphql', body, headers: auth }, { connections, seconds }));
-      }
-      const median = (list: LoadResult[]) => [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)]!;
-      const b = median(results.bare);
-      const j = median(results.jobscope);
+      const run = (server: ServerProcess, s: number) =>
+        server === bare
+          ? load(bare, { path: `/graphql?case=${c.bare}`, body }, { connections, seconds: s })
+          : load(jobscope, { path: '/graphql', body, headers: auth }, { connections, seconds: s });
+      const { limit: b, jobscope: j } = await alternate(run, bare, jobscope, { rounds, seconds });
       table.push({ case: `${c.name}: limit (bare node:http + postgres.js)`, ...row(b) });
       table.push({
         case: `${c.name}: jobscope`,

@@ -1,8 +1,10 @@
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { openDatabase } from '../src/db/client.js';
 
 /** Load generation against servers in their own processes, each pinned to one core. */
 
@@ -15,16 +17,35 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
 export interface ServerProcess {
   name: string;
   url: string;
+  port: number;
   pid: number;
   stop(): Promise<void>;
 }
 
+/** `command` pinned to `core` with taskset, unless taskset is missing or BENCH_NO_PIN is set. */
+function pinned(command: string[], core: number): string[] {
+  return existsSync('/usr/bin/taskset') && !process.env.BENCH_NO_PIN ? ['taskset', '-c', String(core), ...command] : command;
+}
+
+/** Readiness by a TCP connection alone (servers that answer nothing but their own protocol). */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
 /**
- * Spawns `command` pinned to `core` (taskset) with PORT set, and waits until `ready(url)`
- * answers. The load generator and PostgreSQL run on the other core.
+ * Spawns `command` from the repository root, pinned to `core` (taskset), with PORT set, and waits
+ * until `ready(url)` answers. The load generator and PostgreSQL run on the other core.
  */
 export async function startServer(
   name: string,
@@ -33,7 +54,9 @@ export async function startServer(
 ): Promise<ServerProcess> {
   const port = given ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn('taskset', ['-c', String(core), ...command], {
+  const [executable, ...args] = pinned(command, core);
+  const child: ChildProcess = spawn(executable!, args, {
+    cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -44,12 +67,13 @@ export async function startServer(
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${stderr}`);
     if (Date.now() > deadline) throw new Error(`${name} did not answer within 30 s: ${stderr}`);
     if (await ready(url).catch(() => false)) break;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 20));
   }
   // taskset execs the command, so the pid is the server's own.
   return {
     name,
     url,
+    port,
     pid: child.pid!,
     async stop() {
       if (child.exitCode !== null) return;
@@ -125,4 +149,57 @@ export async function load(server: ServerProcess, request: LoadRequest, { connec
     cpuPerRequest: answered ? cpu / answered : NaN,
     errors: result.non2xx + result.errors + result.timeouts,
   };
+}
+
+/**
+ * A scratch database `name` on the server of `databaseUrl`, created if missing (dropped first
+ * when `fresh`); resolves to its URL.
+ */
+export async function scratchDatabase(databaseUrl: string, name: string, { fresh = false } = {}): Promise<string> {
+  const admin = await openDatabase({ kind: 'postgres', url: databaseUrl }, { maxConnections: 1 });
+  try {
+    if (fresh) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.length === 0) await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.close();
+  }
+  const url = new URL(databaseUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/**
+ * jobscope as a production deployment runs it, with credentials that reach nothing: QStash is
+ * never called by the load cases. NODE_ENV too, so graphql-js skips its development checks.
+ */
+export const PRODUCTION_ENV: Readonly<Record<string, string>> = {
+  JOBSCOPE_ENV: 'production',
+  NODE_ENV: 'production',
+  QSTASH_TOKEN: 'bench-token',
+  QSTASH_URL: 'http://127.0.0.1:9',
+  LOG_DIR: 'off',
+  LOG_LEVEL: 'warn',
+  ALERT_INTERVAL_SECONDS: '0',
+};
+
+/**
+ * The limit and jobscope under the same load, a short uncounted warm-up each, then `rounds`
+ * rounds in alternation (a slow moment of the machine hits both alike); the median round of each.
+ */
+export async function alternate(
+  run: (server: ServerProcess, seconds: number) => Promise<LoadResult>,
+  limit: ServerProcess,
+  jobscope: ServerProcess,
+  { rounds, seconds }: { rounds: number; seconds: number },
+): Promise<{ limit: LoadResult; jobscope: LoadResult }> {
+  await run(limit, 1);
+  await run(jobscope, 1);
+  const results = { limit: [] as LoadResult[], jobscope: [] as LoadResult[] };
+  for (let round = 0; round < rounds; round++) {
+    results.limit.push(await run(limit, seconds));
+    results.jobscope.push(await run(jobscope, seconds));
+  }
+  const median = (list: LoadResult[]) => [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)]!;
+  return { limit: median(results.limit), jobscope: median(results.jobscope) };
 }
