@@ -9,7 +9,8 @@ import {
   type JobExecutionShape,
 } from '../jobs/queries/index.js';
 import { builder } from './builder.js';
-import { JobExecutionRef } from './job-execution.js';
+import { JobExecutionRef, narrowToFields } from './job-execution.js';
+import { selectedFields } from './selection.js';
 import { JobStatusEnum } from './job-status.js';
 
 export const OrderDirectionEnum = builder.enumType('OrderDirection', {
@@ -76,19 +77,29 @@ function onlyCounts(info: GraphQLResolveInfo): boolean {
   );
 }
 
+const NODE_PATHS = [['nodes'], ['edges', 'node']] as const;
+
 /**
  * What the operation selects under `nodes` and `edges.node`, planned by the drizzle plugin: the
  * page is read in one statement with exactly those columns and relations (attempts included), and
  * the plugin resolves the fields from those rows instead of loading them a second time.
  */
-function nodeShape(ctx: object, info: GraphQLResolveInfo): JobExecutionShape | Promise<JobExecutionShape> {
-  return queryFromInfo({
+async function nodeShape(ctx: object, info: GraphQLResolveInfo): Promise<JobExecutionShape> {
+  const planned = (await queryFromInfo({
     config: getSchemaConfig(builder),
     context: ctx,
     info,
     typeName: 'JobExecution',
-    paths: [['nodes'], ['edges', 'node']],
-  }) as JobExecutionShape | Promise<JobExecutionShape>;
+    paths: NODE_PATHS.map((path) => [...path]),
+  })) as JobExecutionShape;
+  return narrowToFields(planned, selectedFields(info, NODE_PATHS));
+}
+
+/** Whether any cursor is selected (`edges.cursor`, `pageInfo.startCursor` / `endCursor`). */
+function readsCursors(info: GraphQLResolveInfo): boolean {
+  if (selectedFields(info, [['edges']]).has('cursor')) return true;
+  const pageInfo = selectedFields(info, [['pageInfo']]);
+  return pageInfo.has('startCursor') || pageInfo.has('endCursor');
 }
 
 builder.queryField('jobExecutions', (t) =>
@@ -115,6 +126,7 @@ builder.queryField('jobExecutions', (t) =>
             last: args.last,
             after: args.after,
             before: args.before,
+            cursors: readsCursors(info),
           },
           await nodeShape(ctx, info),
         );

@@ -329,4 +329,42 @@ describe(`jobExecutions on ${databaseKind}`, () => {
       expect(node.durationSeconds).toBe(expected);
     }
   });
+
+  it('reads only the columns of the fields a list selects, and each field alone gives what a full read gives', async () => {
+    const rows = generateExecutions({ count: 6, seed: 13, prefix: 'narrow' }).map((r) => ({ ...r, jobType: 'narrow' }));
+    await insertExecutions(database.handle.db, rows);
+    const fields = [
+      'jobId', 'jobType', 'status', 'retryCount', 'maxRetries', 'error', 'messageId', 'userId', 'organizationId',
+      'createdAt', 'startedAt', 'completedAt', 'updatedAt', 'durationSeconds', 'queueWaitSeconds', 'payload', 'metadata', 'result',
+    ];
+    const list = async (selection: string, fragments = '') =>
+      (
+        await graphqlData<{ jobExecutions: { nodes: Record<string, unknown>[] } }, Record<string, unknown>>(
+          t.baseUrl,
+          `{ jobExecutions(filter: { jobType: ["narrow"] }, orderBy: { field: CREATED_AT, direction: ASC }) { nodes { ${selection} } } } ${fragments}`,
+        )
+      ).jobExecutions.nodes;
+    const full = await list(fields.join(' '));
+    expect(full).toHaveLength(6);
+    for (const field of fields) {
+      statements = [];
+      const alone = await list(field);
+      const [statement] = statements;
+      statements = undefined;
+      expect(alone, field).toEqual(full.map((node) => ({ [field]: node[field] })));
+      // The list statement names the job id (cursors, relations) and this field's columns only.
+      const selected = [...statement!.matchAll(/"d0"\."(\w+)" as "/g)].map((m) => m[1]);
+      expect(selected.length, `${field}: ${selected.join()}`).toBeLessThanOrEqual(field === 'durationSeconds' || field === 'queueWaitSeconds' ? 3 : 2);
+    }
+    // Through an inline fragment, a named one and an alias, on edges too, the same values.
+    const viaFragments = await graphqlData<{ jobExecutions: { edges: { node: Record<string, unknown> }[] } }, Record<string, unknown>>(
+      t.baseUrl,
+      `{ jobExecutions(filter: { jobType: ["narrow"] }, orderBy: { field: CREATED_AT, direction: ASC }) {
+          edges { cursor node { ... on JobExecution { jobType } ...Times took: durationSeconds } } } }
+       fragment Times on JobExecution { startedAt completedAt }`,
+    );
+    expect(viaFragments.jobExecutions.edges.map((e) => e.node)).toEqual(
+      full.map((n) => ({ jobType: n.jobType, startedAt: n.startedAt, completedAt: n.completedAt, took: n.durationSeconds })),
+    );
+  });
 });

@@ -44,6 +44,11 @@ export interface ListJobExecutions {
   last?: number | null | undefined;
   after?: string | null | undefined;
   before?: string | null | undefined;
+  /**
+   * Whether the page's cursors will be read (default true). Without them the rows are read
+   * without their ordering value as text: a client asking for `nodes` only pays for no cursor.
+   */
+  cursors?: boolean | undefined;
 }
 
 export interface JobExecutionPage {
@@ -265,11 +270,12 @@ export async function listJobExecutions(
     if (before) list.push(beforeCursor(key, before, t, bind));
     return list;
   };
+  const cursors = input.cursors ?? true;
   const build = () =>
     db.query.jobExecutions
       .findMany({
         ...withJobId(shape),
-        extras: { ...shape.extras, [SORT_VALUE]: (t) => keyOf(t).cursorText },
+        extras: cursors ? { ...shape.extras, [SORT_VALUE]: (t) => keyOf(t).cursorText } : shape.extras,
         where: { RAW: (t) => and(...conditions(t)) ?? sql`true` },
         orderBy: (t) => orderClauses(keyOf(t), order.direction, backward, t),
         limit: sql.placeholder('limit') as unknown as number,
@@ -286,6 +292,7 @@ export async function listJobExecutions(
         backward,
         after ? after.value === null : 'none',
         before ? before.value === null : 'none',
+        cursors,
       ])
     : undefined;
   let prepared = signature === undefined ? undefined : preparedLists(db).get(signature);
@@ -303,6 +310,7 @@ export async function listJobExecutions(
   return {
     edges: page.map((node) => ({
       get cursor() {
+        if (!cursors) throw new Error('listJobExecutions: the page was read with { cursors: false }');
         return encodeCursor({ ...order, value: node[SORT_VALUE], jobId: node.jobId });
       },
       node,
