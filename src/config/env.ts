@@ -45,6 +45,7 @@ export const ENV_OPTIONS = {
   GRAPHQL_MAX_TOKENS: v('number', 'graphql', 'maxTokens'),
   GRAPHQL_MAX_COST: v('number', 'graphql', 'maxCost'),
   GRAPHQL_SUBSCRIPTION_BUFFER_KIB: v('number', 'graphql', 'subscriptionBufferKiB'),
+  GRAPHQL_MAX_BODY_KIB: v('number', 'graphql', 'maxBodyKiB'),
 } as const satisfies Record<string, EnvOption>;
 
 export type EnvName = keyof typeof ENV_OPTIONS;

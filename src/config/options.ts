@@ -125,6 +125,11 @@ export const OptionsSchema = z.strictObject({
        * SUBSCRIBER_TOO_SLOW (about 1,000 events of a typical selection).
        */
       subscriptionBufferKiB: positiveInt.default(256),
+      /**
+       * Largest GraphQL request body in KiB (413 beyond it): QStash's own message limit on its
+       * free plan is 1 MB, so an enqueueJob payload beyond it could not be published there anyway.
+       */
+      maxBodyKiB: positiveInt.default(1024),
     })
     .prefault({}),
 });

@@ -11,7 +11,7 @@ import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
 import { Fanout } from './fanout.js';
 import { graphiqlOptions } from './graphiql.js';
-import { useOperationLimits } from './limits.js';
+import { useOperationLimits, useRequestBodyLimit } from './limits.js';
 import { schema } from './schema.js';
 
 /**
@@ -91,7 +91,9 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     // Typed domain errors get their extensions.code here, once; everything unexpected is masked.
     maskedErrors: { maskError },
+    maxRequestBodySize: false,
     plugins: [
+      useRequestBodyLimit(deps.config.graphqlLimits.maxBodyKiB * 1024),
       useOperationLimits(deps.config.graphqlLimits, { production: deps.config.env === 'production' }),
       useApiKeys(keys),
       fanout.plugin(),

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getIntrospectionQuery } from 'graphql';
 import { createClient } from 'graphql-ws';
@@ -149,7 +150,7 @@ describe(`operation limits at their defaults on ${databaseKind}`, () => {
 
 describe('limit configuration', () => {
   it('has defaults and reads GRAPHQL_MAX_* from the environment, reporting every bad value', () => {
-    expect(testConfig().graphqlLimits).toEqual({ maxDepth: 10, maxAliases: 30, maxTokens: 3000, maxCost: 200_000, subscriptionBufferKiB: 256 });
+    expect(testConfig().graphqlLimits).toEqual({ maxDepth: 10, maxAliases: 30, maxTokens: 3000, maxCost: 200_000, subscriptionBufferKiB: 256, maxBodyKiB: 1024 });
     expect(testConfig({ GRAPHQL_MAX_DEPTH: '4', GRAPHQL_MAX_COST: '' }).graphqlLimits).toMatchObject({ maxDepth: 4, maxCost: 200_000 });
     expect(() => testConfig({ GRAPHQL_MAX_DEPTH: 'deep', GRAPHQL_MAX_TOKENS: '-1' })).toThrow(/GRAPHQL_MAX_DEPTH[\s\S]*GRAPHQL_MAX_TOKENS/);
   });
@@ -227,5 +228,42 @@ describe(`errors in production on ${databaseKind}`, () => {
     expect(production.errors?.[0]?.message).toBe('Cannot query field "jobExecutoins" on type "Query". [Suggestion hidden]');
     const development = await graphql(dev.baseUrl, typo);
     expect(development.errors?.[0]?.message).toMatch(/Did you mean "jobExecutions"/);
+  });
+});
+
+/** A POST to /graphql over node:http, chunked (no Content-Length) when `chunked`. */
+function post(baseUrl: string, body: string, chunked: boolean): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...(chunked ? {} : { 'content-length': Buffer.byteLength(body) }) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on('error', reject);
+    if (chunked) {
+      // Two writes: the body arrives as chunks, its length declared nowhere.
+      req.write(body.slice(0, 10));
+      req.end(body.slice(10));
+    } else req.end(body);
+  });
+}
+
+describe(`request body limit on ${databaseKind}`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(database.handle, { env: { GRAPHQL_MAX_BODY_KIB: '1' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it.each([false, true])('answers 413 REQUEST_ENTITY_TOO_LARGE past GRAPHQL_MAX_BODY_KIB and runs bodies within it (chunked: %s)', async (chunked) => {
+    const small = JSON.stringify({ query: '{ __typename }' });
+    const large = JSON.stringify({ query: `{ __typename } # ${'x'.repeat(1100)}` });
+    const ok = await post(t.baseUrl, small, chunked);
+    expect(ok).toMatchObject({ status: 200 });
+    expect(JSON.parse(ok.body)).toEqual({ data: { __typename: 'Query' } });
+    const refused = await post(t.baseUrl, large, chunked);
+    expect(refused.status).toBe(413);
+    expect(JSON.parse(refused.body).errors[0]).toMatchObject({ message: expect.stringMatching(/1024 bytes/), extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' } });
   });
 });
