@@ -79,7 +79,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       // A startup parameter, so every connection of the pool (LISTEN included) has it from the start.
       connection: { application_name: 'jobscope', ...(schema !== undefined ? { search_path: schema } : {}) },
     });
-    const db = drizzlePostgres({ client, relations, logger });
+    const db = drizzlePostgres({ client, relations, logger, jit: true });
     return {
       db: db as unknown as Database,
       kind: 'postgres',
@@ -112,7 +112,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
   }
   // PGlite is one session: setting it once covers every later statement.
   if (schema !== undefined) await client.exec(`SET search_path TO "${schema}"`);
-  const db = drizzlePglite({ client, relations, logger });
+  const db = drizzlePglite({ client, relations, logger, jit: true });
   return {
     db: db as unknown as Database,
     kind: 'pglite',
