@@ -4,6 +4,7 @@ import { FINAL_STATUSES, purgeJobExecutions } from '../../../src/jobs/ops/retent
 import { startTestApp } from '../../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../../helpers/db.js';
 import { generateExecutions, insertAttempts, insertExecutions } from '../../helpers/factories.js';
+import { PurgeJobExecutionsDocument } from '../../gql/graphql.js';
 import { errorCodes, graphql } from '../../helpers/graphql.js';
 import { GUIDE_SQL } from '../../helpers/guide-sql.js';
 
@@ -77,16 +78,16 @@ describe(`retention on ${databaseKind}`, () => {
     const t = await startTestApp(database!.handle, { env: { JOBSCOPE_READ_KEYS: 'reader:read-key-0123456789abcdef', JOBSCOPE_OPERATE_KEYS: 'ops:operate-key-0123456789abcdef' } });
     try {
       const olderThan = new Date(Date.now() - 3 * DAY).toISOString();
-      const mutation = 'mutation($olderThan: DateTime!, $dryRun: Boolean!) { purgeJobExecutions(olderThan: $olderThan, dryRun: $dryRun) { matched deleted batches dryRun olderThan } }';
+      const mutation = PurgeJobExecutionsDocument;
       const as = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
       const refused = await graphql(t.baseUrl, mutation, { variables: { olderThan, dryRun: false }, ...as('read-key-0123456789abcdef') });
       expect(errorCodes(refused)).toEqual(['FORBIDDEN']);
       const count = (await rows()).length;
-      const dry = await graphql<{ purgeJobExecutions: { matched: number; deleted: number; dryRun: boolean } }>(t.baseUrl, mutation, { variables: { olderThan, dryRun: true }, ...as('operate-key-0123456789abcdef') });
+      const dry = await graphql(t.baseUrl, mutation, { variables: { olderThan, dryRun: true }, ...as('operate-key-0123456789abcdef') });
       expect(dry.data!.purgeJobExecutions).toMatchObject({ deleted: 0, dryRun: true });
       expect(await rows()).toHaveLength(count);
-      const done = await graphql<{ purgeJobExecutions: { matched: number; deleted: number; olderThan: string } }>(t.baseUrl, mutation, { variables: { olderThan, dryRun: false }, ...as('operate-key-0123456789abcdef') });
-      expect(done.data!.purgeJobExecutions).toMatchObject({ matched: dry.data!.purgeJobExecutions.matched, deleted: dry.data!.purgeJobExecutions.matched, olderThan });
+      const done = await graphql(t.baseUrl, mutation, { variables: { olderThan, dryRun: false }, ...as('operate-key-0123456789abcdef') });
+      expect(done.data!.purgeJobExecutions).toMatchObject({ matched: dry.data!.purgeJobExecutions.matched, deleted: dry.data!.purgeJobExecutions.matched, dryRun: false });
       expect(await rows()).toHaveLength(count - done.data!.purgeJobExecutions.deleted);
       expect(t.logs.some((l) => l.message === '[jobs] Purged finished jobs' && l['actor'] === 'api-key:ops')).toBe(true);
     } finally {
