@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { maskError as defaultMaskError, type MaskError } from 'graphql-yoga';
 import { isDatabaseUnavailable } from '../db/client.js';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/respond.js';
 import {
   InvalidArgumentError,
   InvalidPayloadError,
@@ -24,8 +25,6 @@ export type ErrorCode =
   | 'EVENTS_BEHIND'
   | 'SERVICE_UNAVAILABLE';
 
-/** Seconds a client is asked to wait (`Retry-After`) when the database cannot be reached. */
-export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /** The database could not be reached: HTTP 503 with Retry-After, the driver's words left to the log. */
 export function serviceUnavailable(): GraphQLError {

@@ -1,8 +1,9 @@
 import type { Receiver } from '@upstash/qstash';
+import { isDatabaseUnavailable } from '../db/client.js';
 import type { Jobs } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryOutcome, RecordedOutcome } from '../jobs/worker.js';
-import { json } from './respond.js';
+import { json, UNAVAILABLE_RETRY_AFTER_SECONDS } from './respond.js';
 
 /** QStash's status for "never retry this": with `Upstash-NonRetryable-Error: true`. */
 export const NON_RETRYABLE_STATUS = 489;
@@ -99,13 +100,18 @@ export function createWorkerEndpoint(deps: WorkerEndpointDeps) {
       });
       return answerFor(outcome);
     } catch (error) {
-      // Nothing committed for this outcome: a 5xx makes QStash deliver it again.
-      deps.logger.error('[jobs] Recording the delivery failed', {
+      // Nothing committed for this outcome: a 5xx makes QStash deliver it again; while the database
+      // is down, a 503 whose Retry-After spaces QStash's next attempt.
+      const unavailable = isDatabaseUnavailable(error);
+      deps.logger.error(unavailable ? '[jobs] Delivery not recorded: the database is unavailable' : '[jobs] Recording the delivery failed', {
         jobType: definition.type,
         messageId,
         error: error instanceof Error ? error.message : String(error),
         stack: error instanceof Error ? error.stack : undefined,
       });
+      if (unavailable) {
+        return json(503, { error: 'The database is unavailable; QStash will retry' }, { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) });
+      }
       return json(500, { error: 'Could not record the job run; QStash will retry' });
     }
   };

@@ -2,24 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { jobAttempts, jobExecutions } from '../../src/db/schema.js';
-import { DEV_CURRENT_SIGNING_KEY } from '../../src/qstash/dev-credentials.js';
-import { signDelivery } from '../../src/qstash/signing.js';
 import { useTestApp } from '../helpers/app.js';
 import { databaseKind } from '../helpers/db.js';
+import { deliverSigned } from '../helpers/deliveries.js';
 
 const fixture = useTestApp();
-
-/** A correctly signed delivery of `body` to the send-email worker, as QStash would make it. */
-export async function deliverSigned(baseUrl: string, body: string, messageId = `msg_${randomUUID()}`) {
-  const path = '/api/jobs/email';
-  const signature = signDelivery({ signingKey: DEV_CURRENT_SIGNING_KEY, url: baseUrl + path, body: Buffer.from(body) });
-  const res = await fetch(baseUrl + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'upstash-signature': signature, 'upstash-message-id': messageId, 'upstash-retried': '0' },
-    body,
-  });
-  return { res, messageId, json: (await res.json()) as { jobId?: string; error?: string; issues?: { path: unknown[]; message: string }[] } };
-}
 
 const email = { to: 'ada@example.com', subject: 's', text: 't' };
 
