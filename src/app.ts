@@ -114,7 +114,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const dispatcher = new JobDispatcher({ db: database.db, registry, qstash, endpointUrl: (path) => publicUrl() + path, logger });
   const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus });
   const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });
-  const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger });
+  const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger, maxBodyBytes: config.http.workerMaxBodyKiB * 1024 });
   const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger });
   const metrics = createMetricsEndpoint({ jobs });
   const alerter = new JobAlerter({ read: jobs.read, logger, settings: config.alerts });

@@ -3,6 +3,7 @@ import { isDatabaseUnavailable } from '../db/client.js';
 import type { Jobs } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryOutcome, RecordedOutcome } from '../jobs/worker.js';
+import { limitedText } from './body.js';
 import { json, UNAVAILABLE_RETRY_AFTER_SECONDS } from './respond.js';
 
 /** QStash's status for "never retry this": with `Upstash-NonRetryable-Error: true`. */
@@ -49,6 +50,8 @@ export interface WorkerEndpointDeps {
   /** Public URL of the worker endpoints' root (base URL + base path): signatures name it. */
   publicUrl: () => string;
   logger: Logger;
+  /** Largest delivery body read (http.workerMaxBodyKiB); 413 beyond it. */
+  maxBodyBytes: number;
 }
 
 /**
@@ -71,8 +74,14 @@ export function createWorkerEndpoint(deps: WorkerEndpointDeps) {
       );
     }
 
-    // The signature covers the raw bytes: read them before anything parses the body.
-    const body = await request.text();
+    // The signature covers the raw bytes: read them before anything parses the body. One too large
+    // cannot be verified, so nothing is recorded for it: 413, which QStash retries to its DLQ.
+    const body = await limitedText(request, deps.maxBodyBytes);
+    if (body === 'badLength') return json(400, { error: 'Content-Length header is invalid' });
+    if (body === 'tooLarge') {
+      deps.logger.warn('[jobs] Delivery body too large', { path, maxBytes: deps.maxBodyBytes, contentLength: request.headers.get('content-length') });
+      return json(413, { error: `Delivery body larger than ${deps.maxBodyBytes} bytes (WORKER_MAX_BODY_KIB)` });
+    }
     const signature = request.headers.get('upstash-signature');
     const signedUrl = deps.publicUrl() + path + search;
     try {
