@@ -1,14 +1,7 @@
-/** mulberry32: a tiny seeded PRNG, so a failing fuzz case can be replayed from its seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from './factories.js';
+
+/** factories' seeded PRNG (mulberry32), under the name fuzz tests replay by. */
+export const mulberry32 = random;
 
 /** Random values for fuzzing, drawn from `random`: strings with what databases refuse, odd numbers, nesting. */
 export class Fuzz {
