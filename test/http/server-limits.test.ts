@@ -93,7 +93,7 @@ describe(`worker body limit and timeouts on ${databaseKind}`, () => {
 
 describe('HTTP limit configuration', () => {
   it('has defaults (worker bodies up to QStash’s 50 MB) and reads HTTP_* and WORKER_MAX_BODY_KIB', () => {
-    expect(testConfig().http).toEqual({ maxConcurrentRequests: 256, maxConcurrentLargeBodies: 8, headersTimeoutSeconds: 10, requestTimeoutSeconds: 60, workerMaxBodyKiB: 51_200 });
+    expect(testConfig().http).toEqual({ maxConcurrentRequests: 256, maxConcurrentLargeBodies: 1, headersTimeoutSeconds: 10, requestTimeoutSeconds: 60, workerMaxBodyKiB: 51_200 });
     expect(testConfig({ WORKER_MAX_BODY_KIB: '2048', HTTP_MAX_CONCURRENT_REQUESTS: '10' }).http).toMatchObject({ workerMaxBodyKiB: 2048, maxConcurrentRequests: 10 });
     expect(() => testConfig({ HTTP_MAX_CONCURRENT_REQUESTS: '0', WORKER_MAX_BODY_KIB: 'big' })).toThrow(/HTTP_MAX_CONCURRENT_REQUESTS[\s\S]*WORKER_MAX_BODY_KIB/);
   });
