@@ -1,7 +1,7 @@
 import { GraphQLError, visit, type DocumentNode } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { formatPath } from '../jobs/errors.js';
-import { isStorable, unstorablePaths } from '../jobs/storable.js';
+import { isStorable, UNSTORABLE_TEXT, unstorablePaths } from '../jobs/storable.js';
 
 /**
  * GET requests and url-encoded POSTs carry `variables` and `extensions` as JSON text, which Yoga
@@ -31,7 +31,7 @@ export function useMalformedParameters(): Plugin {
 
 const unstorableError = (where: string, extensions: Record<string, unknown>) =>
   createGraphQLError(
-    `${where} contains a NUL character (\\u0000) or an unpaired surrogate, which PostgreSQL cannot store`,
+    `${where} ${UNSTORABLE_TEXT}`,
     { extensions: { code: 'BAD_USER_INPUT', ...extensions, http: { spec: true, status: 400 } } },
   );
 

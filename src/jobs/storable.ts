@@ -14,6 +14,9 @@ export function isStorable(text: string): boolean {
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
 
+/** How an error names the problem: `Variable "$input" at payload.subject <this>`. */
+export const UNSTORABLE_TEXT = 'contains a NUL character (\\u0000) or an unpaired surrogate, which PostgreSQL cannot store';
+
 /** What stands in for what PostgreSQL cannot store: U+FFFD, the replacement character. */
 export const REPLACEMENT = '\uFFFD';
 

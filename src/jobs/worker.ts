@@ -10,7 +10,7 @@ import {
   toPayloadIssues,
   type PayloadIssue,
 } from './errors.js';
-import { isStorable, storableJson, storableText, unstorablePaths } from './storable.js';
+import { isStorable, storableJson, storableText, UNSTORABLE_TEXT, unstorablePaths } from './storable.js';
 import { beginAttempt, finishAttempt, recordRejectedDelivery, type DeliveryKey } from './recorder.js';
 import type { JobDefinition } from './registry.js';
 
@@ -34,7 +34,7 @@ const EnvelopeSchema = z.object({
   metadata: Metadata.optional().default({}),
 });
 
-const UNSTORABLE_MESSAGE = `contains a NUL character (\\u0000) or an unpaired surrogate, which PostgreSQL cannot store; recorded with U+FFFD in its place`;
+const UNSTORABLE_MESSAGE = `${UNSTORABLE_TEXT}; recorded with U+FFFD in its place`;
 
 export interface Delivery extends DeliveryKey {
   definition: JobDefinition;
