@@ -1,11 +1,11 @@
 import { Receiver, type Client } from '@upstash/qstash';
 import type { Config } from './config/index.js';
-import type { DatabaseHandle } from './db/client.js';
+import { isDatabaseUnavailable, type DatabaseHandle } from './db/client.js';
 import { startRollupCompaction, type RollupCompactor } from './db/rollups.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql/server.js';
 import { createHealthEndpoint } from './http/health.js';
 import { createMetricsEndpoint } from './http/metrics.js';
-import { json } from './http/respond.js';
+import { databaseUnavailable, json } from './http/respond.js';
 import { createGraphQLEventStream, type GraphQLEventStream } from './http/event-stream.js';
 import { createGraphQLWebSocket, type GraphQLWebSocket } from './http/websocket.js';
 import { answerStatus, createWorkerEndpoint } from './http/worker-endpoint.js';
@@ -118,7 +118,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const dispatcher = new JobDispatcher({ db: database.db, registry, qstash, endpointUrl: (path) => publicUrl() + path, logger });
   const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus });
   const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });
-  const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger });
+  const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger, maxBodyBytes: config.http.workerMaxBodyKiB * 1024 });
   const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger });
   const metrics = createMetricsEndpoint({ jobs });
   const alerter = new JobAlerter({ read: jobs.read, logger, settings: config.alerts });
@@ -222,7 +222,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
           return new Response(null, { status: 499 });
         }
         logger.error('[http] Unhandled error', { error: error instanceof Error ? error.message : String(error) });
-        return json(500, { error: 'Internal server error' });
+        return isDatabaseUnavailable(error) ? databaseUnavailable() : json(500, { error: 'Internal server error' });
       });
       if (request.method === 'POST' && match?.route === 'worker') {
         inFlight.add(answer);

@@ -47,6 +47,11 @@ export const ENV_OPTIONS = {
   GRAPHQL_MAX_COST: v('number', 'graphql', 'maxCost'),
   GRAPHQL_SUBSCRIPTION_BUFFER_KIB: v('number', 'graphql', 'subscriptionBufferKiB'),
   GRAPHQL_MAX_BODY_KIB: v('number', 'graphql', 'maxBodyKiB'),
+  HTTP_MAX_CONCURRENT_REQUESTS: v('number', 'http', 'maxConcurrentRequests'),
+  HTTP_MAX_CONCURRENT_LARGE_BODIES: v('number', 'http', 'maxConcurrentLargeBodies'),
+  HTTP_HEADERS_TIMEOUT_SECONDS: v('number', 'http', 'headersTimeoutSeconds'),
+  HTTP_REQUEST_TIMEOUT_SECONDS: v('number', 'http', 'requestTimeoutSeconds'),
+  WORKER_MAX_BODY_KIB: v('number', 'http', 'workerMaxBodyKiB'),
 } as const satisfies Record<string, EnvOption>;
 
 export type EnvName = keyof typeof ENV_OPTIONS;

@@ -39,6 +39,8 @@ export interface Config {
   policy: Policy;
   /** Operations over any of these are rejected before they run. */
   graphqlLimits: ResolvedOptions['graphql'];
+  /** Body limits, timeouts and load shedding of the HTTP surface. */
+  http: ResolvedOptions['http'];
 }
 
 export class ConfigError extends Error {
@@ -163,6 +165,7 @@ function toConfig(options: ResolvedOptions): Config {
     alerts: { intervalSeconds: options.alerts.intervalSeconds, webhookUrl: options.alerts.webhookUrl },
     policy: options.policy,
     graphqlLimits: options.graphql,
+    http: options.http,
   };
 }
 

@@ -6,6 +6,7 @@ import { jobExecutions, type JobEnvelope, type JobExecution, type JobMetadata } 
 import type { Logger } from '../logger.js';
 import { actorLabel, APP_ACTOR, type Actor } from './actor.js';
 import { errorMessage, InvalidPayloadError, PublishError, toPayloadIssues } from './errors.js';
+import { UNSTORABLE_TEXT, unstorablePaths } from './storable.js';
 import type { JobDefinition, JobRegistry } from './registry.js';
 
 /**
@@ -54,6 +55,11 @@ export class JobDispatcher {
     const definition = this.deps.registry.get(type);
     const parsed = definition.schema.safeParse(payload);
     if (!parsed.success) throw new InvalidPayloadError(type, toPayloadIssues(parsed.error));
+    // What PostgreSQL refuses would fail the insert as an unexpected error: refused here, named.
+    const unstorable = unstorablePaths({ payload: parsed.data, metadata });
+    if (unstorable.length > 0) {
+      throw new InvalidPayloadError(type, unstorable.map((path) => ({ path, message: UNSTORABLE_TEXT })));
+    }
 
     const jobId = randomUUID();
     const envelope: JobEnvelope = {

@@ -10,16 +10,31 @@ import {
   toPayloadIssues,
   type PayloadIssue,
 } from './errors.js';
+import { isStorable, storableJson, storableText, UNSTORABLE_TEXT, unstorablePaths } from './storable.js';
 import { beginAttempt, finishAttempt, recordRejectedDelivery, type DeliveryKey } from './recorder.js';
 import type { JobDefinition } from './registry.js';
 
 /** The envelope as a delivery must carry it; `JobEnvelope` is the type it parses to. */
+const JOB_ID_MAX = 200;
+
+/** `metadata.userId` and `.organizationId` are copied to indexed columns: a btree entry holds ~2.7 kB at most. */
+const Metadata = z.record(z.string(), z.unknown()).superRefine((metadata, context) => {
+  for (const key of ['userId', 'organizationId']) {
+    const value = metadata[key];
+    if (typeof value === 'string' && value.length > JOB_ID_MAX) {
+      context.addIssue({ code: 'custom', path: [key], message: `must be at most ${JOB_ID_MAX} characters (it is indexed)` });
+    }
+  }
+});
+
 const EnvelopeSchema = z.object({
-  jobId: z.string().min(1).max(200),
+  jobId: z.string().min(1).max(JOB_ID_MAX),
   type: z.string().min(1),
   payload: z.unknown(),
-  metadata: z.record(z.string(), z.unknown()).optional().default({}),
+  metadata: Metadata.optional().default({}),
 });
+
+const UNSTORABLE_MESSAGE = `${UNSTORABLE_TEXT}; recorded with U+FFFD in its place`;
 
 export interface Delivery extends DeliveryKey {
   definition: JobDefinition;
@@ -160,7 +175,22 @@ function validateDelivery({ body, definition, messageId }: Delivery): Validated 
   try {
     json = JSON.parse(body);
   } catch {
-    return { ok: false, envelope: fallbackEnvelope(definition, messageId, body), issues: [{ path: [], message: 'body is not JSON' }] };
+    const issues: PayloadIssue[] = [{ path: [], message: 'body is not JSON' }];
+    if (!isStorable(body)) issues.push({ path: [], message: `the body ${UNSTORABLE_MESSAGE}` });
+    return { ok: false, envelope: fallbackEnvelope(definition, messageId, storableText(body)), issues };
+  }
+  // What PostgreSQL refuses would fail the statement that records the delivery, and QStash would
+  // retry a delivery that can never be recorded: it is rejected, and recorded with U+FFFD instead.
+  const unstorable = unstorablePaths(json);
+  if (unstorable.length > 0) {
+    const storable = storableJson(json);
+    const parsed = EnvelopeSchema.safeParse(storable);
+    return {
+      ok: false,
+      envelope: parsed.success ? { ...parsed.data, type: definition.type } : fallbackEnvelope(definition, messageId, storable),
+      // Paths as stored too: a key may be what holds the NUL.
+      issues: unstorable.map((path) => ({ path: path.map((key) => (typeof key === 'string' ? storableText(key) : key)), message: UNSTORABLE_MESSAGE })),
+    };
   }
   const envelope = EnvelopeSchema.safeParse(json);
   if (!envelope.success) {
@@ -183,10 +213,9 @@ function validateDelivery({ body, definition, messageId }: Delivery): Validated 
 
 /** A body too broken to name its job is recorded under its QStash message id. */
 function fallbackEnvelope(definition: JobDefinition, messageId: string, body: unknown): JobEnvelope {
-  const jobId =
-    body && typeof body === 'object' && typeof (body as { jobId?: unknown }).jobId === 'string' && (body as { jobId: string }).jobId
-      ? (body as { jobId: string }).jobId
-      : messageId;
+  const given = body && typeof body === 'object' ? (body as { jobId?: unknown }).jobId : undefined;
+  // Only an id the envelope would accept: a longer one does not fit the primary key's index.
+  const jobId = typeof given === 'string' && given.length > 0 && given.length <= JOB_ID_MAX ? given : messageId;
   return { jobId, type: definition.type, payload: body ?? null, metadata: {} };
 }
 
