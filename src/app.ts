@@ -13,6 +13,7 @@ import { JobAlerter } from './jobs/alerts.js';
 import { JobDispatcher } from './jobs/dispatcher.js';
 import { JobEventBus } from './jobs/events.js';
 import { createJobs, type Jobs } from './jobs/index.js';
+import { startReaper, type Reaper } from './jobs/reaper.js';
 import { JobRegistry, type JobDefinition } from './jobs/registry.js';
 import { exampleJobs } from './jobs/types/index.js';
 import type { Logger } from './logger.js';
@@ -65,7 +66,7 @@ export interface JobscopeApp {
    * public base URL too unless BASE_URL says otherwise.
    */
   bound(url: string): void;
-  /** Starts the background work (alert checks, folding rollup deltas into the rollups). */
+  /** Starts the background work (alert checks, folding rollup deltas into the rollups, the reaper of lost runs). */
   start(): void;
   /** Stops taking work: alerts, the stand-in, WebSockets; waits for deliveries in flight to be recorded. */
   drain(): Promise<void>;
@@ -112,7 +113,11 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const qstash = () => (client ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath));
 
   const dispatcher = new JobDispatcher({ db: database.db, registry, qstash, endpointUrl: (path) => publicUrl() + path, logger });
-  const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus });
+  const liveness = {
+    intervalMs: config.heartbeat.intervalSeconds * 1000,
+    lostAfterMs: config.heartbeat.intervalSeconds * config.heartbeat.misses * 1000,
+  };
+  const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus, liveness });
   const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });
   const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger });
   const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger });
@@ -175,12 +180,15 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
 
   // Readers are exact without it; compaction keeps the pending deltas they add few.
   let compactor: RollupCompactor | undefined;
+  // Closes attempts whose worker died and settles their jobs, even when QStash has given up.
+  let reaper: Reaper | undefined;
 
   let draining: Promise<void> | undefined;
   const drain = () => {
     draining ??= (async () => {
       await alerter.stop();
       await compactor?.stop();
+      await reaper?.stop();
       await standIn?.close();
       await webSocket.close();
       // Bounded by the longest job timeout: a hung handler does not hold shutdown for ever.
@@ -237,6 +245,12 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
         intervalMs: ROLLUP_COMPACTION_INTERVAL_MS,
         onError: (error) => logger.warn('[db] Rollup compaction failed', { error: error instanceof Error ? error.message : String(error) }),
       });
+      if (config.reaper.intervalSeconds > 0) {
+        reaper ??= startReaper(() => jobs.reap(), {
+          intervalMs: config.reaper.intervalSeconds * 1000,
+          onError: (error) => logger.warn('[jobs] Reaper pass failed', { error: error instanceof Error ? error.message : String(error) }),
+        });
+      }
     },
     drain,
     close,

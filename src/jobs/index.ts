@@ -24,6 +24,8 @@ import {
   type ThroughputWindow,
 } from './queries/index.js';
 import type { JobRegistry } from './registry.js';
+import { reapLostAttempts, type ReapResult } from './reaper.js';
+import type { Liveness } from './recorder.js';
 import { retryJob } from './retry.js';
 import { processDelivery, type Delivery, type DeliveryDeps, type DeliveryOutcome } from './worker.js';
 
@@ -57,6 +59,13 @@ export interface Jobs {
   cancel(jobId: string, options?: CommandOptions): Promise<JobExecution>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
   deliver(delivery: Delivery): Promise<DeliveryOutcome>;
+  /**
+   * One pass of the reaper: closes attempts that lost their worker as WORKER_LOST and re-enqueues
+   * or fails their jobs by the type's `onWorkerLost` (skipped when another instance is reaping).
+   */
+  reap(): Promise<ReapResult>;
+  /** Heartbeat interval and the silence after which a running attempt's worker counts as lost. */
+  readonly liveness: Liveness;
   /** The questions the API answers, each one named query over the job tables. */
   readonly read: {
     /** One job; `shape` says which columns and relations to load (default: every column). */
@@ -84,10 +93,14 @@ export interface JobsDeps {
   logger: Logger;
   /** The transport's status code for an outcome, kept on each attempt. */
   answerStatus: DeliveryDeps['answerStatus'];
+  liveness: Liveness;
 }
 
+/** The reaper acts as jobscope itself; its log lines say `system:reaper`. */
+const REAPER_ACTOR: Actor = Object.freeze({ kind: 'system', name: 'reaper' });
+
 export function createJobs(deps: JobsDeps): Jobs {
-  const { db, registry, dispatcher, events, policy, logger, answerStatus } = deps;
+  const { db, registry, dispatcher, events, policy, logger, answerStatus, liveness } = deps;
   const logFor = (actor: Actor | undefined) => logger.child({ actor: actorLabel(actor ?? APP_ACTOR) });
   return {
     registry,
@@ -98,7 +111,9 @@ export function createJobs(deps: JobsDeps): Jobs {
     retry: (jobId, options = {}) =>
       retryJob({ db, dispatcher, logger: logFor(options.actor) }, jobId, { stuckAfterMinutes: policy.stuckAfterMinutes }),
     cancel: (jobId, options = {}) => cancelJob({ db, dispatcher, logger: logFor(options.actor) }, jobId),
-    deliver: (delivery) => processDelivery({ db, logger, answerStatus }, delivery),
+    deliver: (delivery) => processDelivery({ db, logger, answerStatus, liveness }, delivery),
+    reap: () => reapLostAttempts({ db, registry, dispatcher, logger: logFor(REAPER_ACTOR), liveness }),
+    liveness,
     read: createReader(db, policy),
   };
 }
