@@ -164,13 +164,13 @@ export async function reapLostAttempts(deps: ReaperDeps, options: { now?: Date; 
         .where(and(eq(jobExecutions.jobId, candidate.jobId), eq(jobExecutions.status, 'processing')))
         .returning();
       if (!row) {
-        deps.logger.warn('[jobs] Worker lost: attempt closed by the reaper', { ...base, event: 'worker_lost' });
+        deps.logger.warn('[jobs] Worker lost: attempt closed by the reaper', { ...base, code: WORKER_LOST });
         continue;
       }
       if (retry) {
         requeue.push(row);
         result.requeued.push(row.jobId);
-        deps.logger.warn('[jobs] Worker lost: attempt closed by the reaper, job will be re-enqueued', { ...base, event: 'worker_lost' });
+        deps.logger.warn('[jobs] Worker lost: attempt closed by the reaper, job will be re-enqueued', { ...base, code: WORKER_LOST });
       } else {
         result.failed.push(row.jobId);
         deps.logger.error('[jobs] Worker lost: attempt closed by the reaper, job failed', {

@@ -17,6 +17,7 @@ import {
   recordHeartbeat,
   recordRejectedDelivery,
   type AttemptStart,
+  WORKER_LOST,
   type DeliveryKey,
   type Liveness,
 } from './recorder.js';
@@ -157,7 +158,7 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
           lostAttempt: start.tookOver.attempt,
           lostMessageId: start.tookOver.messageId,
           silentMs: start.tookOver.silentMs,
-          event: 'worker_lost',
+          code: WORKER_LOST,
         });
       }
       break;
