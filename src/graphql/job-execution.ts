@@ -11,7 +11,7 @@ export const JobAttemptRef = builder.drizzleObject('jobAttempts', {
   name: 'JobAttempt',
   description: 'One delivery attempt of a job.',
   // Every column is small: loaded always and read straight off the row (see JobExecution).
-  select: { columns: { attempt: true, messageId: true, startedAt: true, finishedAt: true, durationMs: true, httpStatus: true, error: true } },
+  select: { columns: { attempt: true, messageId: true, startedAt: true, finishedAt: true, durationMs: true, httpStatus: true, error: true, heartbeatAt: true } },
   fields: (t) => ({
     attempt: t.int({ resolve: (attempt) => attempt.attempt, description: '`Upstash-Retried` of the delivery: 0 on the first.' }),
     messageId: t.string({ resolve: (attempt) => attempt.messageId, nullable: true, description: 'QStash message id of the delivery.' }),
@@ -23,7 +23,18 @@ export const JobAttemptRef = builder.drizzleObject('jobAttempts', {
       resolve: (attempt) => (attempt.durationMs === null ? null : attempt.durationMs / 1000),
     }),
     httpStatus: t.int({ resolve: (attempt) => attempt.httpStatus, nullable: true, description: 'HTTP status the worker answered QStash with.' }),
-    error: t.string({ resolve: (attempt) => attempt.error, nullable: true, description: 'Error message when the attempt failed.' }),
+    error: t.string({
+      resolve: (attempt) => attempt.error,
+      nullable: true,
+      description: 'Error message when the attempt failed; starts with `WORKER_LOST:` when its worker stopped mid-run.',
+    }),
+    heartbeatAt: t.field({
+      type: 'DateTime',
+      resolve: (attempt) => attempt.heartbeatAt,
+      nullable: true,
+      description:
+        'Last heartbeat of the attempt while it ran (every few seconds); an open attempt silent for too long has lost its worker.',
+    }),
   }),
 });
 
