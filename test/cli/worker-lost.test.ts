@@ -79,6 +79,14 @@ async function startStandIn(): Promise<{ url: string; child: ChildProcess }> {
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
+/** What the stand-in's event log says became of every message: deliveries that failed (each one a spent retry), dead-lettered, delivered. */
+async function qstashTally(url: string): Promise<{ errors: number; failed: number; delivered: number }> {
+  const res = await fetch(`${url}/v2/events`, { headers: { authorization: `Bearer ${DEV_QSTASH_TOKEN}` } });
+  const { events } = (await res.json()) as { events: { state: string }[] };
+  const count = (state: string) => events.filter((e) => e.state === state).length;
+  return { errors: count('ERROR'), failed: count('FAILED'), delivered: count('DELIVERED') };
+}
+
 describe(`a jobscope SIGKILLed mid-run, on ${databaseKind}`, () => {
   let database: TestDatabase | undefined;
   let scratch: string;
@@ -152,7 +160,10 @@ describe(`a jobscope SIGKILLed mid-run, on ${databaseKind}`, () => {
         recoveredAfterRestartMs: doneAt - upAt,
         recoveredAfterKillMs: doneAt - killedAt,
         retriesSpent: jobs.map((j) => j.retryCount),
+        qstash: await qstashTally(standIn.url),
       };
+      // One failed delivery per job (the one the kill cut), none dead-lettered.
+      expect(figures.qstash).toEqual({ errors: jobs.length, failed: 0, delivered: jobs.length });
       console.log(`[worker-lost] ${JSON.stringify(figures)}`);
       // The redelivery comes 6 s after the kill (the stand-in's first backoff); nothing waits beyond it.
       expect(doneAt - killedAt).toBeLessThan(15_000);
