@@ -24,7 +24,8 @@ import {
   type ThroughputWindow,
 } from './queries/index.js';
 import type { JobRegistry } from './registry.js';
-import { reapLostAttempts, type ReapResult } from './reaper.js';
+import { reapLostAttempts, type ReapResult } from './ops/reaper.js';
+import { purgeJobExecutions, type PurgeJobExecutions, type PurgeResult } from './ops/retention.js';
 import type { Liveness } from './recorder.js';
 import { retryJob } from './retry.js';
 import { processDelivery, type Delivery, type DeliveryDeps, type DeliveryOutcome } from './worker.js';
@@ -57,6 +58,8 @@ export interface Jobs {
   retry(jobId: string, options?: CommandOptions): Promise<JobExecution>;
   /** Cancels a pending or retrying job (JobNotFoundError, JobNotCancellableError). */
   cancel(jobId: string, options?: CommandOptions): Promise<JobExecution>;
+  /** Deletes final jobs that finished before `olderThan`, in small batches (or counts them: `dryRun`). */
+  purge(input: PurgeJobExecutions, options?: CommandOptions): Promise<PurgeResult>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
   deliver(delivery: Delivery): Promise<DeliveryOutcome>;
   /**
@@ -111,6 +114,11 @@ export function createJobs(deps: JobsDeps): Jobs {
     retry: (jobId, options = {}) =>
       retryJob({ db, dispatcher, logger: logFor(options.actor) }, jobId, { stuckAfterMinutes: policy.stuckAfterMinutes }),
     cancel: (jobId, options = {}) => cancelJob({ db, dispatcher, logger: logFor(options.actor) }, jobId),
+    purge: async (input, options = {}) => {
+      const result = await purgeJobExecutions(db, input);
+      logPurge(logFor(options.actor), result, input.olderThan);
+      return result;
+    },
     deliver: (delivery) => processDelivery({ db, logger, answerStatus, liveness }, delivery),
     reap: () => reapLostAttempts({ db, registry, dispatcher, logger: logFor(REAPER_ACTOR), liveness }),
     liveness,
@@ -136,4 +144,18 @@ export function createReader(db: Database, policy: Policy): Jobs['read'] {
       }),
     rollups: () => rollupSnapshot(db),
   };
+}
+
+/** The line a purge leaves, on demand or by retention: what went, and the longest lock it held. */
+export function logPurge(log: Logger, result: PurgeResult, olderThan: Date): void {
+  if (result.dryRun) {
+    log.info('[jobs] Purge dry run: finished jobs that would be deleted', { olderThan: olderThan.toISOString(), matched: result.matched });
+  } else if (result.deleted > 0 || result.matched > 0) {
+    log.info('[jobs] Purged finished jobs', {
+      olderThan: olderThan.toISOString(),
+      deleted: result.deleted,
+      batches: result.batches,
+      longestBatchMs: Math.round(result.longestBatchMs),
+    });
+  }
 }

@@ -1,14 +1,14 @@
 import { asc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobAttempts, jobExecutions } from '../../src/db/schema.js';
-import { reapLostAttempts } from '../../src/jobs/reaper.js';
-import { finishAttempt } from '../../src/jobs/recorder.js';
-import { defineJob } from '../../src/jobs/registry.js';
-import { signDelivery } from '../../src/qstash/signing.js';
-import { DEV_CURRENT_SIGNING_KEY } from '../../src/qstash/dev-credentials.js';
-import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
-import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
+import { jobAttempts, jobExecutions } from '../../../src/db/schema.js';
+import { reapLostAttempts } from '../../../src/jobs/ops/reaper.js';
+import { finishAttempt } from '../../../src/jobs/recorder.js';
+import { defineJob } from '../../../src/jobs/registry.js';
+import { signDelivery } from '../../../src/qstash/signing.js';
+import { DEV_CURRENT_SIGNING_KEY } from '../../../src/qstash/dev-credentials.js';
+import { hasStatus, startTestApp, waitForJob, type TestApp } from '../../helpers/app.js';
+import { createTestDatabase, databaseKind, type TestDatabase } from '../../helpers/db.js';
 
 const runs = new Map<string, number>();
 const Payload = z.object({ key: z.string(), ms: z.number().default(0) });

@@ -1,13 +1,13 @@
 import { and, asc, count, eq, isNull, like, lt, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
-import { jobAttempts, jobExecutions, type JobExecution } from '../db/schema.js';
-import type { Logger } from '../logger.js';
-import { startPeriodic, type Periodic } from '../periodic.js';
-import type { JobDispatcher } from './dispatcher.js';
-import { errorMessage } from './errors.js';
-import { attemptLiveness, WORKER_LOST, workerLostError, type Liveness } from './recorder.js';
-import type { JobRegistry, WorkerLostPolicy } from './registry.js';
-import { requeueJob } from './retry.js';
+import type { Database } from '../../db/client.js';
+import { jobAttempts, jobExecutions, type JobExecution } from '../../db/schema.js';
+import type { Logger } from '../../logger.js';
+import { startPeriodic, type Periodic } from '../../periodic.js';
+import type { JobDispatcher } from '../dispatcher.js';
+import { errorMessage } from '../errors.js';
+import { attemptLiveness, WORKER_LOST, workerLostError, type Liveness } from '../recorder.js';
+import type { JobRegistry, WorkerLostPolicy } from '../registry.js';
+import { requeueJob } from '../retry.js';
 
 /**
  * The reaper: closes attempts whose worker stopped beating (the process was killed, the machine
