@@ -13,6 +13,7 @@ import { JobAlerter } from './jobs/alerts.js';
 import { JobDispatcher } from './jobs/dispatcher.js';
 import { JobEventBus } from './jobs/events.js';
 import { actorLabel, createJobs, logPurge, type Actor, type Jobs } from './jobs/index.js';
+import { startReaper, type Reaper } from './jobs/ops/reaper.js';
 import { startRetention, type RetentionTimer } from './jobs/ops/retention.js';
 import { JobRegistry, type JobDefinition } from './jobs/registry.js';
 import { exampleJobs } from './jobs/types/index.js';
@@ -66,7 +67,7 @@ export interface JobscopeApp {
    * public base URL too unless BASE_URL says otherwise.
    */
   bound(url: string): void;
-  /** Starts the background work (alert checks, folding rollup deltas into the rollups). */
+  /** Starts the background work (alert checks, folding rollup deltas into the rollups, the reaper of lost runs). */
   start(): void;
   /** Stops taking work: alerts, the stand-in, WebSockets; waits for deliveries in flight to be recorded. */
   drain(): Promise<void>;
@@ -116,7 +117,11 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const qstash = () => (client ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath));
 
   const dispatcher = new JobDispatcher({ db: database.db, registry, qstash, endpointUrl: (path) => publicUrl() + path, logger });
-  const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus });
+  const liveness = {
+    intervalMs: config.heartbeat.intervalSeconds * 1000,
+    lostAfterMs: config.heartbeat.intervalSeconds * config.heartbeat.misses * 1000,
+  };
+  const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus, liveness });
   const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });
   const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger, maxBodyBytes: config.http.workerMaxBodyKiB * 1024 });
   const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger });
@@ -180,6 +185,8 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   // Readers are exact without it; compaction keeps the pending deltas they add few.
   let compactor: RollupCompactor | undefined;
   let retention: RetentionTimer | undefined;
+  // Closes attempts whose worker died and settles their jobs, even when QStash has given up.
+  let reaper: Reaper | undefined;
 
   let draining: Promise<void> | undefined;
   const drain = () => {
@@ -187,6 +194,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
       await alerter.stop();
       await compactor?.stop();
       await retention?.stop();
+      await reaper?.stop();
       await standIn?.close();
       await webSocket.close();
       // Bounded by the longest job timeout: a hung handler does not hold shutdown for ever.
@@ -251,6 +259,12 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
           intervalMs: RETENTION_INTERVAL_MS,
           onPurged: (result, olderThan) => logPurge(log, result, olderThan),
           onError: (error) => log.warn('[jobs] Retention purge failed', { error: error instanceof Error ? error.message : String(error) }),
+        });
+      }
+      if (config.reaper.intervalSeconds > 0) {
+        reaper ??= startReaper(() => jobs.reap(), {
+          intervalMs: config.reaper.intervalSeconds * 1000,
+          onError: (error) => logger.warn('[jobs] Reaper pass failed', { error: error instanceof Error ? error.message : String(error) }),
         });
       }
     },

@@ -35,6 +35,10 @@ export interface Config {
   log: { level: ResolvedOptions['log']['level']; format: 'pretty' | 'json'; dir: string | undefined };
   apiKeys: { read: NamedApiKey[]; operate: NamedApiKey[] };
   alerts: { intervalSeconds: number; webhookUrl: string | undefined };
+  /** Liveness of running attempts: heartbeat interval and the misses after which a worker is lost. */
+  heartbeat: ResolvedOptions['heartbeat'];
+  /** The reaper of attempts that lost their worker; `intervalSeconds: 0` turns it off. */
+  reaper: ResolvedOptions['reaper'];
   /** The one set of thresholds (stuck, health window, failure rate) every surface uses. */
   policy: Policy;
   /** Operations over any of these are rejected before they run. */
@@ -163,6 +167,8 @@ function toConfig(options: ResolvedOptions): Config {
     },
     apiKeys: options.apiKeys,
     alerts: { intervalSeconds: options.alerts.intervalSeconds, webhookUrl: options.alerts.webhookUrl },
+    heartbeat: options.heartbeat,
+    reaper: options.reaper,
     policy: options.policy,
     graphqlLimits: options.graphql,
     http: options.http,

@@ -103,6 +103,26 @@ export const OptionsSchema = z.strictObject({
       webhookUrl: httpUrl.optional(),
     })
     .prefault({}),
+  heartbeat: z
+    .strictObject({
+      /** Seconds between the heartbeats a running attempt records (one UPDATE of its job_attempts row). */
+      intervalSeconds: z.number().positive().max(3600).default(5),
+      /**
+       * Heartbeats an open attempt may miss before its worker counts as lost: a redelivery then
+       * takes the job over at once and the reaper closes the attempt as WORKER_LOST.
+       */
+      misses: z.number().int().min(2).max(100).default(3),
+    })
+    .prefault({}),
+  reaper: z
+    .strictObject({
+      /**
+       * Seconds between the reaper's passes over attempts that lost their worker (one instance
+       * acts at a time); 0 turns it off.
+       */
+      intervalSeconds: z.number().min(0).default(15),
+    })
+    .prefault({}),
   policy: z
     .strictObject({
       stuckAfterMinutes: positiveInt.default(DEFAULT_POLICY.stuckAfterMinutes),

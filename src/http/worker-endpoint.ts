@@ -37,6 +37,9 @@ export function answerFor(outcome: DeliveryOutcome): Response {
       return json(409, { jobId, error: 'Job is already running; retry later' }, { 'Retry-After': String(outcome.retryAfterSeconds) });
     case 'completed':
       return json(200, { jobId, status: 'completed' });
+    case 'superseded':
+      // This delivery's run lost the job to a takeover; the delivery that took it over answers for it.
+      return json(200, { jobId, superseded: true });
     case 'failed': {
       const body = { jobId, status: outcome.status, error: outcome.error };
       return outcome.nonRetryable ? json(NON_RETRYABLE_STATUS, body, nonRetryable) : json(500, body);

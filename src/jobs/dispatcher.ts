@@ -94,6 +94,20 @@ export class JobDispatcher {
   }
 
   /**
+   * Whether QStash still holds `messageId` (it will deliver it again): false once it was
+   * delivered, dead-lettered or cancelled, which `GET /v2/messages/{id}` answers with 404.
+   */
+  async holdsMessage(messageId: string): Promise<boolean> {
+    try {
+      await this.deps.qstash().messages.get(messageId);
+      return true;
+    } catch (error) {
+      if (error instanceof QstashError && error.status === 404) return false;
+      throw error;
+    }
+  }
+
+  /**
    * Asks QStash to drop a message that has not been delivered yet. A message QStash no longer
    * holds (already delivered, failed or cancelled) is not an error: answers false.
    */
