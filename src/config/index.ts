@@ -37,6 +37,8 @@ export interface Config {
   alerts: { intervalSeconds: number; webhookUrl: string | undefined };
   /** The one set of thresholds (stuck, health window, failure rate) every surface uses. */
   policy: Policy;
+  /** Keep-alives of quiet subscriptions, and how long the job event log keeps events. */
+  events: ResolvedOptions['events'];
   /** Operations over any of these are rejected before they run. */
   graphqlLimits: ResolvedOptions['graphql'];
 }
@@ -162,6 +164,7 @@ function toConfig(options: ResolvedOptions): Config {
     apiKeys: options.apiKeys,
     alerts: { intervalSeconds: options.alerts.intervalSeconds, webhookUrl: options.alerts.webhookUrl },
     policy: options.policy,
+    events: options.events,
     graphqlLimits: options.graphql,
   };
 }

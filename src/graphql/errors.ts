@@ -4,6 +4,7 @@ import {
   InvalidArgumentError,
   InvalidPayloadError,
   JobEventsBehindError,
+  JobEventsLostError,
   JobNotFoundError,
   JobNotCancellableError,
   JobNotRetryableError,
@@ -20,7 +21,8 @@ export type ErrorCode =
   | 'JOB_NOT_RETRYABLE'
   | 'JOB_NOT_CANCELLABLE'
   | 'PUBLISH_FAILED'
-  | 'EVENTS_BEHIND';
+  | 'EVENTS_BEHIND'
+  | 'EVENTS_LOST';
 
 export function expectedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
@@ -42,6 +44,7 @@ function codedExtensions(error: unknown): { code: ErrorCode; [key: string]: unkn
   }
   if (error instanceof PublishError) return { code: 'PUBLISH_FAILED', jobId: error.jobId };
   if (error instanceof JobEventsBehindError) return { code: 'EVENTS_BEHIND', queued: error.queued };
+  if (error instanceof JobEventsLostError) return { code: 'EVENTS_LOST', gapSeconds: Math.round(error.gapMs / 1000) };
   return undefined;
 }
 
