@@ -55,7 +55,7 @@ export interface JobEventBusOptions {
   pruneEveryMs?: number;
 }
 
-/** Pruning the log: one instance at a time (a transaction-level advisory lock; others skip). */
+/** Pruning the log: one instance at a time (a transaction-level advisory lock, taken once per statement; others skip). */
 const PRUNE_LOCK = 0x6a6f6265; // 'jobe'
 
 /**
@@ -90,8 +90,8 @@ async function currentHorizon(query: ListenSession['query']): Promise<string> {
 export async function pruneEventLog(handle: Pick<DatabaseHandle, 'query'>, retentionMs: number): Promise<number> {
   const rows = await handle.query<{ n: string }>(
     `WITH pruned AS (
-       DELETE FROM job_events WHERE pg_try_advisory_xact_lock(${PRUNE_LOCK})
-         AND occurred_at < clock_timestamp() - $1::int8 * interval '1 millisecond' RETURNING 1)
+       DELETE FROM job_events WHERE occurred_at < clock_timestamp() - $1::int8 * interval '1 millisecond'
+         AND (SELECT pg_try_advisory_xact_lock(${PRUNE_LOCK})) RETURNING 1)
      SELECT count(*)::text AS n FROM pruned`,
     [Math.round(retentionMs)],
   );
@@ -276,6 +276,10 @@ export class JobEventBus {
     }
     const buffered = this.buffered;
     this.buffered = undefined;
+    if (this.closed) {
+      await session.stop().catch(() => {});
+      return 0;
+    }
     this.session = session;
     this.healthyAt = Date.now();
     for (const payload of buffered) this.onPayload(payload);
