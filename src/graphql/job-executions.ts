@@ -92,7 +92,10 @@ async function nodeShape(ctx: object, info: GraphQLResolveInfo): Promise<JobExec
     typeName: 'JobExecution',
     paths: NODE_PATHS.map((path) => [...path]),
   })) as JobExecutionShape;
-  return narrowToFields(planned, selectedFields(info, NODE_PATHS));
+  return narrowToFields(planned, {
+    job: selectedFields(info, NODE_PATHS),
+    attempt: selectedFields(info, NODE_PATHS.map((path) => [...path, 'attempts'])),
+  });
 }
 
 /** Whether any cursor is selected (`edges.cursor`, `pageInfo.startCursor` / `endCursor`). */

@@ -1,4 +1,4 @@
-import { and, asc, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { jobExecutions, type JobStatus } from '../../db/schema.js';
 import { filterConditions, type JobExecutionFilter } from '../queries/list.js';
@@ -49,21 +49,29 @@ export async function purgeJobExecutions(db: Database, input: PurgeJobExecutions
   const matched = counted?.n ?? 0;
   const result: PurgeResult = { matched, deleted: 0, batches: 0, longestBatchMs: 0, dryRun: input.dryRun ?? false };
   if (result.dryRun || matched === 0) return result;
+  // Each batch starts where the last one ended: from the index's start, every batch walked the
+  // dead entries of all the rows deleted before it (until a vacuum). At 1M rows (446k deleted,
+  // bench/retention.ts): 11.0k -> 16.2k rows/s, against 33.9-40.7k for one plain DELETE.
+  let from: Date | undefined;
   for (;;) {
     const started = performance.now();
     const batch = db
       .select({ jobId: jobExecutions.jobId })
       .from(jobExecutions)
-      .where(where)
+      .where(from ? and(where, gte(jobExecutions.completedAt, from)) : where)
       .orderBy(asc(jobExecutions.completedAt))
       .limit(batchSize)
       .for('update', { skipLocked: true });
-    const deleted = await db.delete(jobExecutions).where(inArray(jobExecutions.jobId, batch)).returning({ jobId: jobExecutions.jobId });
+    const deleted = await db
+      .delete(jobExecutions)
+      .where(inArray(jobExecutions.jobId, batch))
+      .returning({ completedAt: jobExecutions.completedAt });
     result.longestBatchMs = Math.max(result.longestBatchMs, performance.now() - started);
     if (deleted.length === 0) break;
     result.batches++;
     result.deleted += deleted.length;
     if (deleted.length < batchSize) break;
+    from = deleted.reduce<Date | undefined>((latest, r) => (r.completedAt && (!latest || r.completedAt > latest) ? r.completedAt : latest), from);
   }
   return result;
 }
