@@ -88,7 +88,7 @@ export type Route = 'standIn' | 'graphql' | 'home' | 'worker' | 'health' | 'metr
 export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const { config, logger, database } = options;
   const registry = new JobRegistry(options.jobs ?? exampleJobs());
-  const events = new JobEventBus(database, logger);
+  const events = new JobEventBus(database, logger, { retentionMs: config.events.logRetentionMinutes * 60_000 });
   await events.start();
 
   let boundUrl: string | undefined;

@@ -44,6 +44,8 @@ export const ENV_OPTIONS = {
   HEALTH_WINDOW_MINUTES: v('number', 'policy', 'healthWindowMinutes'),
   ALERT_FAILURE_RATE: v('number', 'policy', 'failureRateThreshold'),
   JOBSCOPE_RETENTION_DAYS: v('number', 'policy', 'retentionDays'),
+  JOBSCOPE_KEEPALIVE_SECONDS: v('number', 'events', 'keepAliveSeconds'),
+  JOBSCOPE_EVENT_LOG_RETENTION_MINUTES: v('number', 'events', 'logRetentionMinutes'),
   GRAPHQL_MAX_DEPTH: v('number', 'graphql', 'maxDepth'),
   GRAPHQL_MAX_ALIASES: v('number', 'graphql', 'maxAliases'),
   GRAPHQL_MAX_TOKENS: v('number', 'graphql', 'maxTokens'),

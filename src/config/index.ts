@@ -41,6 +41,8 @@ export interface Config {
   reaper: ResolvedOptions['reaper'];
   /** The one set of thresholds (stuck, health window, failure rate) every surface uses. */
   policy: Policy;
+  /** Keep-alives of quiet subscriptions, and how long the job event log keeps events. */
+  events: ResolvedOptions['events'];
   /** Operations over any of these are rejected before they run. */
   graphqlLimits: ResolvedOptions['graphql'];
   /** Body limits, timeouts and load shedding of the HTTP surface. */
@@ -170,6 +172,7 @@ function toConfig(options: ResolvedOptions): Config {
     heartbeat: options.heartbeat,
     reaper: options.reaper,
     policy: options.policy,
+    events: options.events,
     graphqlLimits: options.graphql,
     http: options.http,
   };

@@ -132,6 +132,21 @@ export const OptionsSchema = z.strictObject({
       retentionDays: positiveInt.optional(),
     })
     .prefault({}),
+  events: z
+    .strictObject({
+      /**
+       * Seconds between keep-alives on quiet subscriptions: an SSE comment line on each shared
+       * stream, a ping frame on each WebSocket (one that has not answered the previous ping is
+       * closed), so that idle proxies and load balancers do not cut them.
+       */
+      keepAliveSeconds: positiveInt.default(12),
+      /**
+       * Minutes the job event log keeps events: the longest database outage after which a
+       * subscriber still receives every event (a longer one ends it with EVENTS_LOST).
+       */
+      logRetentionMinutes: positiveInt.default(60),
+    })
+    .prefault({}),
   graphql: z
     .strictObject({
       /** Deepest selection nesting an operation may have (introspection excluded). */

@@ -28,13 +28,28 @@ export interface DatabaseHandle {
   kind: DatabaseTarget['kind'];
   /** The schema every statement resolves in (`search_path` is only it), or undefined: the server's default. */
   schema: string | undefined;
-  /** Subscribes to a NOTIFY channel; resolves once listening, to a function that stops. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to a NOTIFY channel on a connection of its own; resolves once listening. The
+   * session does not reconnect: when its connection goes, `lost` resolves and it stays deaf, so
+   * the caller (the event bus) owns reconnection and knows what it may have missed.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<ListenSession>;
   /** Raw SQL for statements that must run verbatim (operators' queries, tests). */
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   /** PGlite only: the data directory as a tarball (tests start from a migrated dump). */
   dumpDataDir?: (compression?: 'none' | 'gzip') => Promise<Blob>;
   close(): Promise<void>;
+}
+
+/** One LISTEN on one connection (see DatabaseHandle.listen). */
+export interface ListenSession {
+  /** Resolves with the cause when the connection is gone (never, for PGlite: it is in-process). */
+  lost: Promise<Error>;
+  /** Whether `lost` can ever resolve: false for PGlite. */
+  canBeLost: boolean;
+  /** A statement on the listening connection itself; refused once lost (it would reconnect without LISTEN). */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  stop(): Promise<void>;
 }
 
 export interface OpenOptions {
@@ -85,8 +100,54 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       kind: 'postgres',
       schema,
       async listen(channel, onPayload) {
-        const sub = await client.listen(channel, onPayload);
-        return () => sub.unlisten();
+        // Not postgres.js' own listen: it re-issues LISTEN once when its connection closes and
+        // swallows a failure, so a listener could end up deaf without anyone knowing. A client of
+        // one connection that is never reused once it closes: a later statement would open a new
+        // connection without the LISTEN.
+        let gone: Error | undefined;
+        let lose!: (error: Error) => void;
+        const lost = new Promise<Error>((resolve) => (lose = resolve));
+        const conn = postgres(target.url, {
+          max: 1,
+          fetch_types: false,
+          connect_timeout: 10,
+          onnotice: () => {},
+          connection: { application_name: 'jobscope-listen', ...(schema !== undefined ? { search_path: schema } : {}) },
+          // Never closed for idleness or age (postgres.js' own listen passes these); its types leave them out.
+          ...({
+            idle_timeout: null,
+            max_lifetime: null,
+            onnotify: (name: string, payload: string) => {
+              if (name === channel && gone === undefined) onPayload(payload);
+            },
+          } as object),
+          onclose: () => {
+            if (gone !== undefined) return;
+            gone = new Error('the listening connection closed');
+            lose(gone);
+            void conn.end({ timeout: 0 });
+          },
+        });
+        try {
+          await conn.unsafe(`LISTEN "${channel.replace(/"/g, '""')}"`);
+          if (gone !== undefined) throw gone;
+        } catch (error) {
+          gone ??= error instanceof Error ? error : new Error(String(error));
+          await conn.end({ timeout: 0 });
+          throw error;
+        }
+        return {
+          lost,
+          canBeLost: true,
+          async query(text, params = []) {
+            if (gone !== undefined) throw gone;
+            return (await conn.unsafe(text, params as never[])) as never;
+          },
+          async stop() {
+            gone ??= new Error('stopped');
+            await conn.end({ timeout: 1 });
+          },
+        };
       },
       async query(text, params = []) {
         return (await client.unsafe(text, params as never[])) as never;
@@ -119,7 +180,14 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     schema,
     async listen(channel, onPayload) {
       const stop = await client.listen(channel, onPayload);
-      return () => stop();
+      return {
+        lost: new Promise<Error>(() => {}),
+        canBeLost: false,
+        async query(text, params = []) {
+          return (await client.query(text, params)).rows as never;
+        },
+        stop: () => stop(),
+      };
     },
     async query(text, params = []) {
       return (await client.query(text, params)).rows as never;

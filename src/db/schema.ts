@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   check,
+  customType,
   index,
   integer,
   jsonb,
@@ -279,6 +280,44 @@ export const jobRollupMinuteDeltas = pgTable(
     ...rollupMinuteColumns(),
   },
   (t) => [index('job_rollup_minute_deltas_key_idx').on(t.minute, t.jobType)],
+);
+
+/** PostgreSQL's 64-bit transaction id (`xid8`), as text: only SQL compares them. */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
+
+/**
+ * The job event log: every event the trigger NOTIFYs is also a row here, so that a listener that
+ * lost its connection replays what it missed (src/jobs/events.ts). Append-only; rows older than
+ * the bus's retention are pruned by the bus (one instance at a time).
+ */
+export const jobEvents = pgTable(
+  'job_events',
+  {
+    /** Insert order; the NOTIFY payload carries it, and listeners de-duplicate by it. */
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /**
+     * The recording transaction (`pg_current_xact_id()`). Ids are assigned at insert but commit
+     * out of order; a replay reads the transactions that were not yet finished when the listener
+     * last knew it had heard everything (`tx >= pg_snapshot_xmin(...)`), not `id > last seen`.
+     */
+    tx: xid8('tx').notNull().default(sql`pg_current_xact_id()`),
+    /** The lifecycle event: `enqueued`, `started`, `completed`, … (src/jobs/events.ts). */
+    type: text('type').notNull(),
+    /** The job that changed. */
+    jobId: text('job_id').notNull(),
+    /** Its job type. */
+    jobType: text('job_type').notNull(),
+    /** Its status after the change. */
+    status: jobStatus('status').notNull(),
+    /** Its `retry_count` after the change. */
+    retryCount: integer('retry_count').notNull(),
+    /** Its error after the change, cut to 2,000 characters. */
+    error: text('error'),
+    /** When the change was recorded (`clock_timestamp()`); pruning goes by it. */
+    occurredAt: timestamp('occurred_at', tz).notNull(),
+  },
+  // BRIN: the log is appended in time order, and the prune's range scan needs no B-tree to keep up.
+  (t) => [index('job_events_occurred_at_idx').using('brin', t.occurredAt)],
 );
 
 export type JobExecution = typeof jobExecutions.$inferSelect;

@@ -6,6 +6,7 @@ import {
   InvalidArgumentError,
   InvalidPayloadError,
   JobEventsBehindError,
+  JobEventsLostError,
   JobNotFoundError,
   JobNotCancellableError,
   JobNotRetryableError,
@@ -23,8 +24,8 @@ export type ErrorCode =
   | 'JOB_NOT_CANCELLABLE'
   | 'PUBLISH_FAILED'
   | 'EVENTS_BEHIND'
-  | 'SERVICE_UNAVAILABLE';
-
+  | 'SERVICE_UNAVAILABLE'
+  | 'EVENTS_LOST';
 
 /** The database could not be reached: HTTP 503 with Retry-After, the driver's words left to the log. */
 export function serviceUnavailable(): GraphQLError {
@@ -56,6 +57,7 @@ function codedExtensions(error: unknown): { code: ErrorCode; [key: string]: unkn
   }
   if (error instanceof PublishError) return { code: 'PUBLISH_FAILED', jobId: error.jobId };
   if (error instanceof JobEventsBehindError) return { code: 'EVENTS_BEHIND', queued: error.queued };
+  if (error instanceof JobEventsLostError) return { code: 'EVENTS_LOST', gapSeconds: Math.round(error.gapMs / 1000) };
   return undefined;
 }
 

@@ -35,6 +35,8 @@ export interface FanoutOptions {
   shareable: readonly string[];
   /** Unsent bytes per subscriber before it is dropped (SSE: the stream's backlog; iterators: the results' serialised size). */
   maxBufferedBytes: number;
+  /** Interval of the SSE keep-alive comment (`:`) on idle shared streams; default 12 s, as Yoga's own SSE. */
+  keepAliveMs?: number;
   /** How long a dropped SSE stream may take to read its last bytes before it is destroyed. */
   dropGraceMs?: number;
   /** Yoga's `maskedErrors.maskError`: shared results are masked once, the same way. */
@@ -47,7 +49,7 @@ export const SUBSCRIBER_TOO_SLOW = 'SUBSCRIBER_TOO_SLOW';
 
 const MASKED_MESSAGE = 'Unexpected error.';
 // Yoga pings every 12 s so that proxies keep an idle stream open; one timer for all streams here.
-const PING_INTERVAL_MS = 12_000;
+const DEFAULT_KEEP_ALIVE_MS = 12_000;
 const PING = Buffer.from(':\n\n');
 const COMPLETE = Buffer.from('event: complete\ndata:\n\n');
 
@@ -489,7 +491,7 @@ export class Fanout {
         source = new SharedSource(this, key, opened[Symbol.asyncIterator]());
         this.sources.set(key, source);
         void source.run();
-        this.pinger ??= setInterval(() => this.ping(), PING_INTERVAL_MS).unref();
+        this.pinger ??= setInterval(() => this.ping(), this.options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS).unref();
       }
     }
     const subscriber = new Subscriber(source, this.limits);

@@ -31,7 +31,7 @@ export type GraphQLServer = YogaServerInstance<GraphQLServerContext, GraphQLCont
 
 export interface GraphQLServerDeps {
   jobs: Jobs;
-  config: Pick<Config, 'apiKeys' | 'env' | 'graphqlLimits'>;
+  config: Pick<Config, 'apiKeys' | 'env' | 'graphqlLimits' | 'events'>;
   logger: Logger;
   /** Path of the endpoint, base path included (`/graphql`, `/jobscope/graphql`). */
   endpoint: string;
@@ -79,6 +79,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
   const fanout = new Fanout({
     shareable: ['jobEvents'],
     maxBufferedBytes: deps.config.graphqlLimits.subscriptionBufferKiB * 1024,
+    keepAliveMs: deps.config.events.keepAliveSeconds * 1000,
     maskError: (error, message) => maskError(error, message),
     logger: deps.logger,
   });

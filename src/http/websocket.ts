@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { execute, subscribe, type ExecutionArgs, type GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from '../config/index.js';
 import { ApiKeys, bearerToken, keyFromConnectionParams, type Caller } from '../graphql/auth.js';
 import type { GraphQLServer } from '../graphql/server.js';
@@ -43,16 +43,38 @@ function formatErrors(errors: readonly GraphQLError[]): GraphQLFormattedError[] 
  * `{ authorization: 'Bearer <key>' }` (or `{ apiKey: '<key>' }`); clients that can set headers on
  * the upgrade request may send `Authorization` there instead. A missing or unknown key closes the
  * socket with 4401 Unauthorized before any operation.
+ *
+ * Keep-alive: graphql-ws' server sends no pings of its own, so a quiet subscription could be cut
+ * by an idle proxy. Every `events.keepAliveSeconds` each socket gets a WebSocket ping frame
+ * (browsers and the ws library answer it without any code); a socket that has not answered the
+ * previous one is gone (a dead peer or network) and is terminated, which ends its subscriptions.
  */
 export function createGraphQLWebSocket(
   yoga: GraphQLServer,
-  options: { config: Pick<Config, 'apiKeys' | 'env'>; logger: Logger },
+  options: { config: Pick<Config, 'apiKeys' | 'env' | 'events'>; logger: Logger },
 ): GraphQLWebSocket {
   const path = yoga.graphqlEndpoint;
   const keys = new ApiKeys(options.config.apiKeys);
   const logger = options.logger.child({ component: 'graphql-ws' });
   const wss = new WebSocketServer({ noServer: true });
   let closed = false;
+  const answered = new WeakSet<WebSocket>();
+  wss.on('connection', (ws) => {
+    answered.add(ws);
+    ws.on('pong', () => answered.add(ws));
+  });
+  const keepAlive = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!answered.has(ws)) {
+        logger.debug('[graphql-ws] closing a socket that did not answer the keep-alive ping');
+        ws.terminate();
+        continue;
+      }
+      answered.delete(ws);
+      ws.ping();
+    }
+  }, options.config.events.keepAliveSeconds * 1000);
+  keepAlive.unref();
 
   const disposable = useServer<Record<string, unknown> | undefined, { caller: Caller }>(
     {
@@ -116,6 +138,7 @@ export function createGraphQLWebSocket(
     },
     async close() {
       closed = true;
+      clearInterval(keepAlive);
       await disposable.dispose();
     },
   };

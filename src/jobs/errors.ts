@@ -124,3 +124,17 @@ export class JobEventsBehindError extends Error {
     super(`Job events arrived faster than they could be handled: ${queued} were waiting; the subscription ended`);
   }
 }
+
+/**
+ * The event bus was deaf (its database connection lost) for longer than the event log keeps
+ * events, so some events of that time may never be delivered; the subscription ended.
+ */
+export class JobEventsLostError extends Error {
+  override name = 'JobEventsLostError';
+  constructor(readonly gapMs: number, readonly retentionMs: number) {
+    super(
+      `Job events may have been lost: the event stream was disconnected from the database for ${Math.round(gapMs / 1000)} s, ` +
+        `longer than the event log keeps events (${Math.round(retentionMs / 1000)} s); the subscription ended, subscribe again`,
+    );
+  }
+}

@@ -1,65 +1,101 @@
 import { createServer, connect, type Socket } from 'node:net';
 
-/** A TCP proxy on 127.0.0.1 in front of `targetPort`, to cut a connection (a database outage) and restore it. */
-export interface TcpProxy {
-  /** Where to connect instead of the target. */
-  readonly port: number;
+/** What a cut does to connections that arrive while it lasts. */
+export type CutMode =
   /**
-   * Drops every open connection and refuses new ones (the port stops listening: ECONNREFUSED)
-   * until `restore`. Refused rather than accepted and dropped: postgres.js 3.4.9 crashes the
-   * process when a socket closes while its startup message waits in a setImmediate
-   * (porsager/postgres#1154, #1208: `nextWrite` on a null socket).
+   * The port stops listening (ECONNREFUSED), as a stopped server. Refused rather than accepted and
+   * dropped: postgres.js 3.4.9 crashes the process when a socket closes while its startup message
+   * waits in a setImmediate (porsager/postgres#1154, #1208: `nextWrite` on a null socket).
    */
-  cut(): Promise<void>;
-  /** Listens on the same port and forwards new connections again. */
+  | 'refuse'
+  /** Accepted and held, not forwarded, until `restore` (a partitioned network). */
+  | 'hold';
+
+/** A TCP proxy on a loopback port that a test can cut and restore (a network fault without touching the server). */
+export interface TcpProxy {
+  /** The local port to connect to instead of the target's. */
+  readonly port: number;
+  /** Destroys every open connection; new ones are refused or held (`mode`) until `restore`. */
+  cut(mode?: CutMode): Promise<void>;
+  /** Forwards again, held connections included. */
   restore(): Promise<void>;
+  /** Connections forwarded so far (tests use it to know a client reconnected). */
+  connections(): number;
   /** Drops everything and stops listening. */
   close(): Promise<void>;
 }
 
-/** Starts a proxy to `targetHost:targetPort` on an ephemeral loopback port. */
+/** Forwards every connection on 127.0.0.1:<port> to `targetHost:targetPort`, byte for byte. */
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const open = new Set<Socket>();
-  let cut = false;
-  const server = createServer((client) => {
-    if (cut) {
-      client.destroy();
-      return;
-    }
+  let held: Socket[] = [];
+  let cut: CutMode | undefined;
+  let closed = false;
+  let forwarded = 0;
+
+  const forward = (client: Socket) => {
+    if (client.destroyed) return;
+    forwarded++;
     const upstream = connect(targetPort, targetHost);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
     for (const socket of [client, upstream]) {
       open.add(socket);
-      socket.on('close', () => open.delete(socket));
-      socket.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
+      socket.on('error', drop).on('close', drop);
     }
     client.pipe(upstream).pipe(client);
+  };
+
+  const server = createServer((client) => {
+    if (closed || cut === 'refuse') return void client.destroy();
+    if (cut === 'hold') {
+      client.on('error', () => client.destroy());
+      held.push(client);
+      return;
+    }
+    forward(client);
   });
-  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
   await listen(0);
   const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('proxy did not bind a TCP port');
+  if (address === null || typeof address === 'string') throw new Error('The proxy has no TCP port');
   const stop = () => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
   const dropAll = () => {
-    for (const socket of open) socket.destroy();
+    for (const socket of [...open, ...held]) socket.destroy();
     open.clear();
+    held = [];
   };
+
   return {
     port: address.port,
-    async cut() {
-      cut = true;
-      const stopped = stop();
-      dropAll();
+    async cut(mode = 'refuse') {
+      cut = mode;
+      const stopped = mode === 'refuse' ? stop() : Promise.resolve();
+      for (const socket of open) socket.destroy();
+      open.clear();
       await stopped;
     },
     async restore() {
-      cut = false;
-      if (!server.listening) await listen(address.port);
+      cut = undefined;
+      if (!server.listening && !closed) await listen(address.port);
+      const waiting = held;
+      held = [];
+      for (const client of waiting) forward(client);
     },
+    connections: () => forwarded,
     async close() {
-      cut = true;
+      closed = true;
       const stopped = stop();
       dropAll();
       await stopped;
