@@ -64,6 +64,18 @@ async function pendingDeltas(database: DatabaseHandle): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
+/**
+ * Folds every pending delta. The app's own compactor runs meanwhile, and a compaction that finds
+ * it holding the lock skips and returns 0: stopping at the first 0 left up to all 1M seeded
+ * deltas pending while the "compacted" figures were measured (jobStats all time read 14.5 ms
+ * instead of ~7). So this compacts until none is left.
+ */
+async function compactAll(database: DatabaseHandle): Promise<void> {
+  while ((await pendingDeltas(database)) > 0) {
+    if ((await compactRollups(database, 100_000)) === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export async function benchStats(database: DatabaseHandle, label: string, sizes: number[], iterations: number): Promise<void> {
   const app = await createApp({
     config: loadConfig({ NODE_ENV: 'test', LOG_DIR: 'off', ALERT_INTERVAL_SECONDS: '0' }),
@@ -103,7 +115,7 @@ export async function benchStats(database: DatabaseHandle, label: string, sizes:
       // The triggers appended deltas; fold them all (the app's timer would, a batch at a time).
       const compacting = Date.now();
       const pending = await pendingDeltas(database);
-      while ((await compactRollups(database, 100_000)) > 0);
+      await compactAll(database);
       // As the server's compactor does after moving that many rows.
       await vacuumRollupDeltas(database);
       console.log(`compacted ${pending} pending deltas in ${((Date.now() - compacting) / 1000).toFixed(1)} s`);
@@ -136,7 +148,7 @@ export async function benchStats(database: DatabaseHandle, label: string, sizes:
           const waiting = await pendingDeltas(database);
           report(`Statistics from rollups at ${size} rows on ${label} with ${waiting} pending deltas`, baseline, await measureCases());
         });
-        while ((await compactRollups(database, 100_000)) > 0);
+        await compactAll(database);
       }
     }
     const largest = sizes[sizes.length - 1]!;

@@ -12,7 +12,8 @@ import { answerStatus, createWorkerEndpoint } from './http/worker-endpoint.js';
 import { JobAlerter } from './jobs/alerts.js';
 import { JobDispatcher } from './jobs/dispatcher.js';
 import { JobEventBus } from './jobs/events.js';
-import { createJobs, type Jobs } from './jobs/index.js';
+import { actorLabel, createJobs, logPurge, type Actor, type Jobs } from './jobs/index.js';
+import { startRetention, type RetentionTimer } from './jobs/ops/retention.js';
 import { JobRegistry, type JobDefinition } from './jobs/registry.js';
 import { PublishRelay } from './jobs/relay.js';
 import { exampleJobs } from './jobs/types/index.js';
@@ -78,6 +79,9 @@ export interface JobscopeApp {
 
 /** How often the started app folds pending rollup deltas into the rollups. */
 const ROLLUP_COMPACTION_INTERVAL_MS = 2_000;
+/** How often JOBSCOPE_RETENTION_DAYS is applied (and once at start). */
+const RETENTION_INTERVAL_MS = 3_600_000;
+const RETENTION_ACTOR: Actor = Object.freeze({ kind: 'system', name: 'retention' });
 
 /** jobscope's routes, below the base path. */
 export type Route = 'standIn' | 'graphql' | 'home' | 'worker' | 'health' | 'metrics';
@@ -200,6 +204,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
 
   // Readers are exact without it; compaction keeps the pending deltas they add few.
   let compactor: RollupCompactor | undefined;
+  let retention: RetentionTimer | undefined;
 
   let draining: Promise<void> | undefined;
   const drain = () => {
@@ -207,6 +212,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
       await alerter.stop();
       await compactor?.stop();
       await relay.stop();
+      await retention?.stop();
       await standIn?.close();
       await webSocket.close();
       // Bounded by the longest job timeout: a hung handler does not hold shutdown for ever.
@@ -265,6 +271,16 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
         intervalMs: ROLLUP_COMPACTION_INTERVAL_MS,
         onError: (error) => logger.warn('[db] Rollup compaction failed', { error: error instanceof Error ? error.message : String(error) }),
       });
+      const days = config.policy.retentionDays;
+      if (days !== undefined) {
+        const log = logger.child({ actor: actorLabel(RETENTION_ACTOR) });
+        retention ??= startRetention(database.db, {
+          days,
+          intervalMs: RETENTION_INTERVAL_MS,
+          onPurged: (result, olderThan) => logPurge(log, result, olderThan),
+          onError: (error) => log.warn('[jobs] Retention purge failed', { error: error instanceof Error ? error.message : String(error) }),
+        });
+      }
     },
     drain,
     close,

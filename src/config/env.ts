@@ -42,6 +42,7 @@ export const ENV_OPTIONS = {
   ALERT_STUCK_MINUTES: v('number', 'policy', 'stuckAfterMinutes'),
   HEALTH_WINDOW_MINUTES: v('number', 'policy', 'healthWindowMinutes'),
   ALERT_FAILURE_RATE: v('number', 'policy', 'failureRateThreshold'),
+  JOBSCOPE_RETENTION_DAYS: v('number', 'policy', 'retentionDays'),
   GRAPHQL_MAX_DEPTH: v('number', 'graphql', 'maxDepth'),
   GRAPHQL_MAX_ALIASES: v('number', 'graphql', 'maxAliases'),
   GRAPHQL_MAX_TOKENS: v('number', 'graphql', 'maxTokens'),

@@ -119,6 +119,8 @@ export const OptionsSchema = z.strictObject({
       stuckAfterMinutes: positiveInt.default(DEFAULT_POLICY.stuckAfterMinutes),
       healthWindowMinutes: positiveInt.default(DEFAULT_POLICY.healthWindowMinutes),
       failureRateThreshold: z.number().gt(0).max(1).default(DEFAULT_POLICY.failureRateThreshold),
+      /** Delete final jobs this many days after they finished (checked hourly); unset keeps them all. */
+      retentionDays: positiveInt.optional(),
     })
     .prefault({}),
   graphql: z

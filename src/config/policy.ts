@@ -2,7 +2,7 @@
  * The thresholds every surface judges jobs by: `stuckJobs`, `jobHealth`, `/health/jobs`,
  * `/metrics`, the alerts and `retryJob`'s stuck rule all read these, so the API, the monitors and
  * the alerts cannot disagree. Built once from config (`policy` in the config file, or
- * `ALERT_STUCK_MINUTES`, `HEALTH_WINDOW_MINUTES`, `ALERT_FAILURE_RATE`).
+ * `ALERT_STUCK_MINUTES`, `HEALTH_WINDOW_MINUTES`, `ALERT_FAILURE_RATE`, `JOBSCOPE_RETENTION_DAYS`).
  */
 export interface Policy {
   /** Minutes in `processing` after which a job counts as stuck (the guide's 10). */
@@ -11,6 +11,11 @@ export interface Policy {
   healthWindowMinutes: number;
   /** Failure rate at or above which jobs are unhealthy and the alert fires (the guide's 5 %). */
   failureRateThreshold: number;
+  /**
+   * Days after which final jobs (completed, failed, cancelled) are deleted with their attempts;
+   * undefined keeps every job (the default).
+   */
+  retentionDays?: number | undefined;
 }
 
 /** The operations guide's numbers. */

@@ -175,18 +175,20 @@ export const jobAttempts = pgTable(
  * `jobscope_rebuild_rollups()` recomputes them from the table. Statistics, health,
  * throughput, slow jobs, `totalCount` and `/metrics` read these instead of scanning the table.
  *
- * A bucket is one UTC hour (`bucket_start` = `date_trunc('hour', …, 'UTC')`); `bucket_start =
- * '-infinity'` is the all-time row of the `created` series. Rows whose counts fell back to 0 stay
+ * A bucket is one UTC hour (`bucket_start` = `date_trunc('hour', …, 'UTC')`), one UTC day in the
+ * `_day` series (`date_trunc('day', …, 'UTC')`: long windows read days, their ends hours);
+ * `bucket_start = '-infinity'` is the all-time row of the `created` series. Rows whose counts fell back to 0 stay
  * (the rebuild drops them); readers skip them.
  */
 /** The columns of `job_rollups`; its pending deltas (`job_rollup_deltas`) have the same, as signed increments. */
 const rollupColumns = () => ({
   /**
-   * Which timestamp places a job in a bucket: `created` (every job, by `created_at`; hourly and
-   * all-time) or `completed` (jobs with `completed_at`, by `completed_at`; hourly).
+   * Which timestamp places a job in a bucket, and the bucket's size: `created` (every job, by
+   * `created_at`; hourly and all-time) or `completed` (jobs with `completed_at`, by
+   * `completed_at`; hourly), and `created_day` / `completed_day`, the same per UTC day.
    */
   series: text('series').notNull(),
-  /** Start of the UTC hour, or `-infinity` for the all-time row of the `created` series. */
+  /** Start of the UTC hour (the `_day` series: of the UTC day), or `-infinity` for the all-time row of the `created` series. */
   bucketStart: timestamp('bucket_start', tz).notNull(),
   /** `job_executions.job_type`. */
   jobType: text('job_type').notNull(),
@@ -212,7 +214,7 @@ export const jobRollups = pgTable(
   rollupColumns(),
   (t) => [
     primaryKey({ columns: [t.series, t.bucketStart, t.jobType, t.status] }),
-    check('job_rollups_series_check', sql`${t.series} IN ('created', 'completed')`),
+    check('job_rollups_series_check', sql`${t.series} IN ('created', 'completed', 'created_day', 'completed_day')`),
   ],
 );
 
@@ -221,10 +223,11 @@ const rollupBinColumns = () => ({
   /**
    * What is measured, by which timestamp: `duration` (completed_at − started_at, by created_at;
    * hourly and all-time), `duration_completed` (the same, by completed_at; hourly) or `wait`
-   * (started_at − created_at, by created_at; all-time only).
+   * (started_at − created_at, by created_at; all-time only); `duration_day` and
+   * `duration_completed_day` are the first two per UTC day.
    */
   series: text('series').notNull(),
-  /** Start of the UTC hour, or `-infinity` for all time. */
+  /** Start of the UTC hour (the `_day` series: of the UTC day), or `-infinity` for all time. */
   bucketStart: timestamp('bucket_start', tz).notNull(),
   /** `job_executions.job_type`. */
   jobType: text('job_type').notNull(),
@@ -248,7 +251,7 @@ export const jobRollupBins = pgTable(
   rollupBinColumns(),
   (t) => [
     primaryKey({ columns: [t.series, t.bucketStart, t.jobType, t.status, t.bin] }),
-    check('job_rollup_bins_series_check', sql`${t.series} IN ('duration', 'duration_completed', 'wait')`),
+    check('job_rollup_bins_series_check', sql`${t.series} IN ('duration', 'duration_completed', 'wait', 'duration_day', 'duration_completed_day')`),
   ],
 );
 

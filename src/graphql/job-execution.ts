@@ -1,4 +1,4 @@
-import type { JobExecution } from '../db/schema.js';
+import type { JobAttempt, JobExecution } from '../db/schema.js';
 import type { JobExecutionShape } from '../jobs/queries/index.js';
 import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
@@ -7,12 +7,26 @@ import { JobPublishRef } from './publish-state.js';
 
 const seconds = (from: Date | null, to: Date | null) => (from && to ? (to.getTime() - from.getTime()) / 1000 : null);
 
+/** The columns each field of JobAttempt reads (see {@link FIELD_COLUMNS}). */
+const ATTEMPT_FIELD_COLUMNS = {
+  attempt: ['attempt'],
+  messageId: ['messageId'],
+  startedAt: ['startedAt'],
+  finishedAt: ['finishedAt'],
+  durationSeconds: ['durationMs'],
+  httpStatus: ['httpStatus'],
+  error: ['error'],
+} as const satisfies Record<string, readonly (keyof JobAttempt)[]>;
+
+/** Every column a JobAttempt field reads: all small, loaded for one job. */
+const ATTEMPT_COLUMNS = columnsOf(Object.values(ATTEMPT_FIELD_COLUMNS).flat());
+
 /** One delivery attempt of a job, as the worker recorded it. */
 export const JobAttemptRef = builder.drizzleObject('jobAttempts', {
   name: 'JobAttempt',
   description: 'One delivery attempt of a job.',
-  // Every column is small: loaded always and read straight off the row (see JobExecution).
-  select: { columns: { attempt: true, messageId: true, startedAt: true, finishedAt: true, durationMs: true, httpStatus: true, error: true } },
+  // Read straight off the row (see JobExecution); a list loads only the selected ones.
+  select: { columns: ATTEMPT_COLUMNS },
   fields: (t) => ({
     attempt: t.int({ resolve: (attempt) => attempt.attempt, description: '`Upstash-Retried` of the delivery: 0 on the first.' }),
     messageId: t.string({ resolve: (attempt) => attempt.messageId, nullable: true, description: 'QStash message id of the delivery.' }),
@@ -55,24 +69,58 @@ const FIELD_COLUMNS = {
 type ScalarColumn = (typeof FIELD_COLUMNS)[keyof typeof FIELD_COLUMNS][number];
 
 /** Every column of job_executions but the JSON ones: small, so always loaded for one job. */
-const SCALAR_COLUMNS = Object.fromEntries(Object.values(FIELD_COLUMNS).flat().map((column) => [column, true])) as Record<ScalarColumn, true>;
+const SCALAR_COLUMNS = columnsOf<ScalarColumn>(Object.values(FIELD_COLUMNS).flat());
+
+/** `{ column: true }` for each column: drizzle's `columns` form. */
+function columnsOf<C extends string>(columns: readonly C[]): Record<C, true> {
+  return Object.fromEntries(columns.map((column) => [column, true])) as Record<C, true>;
+}
+
+/**
+ * `columns` as the plugin planned them (every column the type's select names) with only those of
+ * `all` that the selected `fields` read, plus `keep` and whatever else the plugin added.
+ */
+function narrowColumns(
+  columns: Record<string, boolean | undefined>,
+  all: Record<string, true>,
+  fieldColumns: Record<string, readonly string[]>,
+  fields: ReadonlySet<string>,
+  keep: readonly string[],
+): Record<string, true> {
+  const narrowed = columnsOf(keep) as Record<string, true>;
+  for (const [column, on] of Object.entries(columns)) {
+    if (on && !(column in all)) narrowed[column] = true;
+  }
+  for (const field of fields) {
+    for (const column of fieldColumns[field] ?? []) narrowed[column] = true;
+  }
+  return narrowed;
+}
+
+/** What a list selects on JobExecution and, under `attempts`, on JobAttempt. */
+export interface SelectedFields {
+  job: ReadonlySet<string>;
+  attempt: ReadonlySet<string>;
+}
 
 /**
  * `shape` (as the plugin planned it, with every scalar column) with only the scalar columns the
- * `fields` selected on JobExecution read, the job id always, and whatever the plugin added for the
- * JSON fields and relations kept. For lists: at 50 rows, loading six columns instead of thirteen
- * is most of the difference between a page of six fields and a page of one.
+ * selected fields read, the job id always, and whatever the plugin added for the JSON fields and
+ * relations kept; the attempts likewise. For lists: at 50 rows, loading six columns instead of
+ * thirteen is most of the difference between a page of six fields and a page of one, and the
+ * attempts' unselected timestamps were a Date parse each.
  */
-export function narrowToFields(shape: JobExecutionShape, fields: ReadonlySet<string>): JobExecutionShape {
+export function narrowToFields(shape: JobExecutionShape, fields: SelectedFields): JobExecutionShape {
   if (!shape.columns) return shape;
-  const columns: Record<string, boolean> = { jobId: true };
-  for (const [column, on] of Object.entries(shape.columns)) {
-    if (on && !(column in SCALAR_COLUMNS)) columns[column] = true;
+  const narrowed: JobExecutionShape = { ...shape, columns: narrowColumns(shape.columns, SCALAR_COLUMNS, FIELD_COLUMNS, fields.job, ['jobId']) };
+  const attempts = shape.with?.attempts;
+  if (attempts && typeof attempts === 'object' && attempts.columns) {
+    narrowed.with = {
+      ...shape.with,
+      attempts: { ...attempts, columns: narrowColumns(attempts.columns, ATTEMPT_COLUMNS, ATTEMPT_FIELD_COLUMNS, fields.attempt, ['id']) },
+    };
   }
-  for (const field of fields) {
-    for (const column of FIELD_COLUMNS[field as keyof typeof FIELD_COLUMNS] ?? []) columns[column] = true;
-  }
-  return { ...shape, columns: columns as JobExecutionShape['columns'] };
+  return narrowed;
 }
 
 /** A job: its latest state and every attempt. */

@@ -35,7 +35,7 @@ const JobExecutionOrderInput = builder.inputType('JobExecutionOrder', {
   }),
 });
 
-const JobExecutionFilterInput = builder.inputType('JobExecutionFilter', {
+export const JobExecutionFilterInput = builder.inputType('JobExecutionFilter', {
   description: 'Every given condition must hold.',
   fields: (t) => ({
     status: t.field({ type: [JobStatusEnum], required: false, description: 'Any of these statuses.' }),
@@ -54,7 +54,7 @@ const JobExecutionFilterInput = builder.inputType('JobExecutionFilter', {
 });
 
 /** The filter as the domain takes it: GraphQL nulls mean "not given". */
-function toFilter(input: typeof JobExecutionFilterInput.$inferInput | null | undefined): JobExecutionFilter {
+export function toFilter(input: typeof JobExecutionFilterInput.$inferInput | null | undefined): JobExecutionFilter {
   if (!input) return {};
   return {
     status: (input.status ?? undefined) as JobStatus[] | undefined,
@@ -92,7 +92,10 @@ async function nodeShape(ctx: object, info: GraphQLResolveInfo): Promise<JobExec
     typeName: 'JobExecution',
     paths: NODE_PATHS.map((path) => [...path]),
   })) as JobExecutionShape;
-  return narrowToFields(planned, selectedFields(info, NODE_PATHS));
+  return narrowToFields(planned, {
+    job: selectedFields(info, NODE_PATHS),
+    attempt: selectedFields(info, NODE_PATHS.map((path) => [...path, 'attempts'])),
+  });
 }
 
 /** Whether any cursor is selected (`edges.cursor`, `pageInfo.startCursor` / `endCursor`). */

@@ -13,6 +13,7 @@ import './job-types.js';
 import './enqueue-job.js';
 import './retry-job.js';
 import './cancel-job.js';
+import './purge-job-executions.js';
 import './job-events.js';
 
 /** The schema, built once from every registered module. */

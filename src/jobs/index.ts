@@ -24,6 +24,7 @@ import {
   type ThroughputWindow,
 } from './queries/index.js';
 import type { JobRegistry } from './registry.js';
+import { purgeJobExecutions, type PurgeJobExecutions, type PurgeResult } from './ops/retention.js';
 import { retryJob } from './retry.js';
 import { processDelivery, type Delivery, type DeliveryDeps, type DeliveryOutcome } from './worker.js';
 
@@ -56,6 +57,8 @@ export interface Jobs {
   retry(jobId: string, options?: CommandOptions): Promise<JobExecution>;
   /** Cancels a pending or retrying job (JobNotFoundError, JobNotCancellableError). */
   cancel(jobId: string, options?: CommandOptions): Promise<JobExecution>;
+  /** Deletes final jobs that finished before `olderThan`, in small batches (or counts them: `dryRun`). */
+  purge(input: PurgeJobExecutions, options?: CommandOptions): Promise<PurgeResult>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
   deliver(delivery: Delivery): Promise<DeliveryOutcome>;
   /** The questions the API answers, each one named query over the job tables. */
@@ -99,6 +102,11 @@ export function createJobs(deps: JobsDeps): Jobs {
     retry: (jobId, options = {}) =>
       retryJob({ db, dispatcher, logger: logFor(options.actor) }, jobId, { stuckAfterMinutes: policy.stuckAfterMinutes }),
     cancel: (jobId, options = {}) => cancelJob({ db, dispatcher, logger: logFor(options.actor) }, jobId),
+    purge: async (input, options = {}) => {
+      const result = await purgeJobExecutions(db, input);
+      logPurge(logFor(options.actor), result, input.olderThan);
+      return result;
+    },
     deliver: (delivery) => processDelivery({ db, logger, answerStatus }, delivery),
     read: createReader(db, policy),
   };
@@ -122,4 +130,18 @@ export function createReader(db: Database, policy: Policy): Jobs['read'] {
       }),
     rollups: () => rollupSnapshot(db),
   };
+}
+
+/** The line a purge leaves, on demand or by retention: what went, and the longest lock it held. */
+export function logPurge(log: Logger, result: PurgeResult, olderThan: Date): void {
+  if (result.dryRun) {
+    log.info('[jobs] Purge dry run: finished jobs that would be deleted', { olderThan: olderThan.toISOString(), matched: result.matched });
+  } else if (result.deleted > 0 || result.matched > 0) {
+    log.info('[jobs] Purged finished jobs', {
+      olderThan: olderThan.toISOString(),
+      deleted: result.deleted,
+      batches: result.batches,
+      longestBatchMs: Math.round(result.longestBatchMs),
+    });
+  }
 }

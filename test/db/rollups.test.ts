@@ -1,8 +1,18 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database, type DatabaseHandle } from '../../src/db/client.js';
 import { compactRollups, vacuumRollupDeltas } from '../../src/db/rollups.js';
-import { countJobExecutions, HISTOGRAM_RELATIVE_ERROR, jobStatistics, type JobStatistic } from '../../src/jobs/queries/index.js';
+import { MIGRATIONS_FOLDER } from '../../src/db/migrate.js';
+import {
+  countJobExecutions,
+  findSlowJobTypes,
+  HISTOGRAM_RELATIVE_ERROR,
+  jobStatistics,
+  jobThroughput,
+  type JobStatistic,
+} from '../../src/jobs/queries/index.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { generateExecutions, insertExecutions, random } from '../helpers/factories.js';
 import { GUIDE_SQL } from '../helpers/guide-sql.js';
@@ -331,5 +341,142 @@ describe(`rollups on ${databaseKind}`, () => {
     expect(await pendingDeltas(handle)).toBe(0);
     expect(await rollupContents(handle.db)).toEqual([]);
     expect(await jobStatistics(handle.db)).toEqual([]);
+  });
+});
+
+describe(`day buckets of the rollups on ${databaseKind}`, () => {
+  let database: TestDatabase;
+  let handle: DatabaseHandle;
+  const now = new Date();
+  const HOUR = 3_600_000;
+  const DAY = 86_400_000;
+  const today = Math.floor(now.getTime() / DAY) * DAY;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    handle = database.handle;
+    // Six days of rows, some of them compacted and some still pending deltas.
+    await insertExecutions(handle.db, generateExecutions({ count: 1500, seed: 11, spanMinutes: 6 * 24 * 60, now }));
+    await compactRollups(handle, 500);
+    await insertExecutions(handle.db, generateExecutions({ count: 300, seed: 12, spanMinutes: 6 * 24 * 60, now, prefix: 'late' }));
+    await handle.query(`UPDATE job_executions SET status = 'completed', completed_at = started_at + interval '2.5 s' WHERE status = 'processing' AND job_id LIKE '%1'`);
+  });
+  afterAll(async () => {
+    await database?.destroy();
+  });
+
+  // Windows whose ends fall early and late in an hour and a day, across several days, open at
+  // either end, within one day and within one hour: each is read from days, hours and scans with
+  // hours or minutes subtracted somewhere.
+  const windows: [string, Date | undefined, Date | undefined][] = [
+    ['the last 24 hours', new Date(now.getTime() - 24 * HOUR - 17_000), undefined],
+    ['3 days cutting hours early and late', new Date(today - 3 * DAY + 2 * HOUR + 3 * 60_000 + 5), new Date(today - 20 * HOUR - 4 * 60_000 + 11)],
+    ['4 days cutting hours late and early', new Date(today - 4 * DAY + 21 * HOUR + 57 * 60_000), new Date(today - DAY + 1 * HOUR + 2 * 60_000)],
+    ['whole days', new Date(today - 5 * DAY), new Date(today - DAY)],
+    ['since 5 days ago, open', new Date(today - 5 * DAY + 13 * HOUR + 31 * 60_000), undefined],
+    ['until 2 days ago', undefined, new Date(today - 2 * DAY + 23 * HOUR + 58 * 60_000)],
+    ['within one day', new Date(today - 2 * DAY + 3 * HOUR + 50 * 60_000), new Date(today - 2 * DAY + 22 * HOUR + 10 * 60_000)],
+    ['within one hour', new Date(today - DAY + 7 * HOUR + 5 * 60_000), new Date(today - DAY + 7 * HOUR + 55 * 60_000)],
+  ];
+
+  it('are kept by the triggers as a rebuild computes them, and equal the sums of the hourly rows', async () => {
+    expect(await rollupContents(handle.db)).toEqual(await rebuiltContents(handle));
+    const [check] = await handle.query<{ rollups: unknown; bins: unknown }>(`
+      SELECT
+        (SELECT count(*) FROM (
+           SELECT series, date_trunc('day', bucket_start, 'UTC') AS day, job_type, status, sum(jobs) AS jobs, sum(duration_sum) AS d FROM (
+             SELECT * FROM job_rollups UNION ALL SELECT series, bucket_start, job_type, status, jobs, finished, timed, duration_sum, waited, wait_sum FROM job_rollup_deltas) r
+           WHERE series IN ('created', 'completed') AND bucket_start > '-infinity' GROUP BY 1, 2, 3, 4
+           EXCEPT
+           SELECT replace(series, '_day', ''), bucket_start, job_type, status, sum(jobs), sum(duration_sum) FROM (
+             SELECT * FROM job_rollups UNION ALL SELECT series, bucket_start, job_type, status, jobs, finished, timed, duration_sum, waited, wait_sum FROM job_rollup_deltas) r
+           WHERE series IN ('created_day', 'completed_day') GROUP BY 1, 2, 3, 4) x) AS rollups,
+        (SELECT count(*) FROM (
+           SELECT series, date_trunc('day', bucket_start, 'UTC'), job_type, status, bin, sum(n) FROM (
+             SELECT * FROM job_rollup_bins UNION ALL SELECT series, bucket_start, job_type, status, bin, n FROM job_rollup_bin_deltas) b
+           WHERE series IN ('duration', 'duration_completed') AND bucket_start > '-infinity' GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+           EXCEPT
+           SELECT replace(series, '_day', ''), bucket_start, job_type, status, bin, sum(n) FROM (
+             SELECT * FROM job_rollup_bins UNION ALL SELECT series, bucket_start, job_type, status, bin, n FROM job_rollup_bin_deltas) b
+           WHERE series IN ('duration_day', 'duration_completed_day') GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0) x) AS bins`);
+    expect([Number(check!.rollups), Number(check!.bins)]).toEqual([0, 0]);
+  });
+
+  it('answer jobStats and totalCount exactly over windows of days, hours and scanned ends', async () => {
+    for (const [name, since, until] of windows) {
+      const oracle = await oracleStats(handle, since, until);
+      expect(oracle.length, name).toBeGreaterThan(0);
+      expectStatsMatch(await jobStatistics(handle.db, { since, until }), oracle);
+      const [{ n }] = (await handle.query<{ n: unknown }>(
+        `SELECT count(*) AS n FROM job_executions WHERE status IN ('completed', 'failed')
+         AND ($1::timestamptz IS NULL OR created_at >= $1::timestamptz) AND ($2::timestamptz IS NULL OR created_at < $2::timestamptz)`,
+        [since?.toISOString() ?? null, until?.toISOString() ?? null],
+      )) as [{ n: unknown }];
+      expect(await countJobExecutions(handle.db, { status: ['completed', 'failed'], createdAfter: since, createdBefore: until }), name).toBe(Number(n));
+    }
+  });
+
+  it('answer jobThroughput by day and by hour exactly, each bucket against a GROUP BY of the table', async () => {
+    for (const [name, since, until] of windows) {
+      if (!since) continue;
+      for (const bucket of ['day', 'hour'] as const) {
+        const ours = await jobThroughput(handle.db, { since, until: until ?? now, bucket });
+        const oracle = await handle.query<{ bucket_start: string; enqueued: unknown; completed: unknown; failed: unknown }>(
+          `SELECT to_char(b AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS bucket_start,
+                  (SELECT count(*) FROM job_executions WHERE created_at >= greatest(b, $1::timestamptz) AND created_at < least(b + $3::interval, $2::timestamptz)) AS enqueued,
+                  (SELECT count(*) FROM job_executions WHERE status = 'completed' AND completed_at >= greatest(b, $1::timestamptz) AND completed_at < least(b + $3::interval, $2::timestamptz)) AS completed,
+                  (SELECT count(*) FROM job_executions WHERE status = 'failed' AND completed_at >= greatest(b, $1::timestamptz) AND completed_at < least(b + $3::interval, $2::timestamptz)) AS failed
+           FROM generate_series(date_trunc($4, $1::timestamptz, 'UTC'), $2::timestamptz - interval '1 microsecond', $3::interval) b ORDER BY b`,
+          [since.toISOString(), (until ?? now).toISOString(), `1 ${bucket}`, bucket],
+        );
+        expect(
+          ours.map((b) => [b.bucketStart.toISOString().replace('.000Z', 'Z'), b.enqueued, b.completed, b.failed]),
+          `${name} by ${bucket}`,
+        ).toEqual(oracle.map((o) => [o.bucket_start, Number(o.enqueued), Number(o.completed), Number(o.failed)]));
+        expect(ours.reduce((s, b) => s + b.enqueued, 0), `${name} by ${bucket}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('answer slowJobs since an instant exactly, from the completed series', async () => {
+    for (const since of [new Date(today - 3 * DAY + 5 * HOUR + 1_234), new Date(now.getTime() - 24 * HOUR + 55 * 60_000)]) {
+      const ours = await findSlowJobTypes(handle.db, { thresholdSeconds: 0, since });
+      const oracle = await handle.query<{ job_type: string; count: unknown; avg: unknown; p95: unknown }>(
+        `SELECT job_type, count(*) AS count, AVG(EXTRACT(EPOCH FROM (completed_at - started_at))) AS avg,
+                percentile_cont(0.95) WITHIN GROUP (ORDER BY date_part('epoch', completed_at - started_at)) AS p95
+         FROM job_executions WHERE completed_at >= $1::timestamptz GROUP BY job_type
+         HAVING AVG(EXTRACT(EPOCH FROM (completed_at - started_at))) > 0 ORDER BY avg DESC, job_type`,
+        [since.toISOString()],
+      );
+      expect(ours.map((s) => s.jobType)).toEqual(oracle.map((o) => o.job_type));
+      ours.forEach((s, i) => {
+        const o = oracle[i]!;
+        expect(s.count).toBe(Number(o.count));
+        expect(s.avgDurationSeconds).toBeCloseTo(Number(o.avg), 9);
+        expect(Math.abs(s.p95DurationSeconds! - Number(o.p95))).toBeLessThanOrEqual(HISTOGRAM_RELATIVE_ERROR * Number(o.p95) + 1e-9);
+      });
+    }
+  });
+
+  it('are backfilled by their migration from the hourly rows of a database that had none', async () => {
+    const before = await rollupContents(handle.db);
+    // A database from before the day buckets: hourly rows only, compacted and pending.
+    await handle.query(`DELETE FROM job_rollups WHERE series LIKE '%\\_day'`);
+    await handle.query(`DELETE FROM job_rollup_deltas WHERE series LIKE '%\\_day'`);
+    await handle.query(`DELETE FROM job_rollup_bins WHERE series LIKE '%\\_day'`);
+    await handle.query(`DELETE FROM job_rollup_bin_deltas WHERE series LIKE '%\\_day'`);
+    expect(await rollupContents(handle.db)).not.toEqual(before);
+    const folder = readdirSync(MIGRATIONS_FOLDER).find((name) => name.endsWith('_rollup_days'))!;
+    const statements = readFileSync(join(MIGRATIONS_FOLDER, folder, 'migration.sql'), 'utf8').split('--> statement-breakpoint');
+    // The whole migration again, in one transaction as the migrator runs it.
+    await handle.db.transaction(async (tx) => {
+      for (const statement of statements) await tx.execute(sql.raw(statement));
+    });
+    expect(await rollupContents(handle.db)).toEqual(before);
+    expect(before).toEqual(await rebuiltContents(handle));
+    // And the triggers append day deltas again after it.
+    await handle.query(`UPDATE job_executions SET completed_at = completed_at - interval '3 hours' WHERE job_id LIKE 'late-%' AND completed_at IS NOT NULL`);
+    expect(await rollupContents(handle.db)).toEqual(await rebuiltContents(handle));
+    expectStatsMatch(await jobStatistics(handle.db, { since: windows[1]![1], until: windows[1]![2] }), await oracleStats(handle, windows[1]![1], windows[1]![2]));
   });
 });

@@ -1,8 +1,10 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseSchemaName } from '../../src/config/options.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
-import { migrateDatabase } from '../../src/db/migrate.js';
+import { MIGRATIONS_FOLDER, migrateDatabase } from '../../src/db/migrate.js';
 import type { JobEvent } from '../../src/jobs/events.js';
 import { sendEmailJob } from '../../src/jobs/types/send-email.js';
 import { EnqueueJobDocument, JobExecutionsDocument } from '../gql/graphql.js';
@@ -18,6 +20,9 @@ const withoutSchema = (d: TableDescription | null, schema: string) =>
   d && JSON.parse(JSON.stringify(d).replaceAll(`${schema}.`, '<schema>.'));
 
 const count = async (handle: DatabaseHandle, sql: string) => Number((await handle.query<{ n: unknown }>(sql))[0]!.n);
+
+/** The committed migrations: each is recorded once. */
+const MIGRATIONS = readdirSync(MIGRATIONS_FOLDER).filter((name) => existsSync(join(MIGRATIONS_FOLDER, name, 'migration.sql'))).length;
 
 describe('the schema option: names it accepts', () => {
   it('takes plain lowercase identifiers up to 63 characters', () => {
@@ -53,7 +58,7 @@ describe(`unset, on ${databaseKind}`, () => {
       `SELECT current_schema() AS schema, to_regclass('public.job_executions')::text AS table`,
     );
     expect(where).toEqual({ schema: 'public', table: 'job_executions' });
-    expect(await count(database.handle, `SELECT count(*) AS n FROM drizzle.__drizzle_migrations`)).toBe(6);
+    expect(await count(database.handle, `SELECT count(*) AS n FROM drizzle.__drizzle_migrations`)).toBe(MIGRATIONS);
   });
 });
 
@@ -127,7 +132,7 @@ describe(`JOBSCOPE_DB_SCHEMA=${SCHEMA} next to the app's own job_executions in p
       { kind: 'type', name: 'job_status', schema: SCHEMA },
     ]);
     expect(await count(database.handle, `SELECT count(*) AS n FROM pg_namespace WHERE nspname = 'drizzle'`)).toBe(0);
-    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(6);
+    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(MIGRATIONS);
   });
 
   it("leaves the app's table in public as it was: not adopted, no row added", async () => {
@@ -173,6 +178,6 @@ describe(`JOBSCOPE_DB_SCHEMA=${SCHEMA} next to the app's own job_executions in p
     const before = await describeTable(database.handle, 'job_executions', SCHEMA);
     await migrateDatabase(database.handle);
     expect(await describeTable(database.handle, 'job_executions', SCHEMA)).toEqual(before);
-    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(6);
+    expect(await count(database.handle, `SELECT count(*) AS n FROM ${SCHEMA}.__drizzle_migrations`)).toBe(MIGRATIONS);
   });
 });

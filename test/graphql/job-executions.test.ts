@@ -367,4 +367,32 @@ describe(`jobExecutions on ${databaseKind}`, () => {
       full.map((n) => ({ jobType: n.jobType, startedAt: n.startedAt, completedAt: n.completedAt, took: n.durationSeconds })),
     );
   });
+
+  it('reads only the attempt columns a list selects, each attempt field alone as a full read gives it', async () => {
+    const rows = generateExecutions({ count: 4, seed: 14, prefix: 'narrowatt' }).map((r) => ({ ...r, jobType: 'narrow-attempts' }));
+    await insertExecutions(database.handle.db, rows);
+    await insertAttempts(database.handle.db, rows.map((r) => r.jobId));
+    const fields = ['attempt', 'messageId', 'startedAt', 'finishedAt', 'durationSeconds', 'httpStatus', 'error'];
+    const list = async (selection: string) =>
+      (
+        await graphqlData<{ jobExecutions: { nodes: { attempts: Record<string, unknown>[] }[] } }, Record<string, unknown>>(
+          t.baseUrl,
+          `{ jobExecutions(filter: { jobType: ["narrow-attempts"] }, orderBy: { field: CREATED_AT, direction: ASC }) { nodes { attempts { ${selection} } } } }`,
+        )
+      ).jobExecutions.nodes.map((n) => n.attempts);
+    const full = await list(fields.join(' '));
+    expect(full.flat()).toHaveLength(8);
+    for (const field of fields.concat('__typename')) {
+      statements = [];
+      const alone = await list(field);
+      const [statement] = statements;
+      statements = undefined;
+      expect(alone, field).toEqual(full.map((attempts) => attempts.map((a) => (field === '__typename' ? { __typename: 'JobAttempt' } : { [field]: a[field] }))));
+      // The attempts' timestamps and other columns appear only when a selected field reads them.
+      const reads: Record<string, string> = { startedAt: 'started_at', finishedAt: 'finished_at', durationSeconds: 'duration_ms', httpStatus: 'http_status', messageId: 'message_id' };
+      for (const column of Object.values(reads).filter((c) => c !== reads[field])) {
+        expect(statement, `${field} reads ${column}`).not.toMatch(new RegExp(`"${column}"`));
+      }
+    }
+  });
 });

@@ -65,7 +65,7 @@ type JobExecutionsTable = typeof jobExecutions;
  * named placeholder of a prepared one, its value kept aside (`placeholders`). One definition of
  * every condition serves both.
  */
-type Bind = (name: string, value: unknown) => SQLWrapper;
+export type Bind = (name: string, value: unknown) => SQLWrapper;
 const inline: Bind = (_name, value) => param(value);
 function placeholders(): { bind: Bind; values: Record<string, unknown> } {
   const values: Record<string, unknown> = {};
@@ -78,7 +78,8 @@ function placeholders(): { bind: Bind; values: Record<string, unknown> } {
   };
 }
 
-function filterConditions(filter: JobExecutionFilter = {}, t: JobExecutionsTable = jobExecutions, bind: Bind = inline): SQL[] {
+/** The conditions of `filter` on `t` (every one must hold), values bound by `bind`. */
+export function filterConditions(filter: JobExecutionFilter = {}, t: JobExecutionsTable = jobExecutions, bind: Bind = inline): SQL[] {
   const conditions: SQL[] = [];
   // = ANY(array): one statement whatever the number of statuses or types.
   if (filter.status) conditions.push(sql`${t.status} = ANY(${bind('status', [...filter.status])}::job_status[])`);

@@ -16,11 +16,12 @@ import {
  * kept by the triggers of drizzle/*_rollups and *_rollup_deltas). Every read sums a rollup
  * table's rows together with its pending deltas ({@link rollupRows} and its siblings): the
  * triggers append deltas, a compaction moves them into the rollups atomically, so the sum is
- * exact at any instant, compacted or not. A window [since, until) is answered as the whole
- * buckets inside it, read from the rollups, plus its partial edge buckets, counted exactly from
- * `job_executions` over the indexed timestamp (at most one bucket's rows at each end). Counts,
- * sums and averages are therefore exact for every window; percentiles come from the merged
- * histograms.
+ * exact at any instant, compacted or not. A window [since, until) is answered as a signed sum
+ * ({@link planWindow}) of whole UTC days and hours read from the rollups and of the rows between
+ * each end and the nearest hour boundary, counted exactly from `job_executions` over the indexed
+ * timestamp (added when the boundary is inside the window, subtracted when it is outside: at most
+ * half an hour's rows at each end). Counts, sums and histogram bins are integers or numerics, so
+ * the sum is exact for every window; percentiles come from the merged histograms.
  *
  * Histogram: bin i holds the values in (2^((i-1)/8), 2^(i/8)] seconds; its representative value
  * (`jobscope_bin_value(i)`) is within {@link HISTOGRAM_RELATIVE_ERROR} of every value in it. A
@@ -111,6 +112,166 @@ export function withinAny(column: SQL, ranges: TimeRange[]): SQL {
   );
 }
 
+export const DAY_MS = 86_400_000;
+
+/** A bucket size of the `job_rollups` / `job_rollup_bins` series: the `_day` series or the hourly ones. */
+export type RollupGrain = 'day' | 'hour';
+const GRAIN_MS: Record<RollupGrain, number> = { day: DAY_MS, hour: HOUR_MS };
+
+/** A half-open range counted `sign` times: a window is a signed sum of such ranges. */
+export interface SignedRange extends TimeRange {
+  sign: number;
+}
+
+/**
+ * A window [since, until) as a signed sum of whole days, whole hours and exactly scanned ranges of
+ * `job_executions`: `days` and `hours` select rollup buckets by `bucket_start` (each range holds
+ * whole buckets of its size), `scans` select rows by timestamp. Within each list the ranges are
+ * disjoint. Summing every selected row times its range's sign counts each instant of the window
+ * once and every other instant zero times, so counts, sums and histogram bins are exact.
+ */
+export interface WindowPlan {
+  days: SignedRange[];
+  hours: SignedRange[];
+  scans: SignedRange[];
+}
+
+/**
+ * Plans the cheapest reading of [since, until) (an open end unbounded; not both open: the
+ * all-time rows answer that) from buckets of `grains` (coarsest first, e.g. `['day', 'hour']`;
+ * a throughput of hourly buckets passes `['hour']` so that no row spans two of its buckets) and
+ * scans. Each end of the window is moved to the bucket boundary below or above it, whichever
+ * leaves less to scan: the scan adds the rows between the end and the boundary, or subtracts
+ * them (an hour's rollup minus its first minutes, when the window starts late in the hour). At
+ * 1M rows a scanned hour cost ~2 ms (the duration bins of ~1,800 rows), so a window starting at
+ * minute 55 now scans 5 minutes, not 55 or 60. Then, from the hourly boundaries, the same choice
+ * between hours and days, fewest buckets: the last 24 hours at 05:07 read 2 days less 5 hours
+ * (and less 7 scanned minutes), not 24 hours; 30 days read 30 days. `now` only estimates what an
+ * open end costs.
+ */
+export function planWindow(since: Date | undefined, until: Date | undefined, grains: readonly RollupGrain[], now = new Date()): WindowPlan {
+  const a = since?.getTime() ?? -Infinity;
+  const b = until?.getTime() ?? Infinity;
+  if (!(a < b)) return { days: [], hours: [], scans: [] };
+  const pieces: { level: 'scan' | RollupGrain; from: number; to: number; sign: number }[] = [];
+  // seg(x, y) for y < x is the range [y, x) counted negatively: the ranges telescope.
+  const segment = (level: 'scan' | RollupGrain, x: number, y: number, sign: number) => {
+    if (x < y) pieces.push({ level, from: x, to: y, sign });
+    else if (y < x) pieces.push({ level, from: y, to: x, sign: -sign });
+  };
+  const floor = (t: number, step: number) => (Number.isFinite(t) ? Math.floor(t / step) * step : t);
+  const ceil = (t: number, step: number) => (Number.isFinite(t) ? Math.ceil(t / step) * step : t);
+  const gap = (x: number, y: number) => (x === y ? 0 : Math.abs(x - y));
+  const nowMs = now.getTime();
+  // Buckets of `step` a range reads; an open right end is estimated at `now` (later buckets hold
+  // nothing yet), an open left end cannot be read in finer buckets when coarser ones exist.
+  const buckets = (x: number, y: number, step: number) => {
+    if (x === y) return 0;
+    const [lo, hi] = x < y ? [x, y] : [y, x];
+    if (lo === -Infinity) return 1e9 / step;
+    return Math.max(0, Math.min(hi, Math.max(lo, ceil(nowMs, step))) - lo) / step;
+  };
+
+  const finest = grains[grains.length - 1]!;
+  const fine = GRAIN_MS[finest];
+  // Level 1: scan the ends, or subtract them, or (a window within an hour or two) scan it all.
+  let best: { a: number; b: number; scanned: number } | undefined;
+  for (const x of new Set([floor(a, fine), ceil(a, fine)])) {
+    for (const y of new Set([floor(b, fine), ceil(b, fine)])) {
+      const scanned = gap(a, x) + gap(b, y);
+      if (!best || scanned < best.scanned || (scanned === best.scanned && gap(x, y) < gap(best.a, best.b))) best = { a: x, b: y, scanned };
+    }
+  }
+  if (Number.isFinite(a) && Number.isFinite(b) && b - a <= best!.scanned) {
+    segment('scan', a, b, 1);
+    return normalize(pieces);
+  }
+  const { a: ha, b: hb } = best!;
+  segment('scan', a, ha, 1);
+  segment('scan', hb, b, 1);
+  if (grains.length === 1) {
+    segment(finest, ha, hb, 1);
+    return normalize(pieces);
+  }
+  // Level 2: whole hours, or days with hours added or subtracted at each end, fewest buckets.
+  const coarse = GRAIN_MS[grains[0]!];
+  let plan = { da: ha, db: ha, cost: buckets(ha, hb, fine) };
+  for (const x of new Set([floor(ha, coarse), ceil(ha, coarse)])) {
+    for (const y of new Set([floor(hb, coarse), ceil(hb, coarse)])) {
+      const cost = buckets(ha, x, fine) + buckets(y, hb, fine) + buckets(x, y, coarse);
+      if (cost < plan.cost) plan = { da: x, db: y, cost };
+    }
+  }
+  if (plan.da === plan.db) {
+    segment(finest, ha, hb, 1);
+  } else {
+    segment(finest, ha, plan.da, 1);
+    segment(grains[0]!, plan.da, plan.db, 1);
+    segment(finest, plan.db, hb, 1);
+  }
+  return normalize(pieces);
+}
+
+/** Per level, the pieces' signs summed into disjoint ranges (zero-sign ranges dropped). */
+function normalize(pieces: { level: 'scan' | RollupGrain; from: number; to: number; sign: number }[]): WindowPlan {
+  const level = (name: 'scan' | RollupGrain): SignedRange[] => {
+    const mine = pieces.filter((p) => p.level === name);
+    const points = [...new Set(mine.flatMap((p) => [p.from, p.to]))].sort((x, y) => x - y);
+    const ranges: { from: number; to: number; sign: number }[] = [];
+    for (let i = 0; i + 1 < points.length; i++) {
+      const [from, to] = [points[i]!, points[i + 1]!];
+      const sign = mine.reduce((sum, p) => (p.from <= from && to <= p.to ? sum + p.sign : sum), 0);
+      if (sign === 0) continue;
+      const last = ranges[ranges.length - 1];
+      if (last && last.to === from && last.sign === sign) last.to = to;
+      else ranges.push({ from, to, sign });
+    }
+    const date = (t: number) => (Number.isFinite(t) ? new Date(t) : undefined);
+    return ranges.map((r) => ({ from: date(r.from), to: date(r.to), sign: r.sign }));
+  };
+  return { days: level('day'), hours: level('hour'), scans: level('scan') };
+}
+
+/** A window's selection of rollup rows or scanned rows: the condition, and each row's sign. */
+export interface Selection {
+  where: SQL;
+  sign: SQL;
+}
+
+function rangeCondition(column: SQL, r: TimeRange, excludeAllTime: boolean): SQL {
+  const parts: SQL[] = [];
+  if (r.from) parts.push(sql`${column} >= ${timestamptz(r.from)}`);
+  else if (excludeAllTime) parts.push(sql`${column} > '-infinity'::timestamptz`);
+  if (r.to) parts.push(sql`${column} < ${timestamptz(r.to)}`);
+  return parts.length === 0 ? sql`true` : sql.join(parts, sql` AND `);
+}
+
+function select(branches: { condition: SQL; sign: number }[]): Selection {
+  if (branches.length === 0) return { where: sql`false`, sign: sql`0` };
+  return {
+    where: sql`(${sql.join(branches.map((b) => sql`(${b.condition})`), sql` OR `)})`,
+    sign: sql`(CASE ${sql.join(branches.map((b) => sql`WHEN ${b.condition} THEN ${sql.raw(String(b.sign))}`), sql` `)} END)`,
+  };
+}
+
+/**
+ * The rollup rows of a plan: series `series` (hourly) for its hours and `series`_day for its
+ * days, by `bucket_start`. The all-time rows are never selected.
+ */
+export function planBuckets(plan: WindowPlan, series: string): Selection {
+  const branch = (grainSeries: string, r: SignedRange) => ({
+    // The series as a literal (a constant of this module): the planner matches it to the key index.
+    condition: sql`series = ${sql.raw(`'${grainSeries}'`)} AND ${rangeCondition(sql`bucket_start`, r, true)}`,
+    sign: r.sign,
+  });
+  return select([...plan.days.map((r) => branch(`${series}_day`, r)), ...plan.hours.map((r) => branch(series, r))]);
+}
+
+/** The `job_executions` rows a plan scans, by `column` (`created_at`, `completed_at`). */
+export function planScans(plan: WindowPlan, column: SQL): Selection {
+  return select(plan.scans.map((r) => ({ condition: rangeCondition(column, r, false), sign: r.sign })));
+}
+
 /** One histogram bin as read: its representative value and how many values it holds. */
 export interface Bin {
   value: number;
@@ -154,8 +315,8 @@ export function binsByKey<R extends { value: unknown; n: unknown }>(rows: readon
 
 /**
  * Jobs with one of `status`, one of `jobType`, created in [createdAfter, createdBefore): the
- * created series' all-time rows without a time condition, else its whole hours plus an exact
- * count of the partial first and last hour. An empty list matches nothing, as `IN ()` would.
+ * created series' all-time rows without a time condition, else its days and hours plus an exact
+ * count of what the window's ends add or take away ({@link planWindow}). An empty list matches nothing, as `IN ()` would.
  */
 export async function countFromRollups(
   db: Database,
@@ -169,15 +330,15 @@ export async function countFromRollups(
   ];
   const where = sql.join(conditions, sql``);
   const allTime = filter.createdAfter === undefined && filter.createdBefore === undefined;
-  const split = splitWindow(filter.createdAfter, filter.createdBefore, HOUR_MS);
-  const buckets = allTime ? sql`bucket_start = '-infinity'::timestamptz` : split.whole ? bucketsIn(sql`bucket_start`, split.whole) : sql`false`;
-  const edges = withinAny(sql`created_at`, allTime ? [] : split.edges);
+  const plan = allTime ? { days: [], hours: [], scans: [] } : planWindow(filter.createdAfter, filter.createdBefore, ['day', 'hour']);
+  const buckets = allTime ? { where: sql`series = 'created' AND bucket_start = '-infinity'::timestamptz`, sign: sql`1` } : planBuckets(plan, 'created');
+  const edges = planScans(plan, sql`created_at`);
   const [row] = await db.execute<{ n: unknown }>(
     sql`
       SELECT coalesce(sum(n), 0) AS n FROM (
-        SELECT sum(jobs) AS n FROM ${rollupRows} rollup WHERE series = 'created' AND ${buckets}${where}
+        SELECT sum(${buckets.sign} * jobs) AS n FROM ${rollupRows} rollup WHERE ${buckets.where}${where}
         UNION ALL
-        SELECT count(*) FROM ${jobExecutions} WHERE (${edges})${where}
+        SELECT sum(${edges.sign}) FROM ${jobExecutions} WHERE ${edges.where}${where}
       ) s`,
     'objects',
   );

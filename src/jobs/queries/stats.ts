@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { jobExecutions, type JobExecution } from '../../db/schema.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -6,11 +6,14 @@ import {
   binsByKey,
   bucketsIn,
   histogramPercentile,
-  HOUR_MS,
   MINUTE_MS,
+  planBuckets,
+  planScans,
+  planWindow,
   rollupBinRows,
   rollupMinuteRows,
   rollupRows,
+  type Selection,
   splitWindow,
   timestamptz,
   withinAny,
@@ -33,7 +36,13 @@ export interface JobStatistic {
   p99DurationSeconds: number | null;
 }
 
-/** One row of a statistics read: sums over rollup rows and scanned edge rows. */
+function nullableNumber(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+const ofType = (jobType: string | undefined) => (jobType === undefined ? sql`` : sql` AND job_type = ${jobType}`);
+
+/** One row of a statistics read: sums over rollup rows and scanned rows, signed. */
 interface CountRow {
   job_type: string;
   status: JobExecution['status'];
@@ -47,42 +56,36 @@ interface BinRow {
   n: unknown;
 }
 
-function nullableNumber(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
-
-const ofType = (jobType: string | undefined) => (jobType === undefined ? sql`` : sql` AND job_type = ${jobType}`);
-
 /**
  * The guide's "job statistics by type" per (job type, status), over jobs created in the window,
  * with duration percentiles. Every status is counted; durations come from rows that have both
- * `started_at` and `completed_at`. Read from the rollups: the all-time rows without a window, the
- * whole hours of a window plus an exact scan of its partial first and last hour otherwise.
- * Counts and averages are exact; p50/p95/p99 are within HISTOGRAM_RELATIVE_ERROR of
- * percentile_cont over the same rows.
+ * `started_at` and `completed_at`. Read from the rollups: the all-time rows without a window,
+ * otherwise the window's whole days and hours plus an exact scan of what its ends add or take
+ * away ({@link planWindow}). Counts and averages are exact; p50/p95/p99 are within
+ * HISTOGRAM_RELATIVE_ERROR of percentile_cont over the same rows.
  */
 export async function jobStatistics(db: Database, window: StatsWindow = {}): Promise<JobStatistic[]> {
   const allTime = window.since === undefined && window.until === undefined;
-  const split = splitWindow(window.since, window.until, HOUR_MS);
-  const buckets = allTime
-    ? sql`bucket_start = '-infinity'::timestamptz`
-    : split.whole
-      ? bucketsIn(sql`bucket_start`, split.whole)
-      : sql`false`;
-  const edges = withinAny(sql`created_at`, allTime ? [] : split.edges);
+  const plan = allTime ? { days: [], hours: [], scans: [] } : planWindow(window.since, window.until, ['day', 'hour']);
+  const counted = allTime ? { where: sql`series = 'created' AND bucket_start = '-infinity'::timestamptz`, sign: sql`1` } : planBuckets(plan, 'created');
+  const binned = allTime ? { where: sql`series = 'duration' AND bucket_start = '-infinity'::timestamptz`, sign: sql`1` } : planBuckets(plan, 'duration');
+  const scanned = planScans(plan, sql`created_at`);
   const type = ofType(window.jobType);
+  // Two statements on two connections, in parallel: one statement for both ran 0.8 ms slower for
+  // all time at 1M rows on a busy 2-core machine, and the scanned ends are at most half an hour.
   const [counts, bins] = await Promise.all([
     db.execute<CountRow>(
       sql`
         SELECT job_type, status, sum(jobs) AS jobs, sum(duration_sum) / nullif(sum(timed), 0) AS avg
         FROM (
-          SELECT job_type, status, jobs, timed, duration_sum FROM ${rollupRows} rollup
-          WHERE series = 'created' AND ${buckets}${type}
+          SELECT job_type, status, sign * jobs AS jobs, sign * timed AS timed, sign * duration_sum AS duration_sum
+          FROM (SELECT job_type, status, jobs, timed, duration_sum, ${counted.sign} AS sign FROM ${rollupRows} rollup
+                WHERE ${counted.where}${type}) r
           UNION ALL
-          SELECT job_type, status, 1,
-                 CASE WHEN started_at IS NOT NULL AND completed_at IS NOT NULL THEN 1 ELSE 0 END,
-                 coalesce(EXTRACT(EPOCH FROM (completed_at - started_at)), 0)
-          FROM ${jobExecutions} WHERE (${edges})${type}
+          SELECT job_type, status, ${scanned.sign},
+                 CASE WHEN started_at IS NOT NULL AND completed_at IS NOT NULL THEN ${scanned.sign} ELSE 0 END,
+                 coalesce(${scanned.sign} * EXTRACT(EPOCH FROM (completed_at - started_at)), 0)
+          FROM ${jobExecutions} WHERE ${scanned.where}${type}
         ) s
         GROUP BY job_type, status
         HAVING sum(jobs) > 0
@@ -93,12 +96,13 @@ export async function jobStatistics(db: Database, window: StatsWindow = {}): Pro
       sql`
         SELECT job_type, status, jobscope_bin_value(bin) AS value, sum(n) AS n
         FROM (
-          SELECT job_type, status, bin, n FROM ${rollupBinRows} bins
-          WHERE series = 'duration' AND ${buckets}${type}
+          SELECT job_type, status, bin, sign * n AS n
+          FROM (SELECT job_type, status, bin, n, ${binned.sign} AS sign FROM ${rollupBinRows} bins
+                WHERE ${binned.where}${type}) b
           UNION ALL
-          SELECT job_type, status, jobscope_duration_bin(date_part('epoch', completed_at - started_at)), 1
+          SELECT job_type, status, jobscope_duration_bin(date_part('epoch', completed_at - started_at)), ${scanned.sign}
           FROM ${jobExecutions}
-          WHERE (${edges}) AND started_at IS NOT NULL AND completed_at IS NOT NULL${type}
+          WHERE ${scanned.where} AND started_at IS NOT NULL AND completed_at IS NOT NULL${type}
         ) s
         GROUP BY job_type, status, bin
         HAVING sum(n) > 0
@@ -230,18 +234,38 @@ export async function jobThroughput(db: Database, window: ThroughputWindow = {})
   const from = timestamptz(since);
   const to = timestamptz(until);
   const type = ofType(window.jobType);
-  // Whole minutes from job_rollup_minutes for MINUTE buckets, whole hours from job_rollups for
-  // HOUR and DAY; the partial minute or hour at either end of [since, until) scanned exactly.
-  const split = splitWindow(since, until, bucket === 'minute' ? MINUTE_MS : HOUR_MS);
-  const rollup = !split.whole
-    ? sql`SELECT NULL::timestamptz AS counted_at, 0::int8 AS enqueued, 0::int8 AS completed, 0::int8 AS failed WHERE false`
-    : bucket === 'minute'
-      ? sql`SELECT minute AS counted_at, enqueued, completed, failed FROM ${rollupMinuteRows} minutes WHERE ${bucketsIn(sql`minute`, split.whole)}${type}`
-      : sql`SELECT bucket_start AS counted_at,
-                   CASE WHEN series = 'created' THEN jobs ELSE 0 END AS enqueued,
-                   CASE WHEN series = 'completed' AND status = 'completed' THEN jobs ELSE 0 END AS completed,
-                   CASE WHEN series = 'completed' AND status = 'failed' THEN jobs ELSE 0 END AS failed
-            FROM ${rollupRows} rollup WHERE ${bucketsIn(sql`bucket_start`, split.whole)}${type}`;
+  // MINUTE buckets: whole minutes from job_rollup_minutes, the partial minute at either end of
+  // [since, until) scanned. HOUR and DAY: the rollups' hours (and for DAY its days), the ends
+  // scanned, added or subtracted (planWindow). Each rollup row read covers one hour or day, inside
+  // one bucket of the answer, so rows are placed by bucket_start (scanned ones by timestamp),
+  // signs and all. Days for DAY: 30 days were ~11,000 hourly rows, a 6.9 ms statement at 1M rows;
+  // ~600 day rows take 1.9 ms.
+  let rollup: SQL;
+  let created: Selection;
+  let completed: Selection;
+  if (bucket === 'minute') {
+    const split = splitWindow(since, until, MINUTE_MS);
+    rollup = !split.whole
+      ? sql`SELECT NULL::timestamptz AS counted_at, 0::int8 AS enqueued, 0::int8 AS completed, 0::int8 AS failed WHERE false`
+      : sql`SELECT minute AS counted_at, enqueued, completed, failed FROM ${rollupMinuteRows} minutes WHERE ${bucketsIn(sql`minute`, split.whole)}${type}`;
+    created = { where: sql`(${withinAny(sql`created_at`, split.edges)})`, sign: sql`1` };
+    completed = { where: sql`(${withinAny(sql`completed_at`, split.edges)})`, sign: sql`1` };
+  } else {
+    const plan = planWindow(since, until, bucket === 'day' ? ['day', 'hour'] : ['hour']);
+    const enqueuedRows = planBuckets(plan, 'created');
+    const completedRows = planBuckets(plan, 'completed');
+    rollup = sql`SELECT bucket_start AS counted_at, sign * enqueued AS enqueued, sign * completed AS completed, sign * failed AS failed
+      FROM (
+        SELECT bucket_start, ${enqueuedRows.sign} AS sign, jobs AS enqueued, 0 AS completed, 0 AS failed
+        FROM ${rollupRows} rollup WHERE ${enqueuedRows.where}${type}
+        UNION ALL
+        SELECT bucket_start, ${completedRows.sign},
+               0, CASE WHEN status = 'completed' THEN jobs ELSE 0 END, CASE WHEN status = 'failed' THEN jobs ELSE 0 END
+        FROM ${rollupRows} rollup WHERE ${completedRows.where} AND status IN ('completed', 'failed')${type}
+      ) r`;
+    created = planScans(plan, sql`created_at`);
+    completed = planScans(plan, sql`completed_at`);
+  }
   const rows = await db.execute<{ bucket_start: string; enqueued: number; completed: number; failed: number }>(
     sql`
       WITH buckets AS (
@@ -251,11 +275,11 @@ export async function jobThroughput(db: Database, window: ThroughputWindow = {})
         FROM (
           ${rollup}
           UNION ALL
-          SELECT created_at, 1, 0, 0 FROM ${jobExecutions} WHERE (${withinAny(sql`created_at`, split.edges)})${type}
+          SELECT created_at, ${created.sign}, 0, 0 FROM ${jobExecutions} WHERE ${created.where}${type}
           UNION ALL
-          SELECT completed_at, 0, CASE WHEN status = 'completed' THEN 1 ELSE 0 END, CASE WHEN status = 'failed' THEN 1 ELSE 0 END
+          SELECT completed_at, 0, CASE WHEN status = 'completed' THEN ${completed.sign} ELSE 0 END, CASE WHEN status = 'failed' THEN ${completed.sign} ELSE 0 END
           FROM ${jobExecutions}
-          WHERE (${withinAny(sql`completed_at`, split.edges)}) AND status IN ('completed', 'failed')${type}
+          WHERE ${completed.where} AND status IN ('completed', 'failed')${type}
         ) s
         GROUP BY 1
       )
@@ -294,28 +318,29 @@ export async function findSlowJobTypes(
   { thresholdSeconds = 30, since }: { thresholdSeconds?: number; since?: Date | undefined } = {},
 ): Promise<SlowJobType[]> {
   // All time: the created series' all-time rows (finished = the guide's completed_at IS NOT NULL).
-  // Since an instant: the completed series' whole hours from the hour after it, the partial hour
-  // scanned on completed_at.
-  const split = splitWindow(since, undefined, HOUR_MS);
+  // Since an instant: the completed series' days and hours from it on, its end scanned on
+  // completed_at, added or subtracted (planWindow).
+  const plan = since ? planWindow(since, undefined, ['day', 'hour']) : { days: [], hours: [], scans: [] };
+  const finished = planBuckets(plan, 'completed');
+  const binned = planBuckets(plan, 'duration_completed');
   const counts = since
-    ? sql`SELECT job_type, jobs AS finished, timed, duration_sum FROM ${rollupRows} rollup
-          WHERE series = 'completed' AND ${bucketsIn(sql`bucket_start`, split.whole!)}`
+    ? sql`SELECT job_type, sign * jobs AS finished, sign * timed AS timed, sign * duration_sum AS duration_sum
+          FROM (SELECT job_type, jobs, timed, duration_sum, ${finished.sign} AS sign FROM ${rollupRows} rollup WHERE ${finished.where}) r`
     : sql`SELECT job_type, finished, timed, duration_sum FROM ${rollupRows} rollup
           WHERE series = 'created' AND bucket_start = '-infinity'::timestamptz`;
   const bins = since
-    ? sql`SELECT job_type, bin, n FROM ${rollupBinRows} bins
-          WHERE series = 'duration_completed' AND ${bucketsIn(sql`bucket_start`, split.whole!)}`
+    ? sql`SELECT job_type, bin, sign * n AS n FROM (SELECT job_type, bin, n, ${binned.sign} AS sign FROM ${rollupBinRows} bins WHERE ${binned.where}) b`
     : sql`SELECT job_type, bin, n FROM ${rollupBinRows} bins WHERE series = 'duration' AND bucket_start = '-infinity'::timestamptz`;
-  const edges = withinAny(sql`completed_at`, since ? split.edges : []);
+  const edges = planScans(plan, sql`completed_at`);
   const rows = await db.execute<{ job_type: string; count: unknown; avg: unknown }>(
     sql`
       SELECT job_type, sum(finished) AS count, sum(duration_sum) / sum(timed) AS avg
       FROM (
         ${counts}
         UNION ALL
-        SELECT job_type, 1, CASE WHEN started_at IS NOT NULL THEN 1 ELSE 0 END,
-               coalesce(EXTRACT(EPOCH FROM (completed_at - started_at)), 0)
-        FROM ${jobExecutions} WHERE ${edges}
+        SELECT job_type, ${edges.sign}, CASE WHEN started_at IS NOT NULL THEN ${edges.sign} ELSE 0 END,
+               coalesce(${edges.sign} * EXTRACT(EPOCH FROM (completed_at - started_at)), 0)
+        FROM ${jobExecutions} WHERE ${edges.where}
       ) s
       GROUP BY job_type
       HAVING sum(timed) > 0 AND sum(duration_sum) / sum(timed) > ${thresholdSeconds}::float8
@@ -330,8 +355,8 @@ export async function findSlowJobTypes(
       FROM (
         ${bins}
         UNION ALL
-        SELECT job_type, jobscope_duration_bin(date_part('epoch', completed_at - started_at)), 1
-        FROM ${jobExecutions} WHERE (${edges}) AND started_at IS NOT NULL
+        SELECT job_type, jobscope_duration_bin(date_part('epoch', completed_at - started_at)), ${edges.sign}
+        FROM ${jobExecutions} WHERE ${edges.where} AND started_at IS NOT NULL
       ) s
       WHERE job_type IN (${sql.join(types.map((t) => sql`${t}`), sql`, `)})
       GROUP BY job_type, bin
