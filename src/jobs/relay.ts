@@ -58,16 +58,21 @@ export class PublishRelay {
   private wake: { at: number; timer: NodeJS.Timeout } | undefined;
   private running: Promise<void> | undefined;
   private again = false;
-  private stopped = true;
+  /** After stop(): no rounds until start(). Before start(), nudges still publish (no poll yet). */
+  private stopped = false;
   /** Retries scheduled by this relay since it was created (for /metrics and the tests). */
   retries = 0;
 
   constructor(private readonly deps: RelayDeps) {}
 
-  /** Starts polling (an unref'd timer: it never keeps the process alive) and runs a round at once. */
+  /**
+   * Starts polling (an unref'd timer: it never keeps the process alive) and runs a round at once.
+   * Until then an enqueue in this process is still published on its nudge; the poll adds what
+   * other instances, caller transactions and crashes left.
+   */
   start(): void {
-    if (!this.stopped) return;
     this.stopped = false;
+    if (this.timer) return;
     this.timer = setInterval(() => this.nudge(), this.deps.pollIntervalMs ?? POLL_INTERVAL_MS);
     this.timer.unref();
     this.nudge();
@@ -87,6 +92,7 @@ export class PublishRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    this.timer = undefined;
     clearTimeout(this.wake?.timer);
     this.wake = undefined;
     await this.running;
