@@ -276,6 +276,19 @@ describe(`the transactional outbox under faults, on ${databaseKind}`, () => {
     }
   });
 
+  it('a job cancelled before the relay published it is never published', async () => {
+    const t = await startApp();
+    await t.app.relay.stop();
+    const start = qstash.publishTimes.length;
+    const job = await t.app.jobs.enqueue('send-email', email('cancelled first'));
+    await t.app.jobs.cancel(job.jobId);
+    t.app.relay.start();
+    await t.app.relay.stop();
+    expect(await publishOf(job.jobId)).toMatchObject({ state: 'failed', attempts: 0, lastError: 'The job was cancelled before it was published' });
+    expect((await t.app.jobs.read.get(job.jobId))?.status).toBe('cancelled');
+    expect(qstash.publishTimes.length - start).toBe(0);
+  });
+
   it('two relays on one database publish each job exactly once', async () => {
     const a = await startApp();
     const b = await startApp({}, await secondHandle());
