@@ -9,6 +9,7 @@ import { benchMemory } from './memory.js';
 import { benchPipeline } from './pipeline.js';
 import { benchRetention } from './retention.js';
 import { benchStartup } from './startup.js';
+import { benchShedding } from './shedding.js';
 import { benchStats } from './stats.js';
 
 /**
@@ -29,7 +30,7 @@ console.log(`jobscope benchmarks: ${iterations} iterations per case (statistics:
 // truncates job_executions before seeding each size.
 const statsSizes = (value: string) => value.split(',').map(Number).filter((n) => n > 0);
 const statsIterations = Number(process.env.BENCH_STATS_ITERATIONS ?? 20);
-// BENCH_ONLY runs one part: startup, memory, floor, list, deliveries, fanout, retention, pipeline, graphql or stats.
+// BENCH_ONLY runs one part: startup, memory, floor, list, deliveries, fanout, shedding, retention, pipeline, graphql or stats.
 const only = process.env.BENCH_ONLY;
 const runs = (part: string) => !only || only === part;
 if (runs('startup')) await benchStartup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 5));
@@ -39,6 +40,7 @@ if (runs('floor')) await benchFloor();
 if (runs('list') && process.env.DATABASE_URL) await benchList(process.env.DATABASE_URL);
 if (runs('deliveries') && process.env.DATABASE_URL) await benchDeliveries(process.env.DATABASE_URL);
 if (runs('fanout')) await benchFanout(process.env.DATABASE_URL);
+if (runs('shedding')) await benchShedding(process.env.DATABASE_URL);
 if (runs('retention') && process.env.DATABASE_URL) await benchRetention(process.env.DATABASE_URL);
 if (only && !['pipeline', 'graphql', 'stats'].includes(only)) process.exit(0);
 for (const [label, open] of targets) {

@@ -1,11 +1,11 @@
 import { Receiver, type Client } from '@upstash/qstash';
 import type { Config } from './config/index.js';
-import type { DatabaseHandle } from './db/client.js';
+import { isDatabaseUnavailable, type DatabaseHandle } from './db/client.js';
 import { startRollupCompaction, type RollupCompactor } from './db/rollups.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql/server.js';
 import { createHealthEndpoint } from './http/health.js';
 import { createMetricsEndpoint } from './http/metrics.js';
-import { json } from './http/respond.js';
+import { databaseUnavailable, json } from './http/respond.js';
 import { createGraphQLEventStream, type GraphQLEventStream } from './http/event-stream.js';
 import { createGraphQLWebSocket, type GraphQLWebSocket } from './http/websocket.js';
 import { answerStatus, createWorkerEndpoint } from './http/worker-endpoint.js';
@@ -13,6 +13,7 @@ import { JobAlerter } from './jobs/alerts.js';
 import { JobDispatcher } from './jobs/dispatcher.js';
 import { JobEventBus } from './jobs/events.js';
 import { actorLabel, createJobs, logPurge, type Actor, type Jobs } from './jobs/index.js';
+import { startReaper, type Reaper } from './jobs/ops/reaper.js';
 import { startRetention, type RetentionTimer } from './jobs/ops/retention.js';
 import { JobRegistry, type JobDefinition } from './jobs/registry.js';
 import { PublishRelay } from './jobs/relay.js';
@@ -69,7 +70,7 @@ export interface JobscopeApp {
    * public base URL too unless BASE_URL says otherwise.
    */
   bound(url: string): void;
-  /** Starts the background work (the publish relay, alert checks, folding rollup deltas into the rollups). */
+  /** Starts the background work (the publish relay, alert checks, folding rollup deltas into the rollups, the reaper of lost runs). */
   start(): void;
   /** Stops taking work: alerts, the stand-in, WebSockets; waits for deliveries in flight to be recorded. */
   drain(): Promise<void>;
@@ -136,9 +137,13 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     publishDeadlineSeconds: config.publish.deadlineSeconds,
     onQueued: () => relay.nudge(),
   });
-  const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus });
+  const liveness = {
+    intervalMs: config.heartbeat.intervalSeconds * 1000,
+    lostAfterMs: config.heartbeat.intervalSeconds * config.heartbeat.misses * 1000,
+  };
+  const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus, liveness });
   const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });
-  const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger });
+  const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger, maxBodyBytes: config.http.workerMaxBodyKiB * 1024 });
   const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger });
   const metrics = createMetricsEndpoint({ jobs, publishRetries: () => relay.retries });
   // A job committed anywhere (another instance, a caller's own transaction) is heard here after its
@@ -205,6 +210,8 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   // Readers are exact without it; compaction keeps the pending deltas they add few.
   let compactor: RollupCompactor | undefined;
   let retention: RetentionTimer | undefined;
+  // Closes attempts whose worker died and settles their jobs, even when QStash has given up.
+  let reaper: Reaper | undefined;
 
   let draining: Promise<void> | undefined;
   const drain = () => {
@@ -213,6 +220,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
       await compactor?.stop();
       await relay.stop();
       await retention?.stop();
+      await reaper?.stop();
       await standIn?.close();
       await webSocket.close();
       // Bounded by the longest job timeout: a hung handler does not hold shutdown for ever.
@@ -249,7 +257,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
           return new Response(null, { status: 499 });
         }
         logger.error('[http] Unhandled error', { error: error instanceof Error ? error.message : String(error) });
-        return json(500, { error: 'Internal server error' });
+        return isDatabaseUnavailable(error) ? databaseUnavailable() : json(500, { error: 'Internal server error' });
       });
       if (request.method === 'POST' && match?.route === 'worker') {
         inFlight.add(answer);
@@ -279,6 +287,12 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
           intervalMs: RETENTION_INTERVAL_MS,
           onPurged: (result, olderThan) => logPurge(log, result, olderThan),
           onError: (error) => log.warn('[jobs] Retention purge failed', { error: error instanceof Error ? error.message : String(error) }),
+        });
+      }
+      if (config.reaper.intervalSeconds > 0) {
+        reaper ??= startReaper(() => jobs.reap(), {
+          intervalMs: config.reaper.intervalSeconds * 1000,
+          onError: (error) => logger.warn('[jobs] Reaper pass failed', { error: error instanceof Error ? error.message : String(error) }),
         });
       }
     },

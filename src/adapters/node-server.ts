@@ -66,6 +66,39 @@ function loopbackUrl(server: Server): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
+/** A body this large (or of undeclared length) counts against `maxConcurrentLargeBodies`. */
+const LARGE_BODY_BYTES = 64 * 1024;
+
+/**
+ * Admission for the standalone server: at most `maxConcurrentRequests` requests at once, and of
+ * those at most `maxConcurrentLargeBodies` with a large body. Past either, the request is answered
+ * 503 with Retry-After at once, its body unread (the connection is closed), so that a flood of
+ * 1 MB bodies is turned away instead of slowing every small query behind it. Health and metrics
+ * always answer, and open subscription streams (SSE) are not counted: they live for hours.
+ */
+function loadShedder(limits: JobscopeApp['config']['http']) {
+  let active = 0;
+  let activeLarge = 0;
+  return (req: IncomingMessage, res: ServerResponse, route: ReturnType<JobscopeApp['routeOf']>): boolean => {
+    if (route === 'health' || route === 'metrics' || (req.headers.accept ?? '').includes('text/event-stream')) return true;
+    const declared = req.headers['content-length'];
+    const large = req.method !== 'GET' && req.method !== 'HEAD' && (declared === undefined ? req.headers['transfer-encoding'] !== undefined : Number(declared) > LARGE_BODY_BYTES);
+    if (active >= limits.maxConcurrentRequests || (large && activeLarge >= limits.maxConcurrentLargeBodies)) {
+      const message = 'Server busy; retry later';
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1', connection: 'close' });
+      res.end(JSON.stringify(route === 'graphql' ? { errors: [{ message, extensions: { code: 'SERVICE_UNAVAILABLE' } }] } : { error: message }));
+      return false;
+    }
+    active++;
+    if (large) activeLarge++;
+    res.once('close', () => {
+      active--;
+      if (large) activeLarge--;
+    });
+    return true;
+  };
+}
+
 export interface NodeServer {
   readonly server: Server;
   /** Where it listens, over loopback (`http://127.0.0.1:4000`). */
@@ -83,14 +116,26 @@ export async function serveNode(app: JobscopeApp, options: { port: number; host:
   // Answers in flight, until sent: the app knows when a delivery is recorded, the socket when its
   // answer has gone out.
   const answering = new Set<Promise<void>>();
-  const server = createServer((req, res) => {
-    if (req.method === 'POST' && app.routeOf(pathOf(req)) === 'worker') {
-      const sent = new Promise<void>((resolve) => res.once('close', resolve));
-      answering.add(sent);
-      void sent.then(() => answering.delete(sent));
-    }
-    handler(req, res);
-  });
+  const admit = loadShedder(app.config.http);
+  const server = createServer(
+    // Slow clients (a trickled header, a body that never ends) are cut off instead of holding a socket.
+    {
+      headersTimeout: app.config.http.headersTimeoutSeconds * 1000,
+      requestTimeout: app.config.http.requestTimeoutSeconds * 1000,
+      // Node checks those timeouts this often (default 30 s, which would triple a 10 s limit).
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      const route = app.routeOf(pathOf(req));
+      if (!admit(req, res, route)) return;
+      if (req.method === 'POST' && route === 'worker') {
+        const sent = new Promise<void>((resolve) => res.once('close', resolve));
+        answering.add(sent);
+        void sent.then(() => answering.delete(sent));
+      }
+      handler(req, res);
+    },
+  );
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!handler.handleUpgrade(req, socket, head)) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

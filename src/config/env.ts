@@ -39,6 +39,9 @@ export const ENV_OPTIONS = {
   LOG_DIR: v('logDir', 'log', 'dir'),
   ALERT_INTERVAL_SECONDS: v('number', 'alerts', 'intervalSeconds'),
   ALERT_WEBHOOK_URL: v('string', 'alerts', 'webhookUrl'),
+  JOBSCOPE_HEARTBEAT_SECONDS: v('number', 'heartbeat', 'intervalSeconds'),
+  JOBSCOPE_HEARTBEAT_MISSES: v('number', 'heartbeat', 'misses'),
+  JOBSCOPE_REAPER_INTERVAL_SECONDS: v('number', 'reaper', 'intervalSeconds'),
   ALERT_STUCK_MINUTES: v('number', 'policy', 'stuckAfterMinutes'),
   HEALTH_WINDOW_MINUTES: v('number', 'policy', 'healthWindowMinutes'),
   ALERT_FAILURE_RATE: v('number', 'policy', 'failureRateThreshold'),
@@ -49,6 +52,11 @@ export const ENV_OPTIONS = {
   GRAPHQL_MAX_COST: v('number', 'graphql', 'maxCost'),
   GRAPHQL_SUBSCRIPTION_BUFFER_KIB: v('number', 'graphql', 'subscriptionBufferKiB'),
   GRAPHQL_MAX_BODY_KIB: v('number', 'graphql', 'maxBodyKiB'),
+  HTTP_MAX_CONCURRENT_REQUESTS: v('number', 'http', 'maxConcurrentRequests'),
+  HTTP_MAX_CONCURRENT_LARGE_BODIES: v('number', 'http', 'maxConcurrentLargeBodies'),
+  HTTP_HEADERS_TIMEOUT_SECONDS: v('number', 'http', 'headersTimeoutSeconds'),
+  HTTP_REQUEST_TIMEOUT_SECONDS: v('number', 'http', 'requestTimeoutSeconds'),
+  WORKER_MAX_BODY_KIB: v('number', 'http', 'workerMaxBodyKiB'),
 } as const satisfies Record<string, EnvOption>;
 
 export type EnvName = keyof typeof ENV_OPTIONS;

@@ -37,10 +37,16 @@ export interface Config {
   log: { level: ResolvedOptions['log']['level']; format: 'pretty' | 'json'; dir: string | undefined };
   apiKeys: { read: NamedApiKey[]; operate: NamedApiKey[] };
   alerts: { intervalSeconds: number; webhookUrl: string | undefined };
+  /** Liveness of running attempts: heartbeat interval and the misses after which a worker is lost. */
+  heartbeat: ResolvedOptions['heartbeat'];
+  /** The reaper of attempts that lost their worker; `intervalSeconds: 0` turns it off. */
+  reaper: ResolvedOptions['reaper'];
   /** The one set of thresholds (stuck, health window, failure rate) every surface uses. */
   policy: Policy;
   /** Operations over any of these are rejected before they run. */
   graphqlLimits: ResolvedOptions['graphql'];
+  /** Body limits, timeouts and load shedding of the HTTP surface. */
+  http: ResolvedOptions['http'];
 }
 
 export class ConfigError extends Error {
@@ -164,8 +170,11 @@ function toConfig(options: ResolvedOptions): Config {
     },
     apiKeys: options.apiKeys,
     alerts: { intervalSeconds: options.alerts.intervalSeconds, webhookUrl: options.alerts.webhookUrl },
+    heartbeat: options.heartbeat,
+    reaper: options.reaper,
     policy: options.policy,
     graphqlLimits: options.graphql,
+    http: options.http,
   };
 }
 

@@ -114,6 +114,26 @@ export const OptionsSchema = z.strictObject({
       webhookUrl: httpUrl.optional(),
     })
     .prefault({}),
+  heartbeat: z
+    .strictObject({
+      /** Seconds between the heartbeats a running attempt records (one UPDATE of its job_attempts row). */
+      intervalSeconds: z.number().positive().max(3600).default(5),
+      /**
+       * Heartbeats an open attempt may miss before its worker counts as lost: a redelivery then
+       * takes the job over at once and the reaper closes the attempt as WORKER_LOST.
+       */
+      misses: z.number().int().min(2).max(100).default(3),
+    })
+    .prefault({}),
+  reaper: z
+    .strictObject({
+      /**
+       * Seconds between the reaper's passes over attempts that lost their worker (one instance
+       * acts at a time); 0 turns it off.
+       */
+      intervalSeconds: z.number().min(0).default(15),
+    })
+    .prefault({}),
   policy: z
     .strictObject({
       stuckAfterMinutes: positiveInt.default(DEFAULT_POLICY.stuckAfterMinutes),
@@ -143,6 +163,33 @@ export const OptionsSchema = z.strictObject({
        * free plan is 1 MB, so an enqueueJob payload beyond it could not be published there anyway.
        */
       maxBodyKiB: positiveInt.default(1024),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      /**
+       * Requests served at once by the standalone server (health, metrics and open subscription
+       * streams not counted); beyond it a request is answered 503 with Retry-After at once.
+       */
+      maxConcurrentRequests: positiveInt.default(256),
+      /**
+       * Of those, requests with a body over 64 KiB (or of undeclared length) at once: the ones
+       * that cost CPU and memory to read and parse. Beyond it they get 503, so small queries keep
+       * answering instead of queueing behind them. Parsing them is CPU on the one core the
+       * server runs on: under 50 clients posting 1 MB bodies, `{ __typename }` took 10 ms (p50,
+       * p99 60 ms) with 1, 39 ms (p99 300 ms) with 2, 215 ms with 8 (never reached) and 420 ms
+       * without a limit, while 1 still served ~215 bodies/s (bench/shedding.ts, PGlite).
+       */
+      maxConcurrentLargeBodies: positiveInt.default(1),
+      /** Seconds a client may take to send the request headers (node's headersTimeout). */
+      headersTimeoutSeconds: positiveInt.default(10),
+      /** Seconds a client may take to send the whole request, body included (node's requestTimeout). */
+      requestTimeoutSeconds: positiveInt.default(60),
+      /**
+       * Largest worker (delivery) body in KiB (413 beyond it): QStash's largest message, 50 MB on
+       * its fixed plans (1 MB free, 10 MB pay as you go).
+       */
+      workerMaxBodyKiB: positiveInt.default(51_200),
     })
     .prefault({}),
 });

@@ -164,3 +164,39 @@ function claimFolder(dataDir: string): { release(): void } {
   OPEN_FOLDERS.add(path);
   return { release: () => OPEN_FOLDERS.delete(path) };
 }
+
+/**
+ * postgres.js's own codes for a connection it lost or could not make, and the socket errors
+ * beneath them.
+ */
+const CONNECTION_CODES = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/**
+ * Whether `error` (or one of its causes: drizzle wraps the driver's error) says the database could
+ * not be reached, as opposed to refusing a statement: a lost or refused connection, SQLSTATE class
+ * 08 (connection exception), a server shutting down or starting (57P01–57P03), too many
+ * connections (53300), or a PGlite already closed. Those are worth retrying later.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') {
+      if (CONNECTION_CODES.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+    }
+    if (/^PGlite is closed/.test(e.message)) return true;
+  }
+  return false;
+}

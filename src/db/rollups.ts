@@ -1,3 +1,4 @@
+import { startPeriodic, type Periodic } from '../periodic.js';
 import type { DatabaseHandle } from './client.js';
 
 /**
@@ -41,11 +42,8 @@ export async function vacuumRollupDeltas(handle: DatabaseHandle): Promise<void> 
   await handle.query(`VACUUM (SKIP_LOCKED) ${DELTA_TABLES}`);
 }
 
-/** Periodic compaction, from {@link startRollupCompaction}. */
-export interface RollupCompactor {
-  /** Stops the timer and waits for a compaction in progress. */
-  stop(): Promise<void>;
-}
+/** Periodic compaction, from {@link startRollupCompaction}; `stop` waits for a compaction in progress. */
+export type RollupCompactor = Periodic;
 
 /**
  * Compacts every `intervalMs` (an unref'd timer: it never keeps the process alive): batch after
@@ -57,7 +55,6 @@ export function startRollupCompaction(
   handle: DatabaseHandle,
   { intervalMs, maxBatches = 10, onError }: { intervalMs: number; maxBatches?: number; onError: (error: unknown) => void },
 ): RollupCompactor {
-  let running: Promise<void> | undefined;
   let stopped = false;
   let movedSinceVacuum = 0;
   const tick = async () => {
@@ -72,18 +69,5 @@ export function startRollupCompaction(
       await vacuumRollupDeltas(handle);
     }
   };
-  const timer = setInterval(() => {
-    if (running) return;
-    running = tick()
-      .catch(onError)
-      .finally(() => (running = undefined));
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic(tick, { intervalMs, onError, onStop: () => (stopped = true) });
 }

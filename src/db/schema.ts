@@ -156,12 +156,23 @@ export const jobAttempts = pgTable(
     durationMs: integer('duration_ms'),
     /** HTTP status the worker answered QStash with. */
     httpStatus: integer('http_status'),
-    /** Error message when the attempt failed. */
+    /** Error message when the attempt failed; `WORKER_LOST: …` when its worker stopped mid-run. */
     error: text('error'),
+    /**
+     * Last sign of life of a running attempt: set at its start, then every heartbeat interval
+     * while the handler runs. An open attempt whose heartbeat is older than the heartbeat
+     * interval × the allowed misses has lost its worker: a redelivery takes it over and the
+     * reaper closes it. Null on attempts recorded before heartbeats existed and on rejected
+     * deliveries. Kept here, off `job_executions`, so a heartbeat fires none of its rollup triggers.
+     */
+    heartbeatAt: timestamp('heartbeat_at', tz),
   },
   (t) => [
     index('job_attempts_job_id_idx').on(t.jobId, t.id),
     uniqueIndex('job_attempts_message_attempt_idx').on(t.messageId, t.attempt),
+    // The reaper's scan: open attempts only (few), on a column heartbeats never write, so a
+    // heartbeat stays a HOT update that touches no index.
+    index('job_attempts_open_idx').on(t.id).where(sql`"finished_at" IS NULL`),
   ],
 );
 

@@ -1,5 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { maskError as defaultMaskError, type MaskError } from 'graphql-yoga';
+import { isDatabaseUnavailable } from '../db/client.js';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/respond.js';
 import {
   InvalidArgumentError,
   InvalidPayloadError,
@@ -20,7 +22,19 @@ export type ErrorCode =
   | 'JOB_NOT_RETRYABLE'
   | 'JOB_NOT_CANCELLABLE'
   | 'PUBLISH_FAILED'
-  | 'EVENTS_BEHIND';
+  | 'EVENTS_BEHIND'
+  | 'SERVICE_UNAVAILABLE';
+
+
+/** The database could not be reached: HTTP 503 with Retry-After, the driver's words left to the log. */
+export function serviceUnavailable(): GraphQLError {
+  return new GraphQLError('The database is unavailable; try again later', {
+    extensions: {
+      code: 'SERVICE_UNAVAILABLE',
+      http: { status: 503, headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } },
+    },
+  });
+}
 
 export function expectedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
@@ -46,12 +60,43 @@ function codedExtensions(error: unknown): { code: ErrorCode; [key: string]: unkn
 }
 
 /**
- * Yoga's `maskedErrors.maskError`: the one place typed domain errors become coded GraphQL errors
- * (message and `extensions.code` kept, location and path too). GraphQLErrors thrown on purpose
- * pass through; anything else is masked as "Unexpected error." by Yoga's default.
+ * An error graphql-js raised itself without a code: variable coercion (an invalid DateTime, an
+ * unknown enum value, a wrong type, null for a non-null variable) and argument coercion while
+ * executing. Validation and parse errors arrive coded by Yoga. Request-level ones (no path: nothing
+ * ran) get HTTP 400 under `application/graphql-response+json`, as Yoga does for validation errors.
+ */
+function uncodedGraphQLError(error: unknown): GraphQLError | undefined {
+  if (!(error instanceof GraphQLError) || error.extensions?.code !== undefined) return undefined;
+  const original = error.originalError;
+  if (original !== undefined && !(original instanceof GraphQLError && original.extensions?.code === undefined)) return undefined;
+  const http = (error.extensions?.http ?? (error.path ? undefined : { spec: true, status: 400 })) as unknown;
+  // Yoga's own request errors without a code (a missing query, a wrong method) carry a 4xx status.
+  const code = error.extensions?.http && !error.path ? 'BAD_REQUEST' : 'BAD_USER_INPUT';
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...error.extensions, code, ...(http ? { http } : {}) },
+  });
+}
+
+/**
+ * Yoga's `maskedErrors.maskError`: the one place errors become coded GraphQL errors (message and
+ * `extensions.code` kept, location and path too): typed domain errors, graphql-js's own uncoded
+ * input errors (BAD_USER_INPUT), a database that cannot be reached (SERVICE_UNAVAILABLE, 503).
+ * GraphQLErrors thrown on purpose pass through; anything else is masked as "Unexpected error.".
  */
 export const maskError: MaskError = (error, message, isDev) => {
+  const uncoded = uncodedGraphQLError(error);
+  if (uncoded) return uncoded;
   const original = error instanceof GraphQLError ? error.originalError : error;
+  if (isDatabaseUnavailable(original)) {
+    const unavailable = serviceUnavailable();
+    return error instanceof GraphQLError
+      ? new GraphQLError(unavailable.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: unavailable.extensions })
+      : unavailable;
+  }
   const extensions = codedExtensions(original);
   if (!extensions || !(original instanceof Error)) return defaultMaskError(error, message, isDev);
   return new GraphQLError(original.message, {

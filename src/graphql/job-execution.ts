@@ -16,6 +16,7 @@ const ATTEMPT_FIELD_COLUMNS = {
   durationSeconds: ['durationMs'],
   httpStatus: ['httpStatus'],
   error: ['error'],
+  heartbeatAt: ['heartbeatAt'],
 } as const satisfies Record<string, readonly (keyof JobAttempt)[]>;
 
 /** Every column a JobAttempt field reads: all small, loaded for one job. */
@@ -38,7 +39,18 @@ export const JobAttemptRef = builder.drizzleObject('jobAttempts', {
       resolve: (attempt) => (attempt.durationMs === null ? null : attempt.durationMs / 1000),
     }),
     httpStatus: t.int({ resolve: (attempt) => attempt.httpStatus, nullable: true, description: 'HTTP status the worker answered QStash with.' }),
-    error: t.string({ resolve: (attempt) => attempt.error, nullable: true, description: 'Error message when the attempt failed.' }),
+    error: t.string({
+      resolve: (attempt) => attempt.error,
+      nullable: true,
+      description: 'Error message when the attempt failed; starts with `WORKER_LOST:` when its worker stopped mid-run.',
+    }),
+    heartbeatAt: t.field({
+      type: 'DateTime',
+      resolve: (attempt) => attempt.heartbeatAt,
+      nullable: true,
+      description:
+        'Last heartbeat of the attempt while it ran (every few seconds); an open attempt silent for too long has lost its worker.',
+    }),
   }),
 });
 

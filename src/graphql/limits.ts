@@ -1,6 +1,7 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config/index.js';
+import { readLimited } from '../http/body.js';
 
 type ArmorConfig = NonNullable<Parameters<typeof EnvelopArmorPlugin>[0]>;
 type RejectCallbacks = Pick<NonNullable<ArmorConfig['maxDepth']>, 'onReject'>;
@@ -46,27 +47,6 @@ const bodyTooLarge = (maxBytes: number) =>
   });
 
 /**
- * The body of a request without Content-Length (chunked), read up to `maxBytes`. Past it the
- * stream is left unread rather than cancelled: cancelling destroys the socket before the 413 is
- * sent, and the server discards the unread rest after answering.
- */
-async function readLimited(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Buffer<ArrayBuffer>> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (let next = await reader.read(); !next.done; next = await reader.read()) {
-      size += next.value.byteLength;
-      if (size > maxBytes) throw bodyTooLarge(maxBytes);
-      chunks.push(next.value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return Buffer.concat(chunks);
-}
-
-/**
  * A GraphQL request body of at most `maxBytes` (413 REQUEST_ENTITY_TOO_LARGE otherwise), in place
  * of Yoga's own limit (createYoga's `maxRequestBodySize: false`). Yoga pipes every body through a
  * counting TransformStream into a second Request, even one whose Content-Length is within the
@@ -88,6 +68,7 @@ export function useRequestBodyLimit(maxBytes: number): Plugin {
       if (!requestParser || !request.body) return;
       setRequestParser(async (req) => {
         const body = await readLimited(req.body!, maxBytes);
+        if (body === undefined) throw bodyTooLarge(maxBytes);
         return requestParser(new fetchAPI.Request(req.url, { method: req.method, headers: req.headers, signal: req.signal, body }));
       });
     },

@@ -11,6 +11,7 @@ import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
 import { Fanout } from './fanout.js';
 import { graphiqlOptions } from './graphiql.js';
+import { useMalformedParameters, useStorableInputs } from './inputs.js';
 import { useOperationLimits, useRequestBodyLimit } from './limits.js';
 import { schema } from './schema.js';
 
@@ -94,8 +95,10 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     maxRequestBodySize: false,
     plugins: [
       useRequestBodyLimit(deps.config.graphqlLimits.maxBodyKiB * 1024),
+      useMalformedParameters(),
       useOperationLimits(deps.config.graphqlLimits, { production: deps.config.env === 'production' }),
       useApiKeys(keys),
+      useStorableInputs(),
       fanout.plugin(),
       useGraphQlJit({}, { enableIf: (args) => jitSafe(args.document, args.operationName) }),
       ...(deps.metricsRegistry ? [operationMetrics(deps.metricsRegistry)] : []),

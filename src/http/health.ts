@@ -1,7 +1,8 @@
 import type { DatabaseHandle } from '../db/client.js';
 import type { Jobs } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
-import { json } from './respond.js';
+import { isDatabaseUnavailable } from '../db/client.js';
+import { databaseUnavailable, json } from './respond.js';
 
 /**
  * `GET /health`: liveness with a database round trip (503 when the database does not answer).
@@ -18,7 +19,7 @@ export function createHealthEndpoint(deps: { database: DatabaseHandle; jobs: Job
       } catch (error) {
         // The driver's message names hosts and ports: it goes to the log, not to whoever asks.
         deps.logger.error('[health] Database round trip failed', { error: error instanceof Error ? error.message : String(error) });
-        return json(503, { status: 'error', database: 'unreachable' });
+        return databaseUnavailable();
       }
       return json(200, {
         status: 'ok',
@@ -32,7 +33,14 @@ export function createHealthEndpoint(deps: { database: DatabaseHandle; jobs: Job
       const windowMinutes = positiveNumber(query, 'windowMinutes', problems, { integer: true });
       const failureRateThreshold = positiveNumber(query, 'failureRateThreshold', problems, { max: 1 });
       if (problems.length > 0) return json(400, { error: 'Bad query', problems });
-      const report = await deps.jobs.read.health({ windowMinutes, failureRateThreshold });
+      let report;
+      try {
+        report = await deps.jobs.read.health({ windowMinutes, failureRateThreshold });
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) throw error;
+        deps.logger.error('[health] Job health query failed: the database is unavailable', { error: error instanceof Error ? error.message : String(error) });
+        return databaseUnavailable();
+      }
       return json(report.status === 'healthy' ? 200 : 503, report);
     }
     return undefined;

@@ -5,3 +5,11 @@ export function json(status: number, body: unknown, headers: Record<string, stri
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
   });
 }
+
+/** Seconds a caller is asked to wait (`Retry-After`) while the database cannot be reached. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/** 503 with Retry-After: the database cannot be reached (the driver's words go to the log only). */
+export function databaseUnavailable(body: Record<string, unknown> = {}): Response {
+  return json(503, { status: 'error', database: 'unreachable', ...body }, { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) });
+}

@@ -1,8 +1,10 @@
 import type { Receiver } from '@upstash/qstash';
+import { isDatabaseUnavailable } from '../db/client.js';
 import type { Jobs } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryOutcome, RecordedOutcome } from '../jobs/worker.js';
-import { json } from './respond.js';
+import { limitedText } from './body.js';
+import { json, UNAVAILABLE_RETRY_AFTER_SECONDS } from './respond.js';
 
 /** QStash's status for "never retry this": with `Upstash-NonRetryable-Error: true`. */
 export const NON_RETRYABLE_STATUS = 489;
@@ -35,6 +37,9 @@ export function answerFor(outcome: DeliveryOutcome): Response {
       return json(409, { jobId, error: 'Job is already running; retry later' }, { 'Retry-After': String(outcome.retryAfterSeconds) });
     case 'completed':
       return json(200, { jobId, status: 'completed' });
+    case 'superseded':
+      // This delivery's run lost the job to a takeover; the delivery that took it over answers for it.
+      return json(200, { jobId, superseded: true });
     case 'failed': {
       const body = { jobId, status: outcome.status, error: outcome.error };
       return outcome.nonRetryable ? json(NON_RETRYABLE_STATUS, body, nonRetryable) : json(500, body);
@@ -48,6 +53,8 @@ export interface WorkerEndpointDeps {
   /** Public URL of the worker endpoints' root (base URL + base path): signatures name it. */
   publicUrl: () => string;
   logger: Logger;
+  /** Largest delivery body read (http.workerMaxBodyKiB); 413 beyond it. */
+  maxBodyBytes: number;
 }
 
 /**
@@ -70,8 +77,14 @@ export function createWorkerEndpoint(deps: WorkerEndpointDeps) {
       );
     }
 
-    // The signature covers the raw bytes: read them before anything parses the body.
-    const body = await request.text();
+    // The signature covers the raw bytes: read them before anything parses the body. One too large
+    // cannot be verified, so nothing is recorded for it: 413, which QStash retries to its DLQ.
+    const body = await limitedText(request, deps.maxBodyBytes);
+    if (body === 'badLength') return json(400, { error: 'Content-Length header is invalid' });
+    if (body === 'tooLarge') {
+      deps.logger.warn('[jobs] Delivery body too large', { path, maxBytes: deps.maxBodyBytes, contentLength: request.headers.get('content-length') });
+      return json(413, { error: `Delivery body larger than ${deps.maxBodyBytes} bytes (WORKER_MAX_BODY_KIB)` });
+    }
     const signature = request.headers.get('upstash-signature');
     const signedUrl = deps.publicUrl() + path + search;
     try {
@@ -99,13 +112,18 @@ export function createWorkerEndpoint(deps: WorkerEndpointDeps) {
       });
       return answerFor(outcome);
     } catch (error) {
-      // Nothing committed for this outcome: a 5xx makes QStash deliver it again.
-      deps.logger.error('[jobs] Recording the delivery failed', {
+      // Nothing committed for this outcome: a 5xx makes QStash deliver it again; while the database
+      // is down, a 503 whose Retry-After spaces QStash's next attempt.
+      const unavailable = isDatabaseUnavailable(error);
+      deps.logger.error(unavailable ? '[jobs] Delivery not recorded: the database is unavailable' : '[jobs] Recording the delivery failed', {
         jobType: definition.type,
         messageId,
         error: error instanceof Error ? error.message : String(error),
         stack: error instanceof Error ? error.stack : undefined,
       });
+      if (unavailable) {
+        return json(503, { error: 'The database is unavailable; QStash will retry' }, { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) });
+      }
       return json(500, { error: 'Could not record the job run; QStash will retry' });
     }
   };

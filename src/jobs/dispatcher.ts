@@ -10,6 +10,7 @@ import { actorLabel, APP_ACTOR, type Actor } from './actor.js';
 import { InvalidPayloadError, toPayloadIssues } from './errors.js';
 import { queuePublish, requeuePublish, type OutboxWriter } from './outbox.js';
 import type { JobRegistry } from './registry.js';
+import { UNSTORABLE_TEXT, unstorablePaths } from './storable.js';
 
 export { QSTASH_TIMEOUT_GRACE_SECONDS } from './relay.js';
 
@@ -67,6 +68,11 @@ export class JobDispatcher {
     const definition = this.deps.registry.get(type);
     const parsed = definition.schema.safeParse(payload);
     if (!parsed.success) throw new InvalidPayloadError(type, toPayloadIssues(parsed.error));
+    // What PostgreSQL refuses would fail the insert as an unexpected error: refused here, named.
+    const unstorable = unstorablePaths({ payload: parsed.data, metadata });
+    if (unstorable.length > 0) {
+      throw new InvalidPayloadError(type, unstorable.map((path) => ({ path, message: UNSTORABLE_TEXT })));
+    }
 
     const jobId = randomUUID();
     const envelope: JobEnvelope = {
@@ -107,6 +113,20 @@ export class JobDispatcher {
     (options.logger ?? this.deps.logger).info('[jobs] Enqueueing job', { jobId: execution.jobId, type: execution.jobType });
     this.deps.onQueued?.();
     return execution;
+  }
+
+  /**
+   * Whether QStash still holds `messageId` (it will deliver it again): false once it was
+   * delivered, dead-lettered or cancelled, which `GET /v2/messages/{id}` answers with 404.
+   */
+  async holdsMessage(messageId: string): Promise<boolean> {
+    try {
+      await this.deps.qstash().messages.get(messageId);
+      return true;
+    } catch (error) {
+      if (error instanceof QstashError && error.status === 404) return false;
+      throw error;
+    }
   }
 
   /**

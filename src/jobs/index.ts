@@ -24,7 +24,9 @@ import {
   type ThroughputWindow,
 } from './queries/index.js';
 import type { JobRegistry } from './registry.js';
+import { reapLostAttempts, type ReapResult } from './ops/reaper.js';
 import { purgeJobExecutions, type PurgeJobExecutions, type PurgeResult } from './ops/retention.js';
+import type { Liveness } from './recorder.js';
 import { retryJob } from './retry.js';
 import { processDelivery, type Delivery, type DeliveryDeps, type DeliveryOutcome } from './worker.js';
 
@@ -61,6 +63,13 @@ export interface Jobs {
   purge(input: PurgeJobExecutions, options?: CommandOptions): Promise<PurgeResult>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
   deliver(delivery: Delivery): Promise<DeliveryOutcome>;
+  /**
+   * One pass of the reaper: closes attempts that lost their worker as WORKER_LOST and re-enqueues
+   * or fails their jobs by the type's `onWorkerLost` (skipped when another instance is reaping).
+   */
+  reap(): Promise<ReapResult>;
+  /** Heartbeat interval and the silence after which a running attempt's worker counts as lost. */
+  readonly liveness: Liveness;
   /** The questions the API answers, each one named query over the job tables. */
   readonly read: {
     /** One job; `shape` says which columns and relations to load (default: every column). */
@@ -88,10 +97,14 @@ export interface JobsDeps {
   logger: Logger;
   /** The transport's status code for an outcome, kept on each attempt. */
   answerStatus: DeliveryDeps['answerStatus'];
+  liveness: Liveness;
 }
 
+/** The reaper acts as jobscope itself; its log lines say `system:reaper`. */
+const REAPER_ACTOR: Actor = Object.freeze({ kind: 'system', name: 'reaper' });
+
 export function createJobs(deps: JobsDeps): Jobs {
-  const { db, registry, dispatcher, events, policy, logger, answerStatus } = deps;
+  const { db, registry, dispatcher, events, policy, logger, answerStatus, liveness } = deps;
   const logFor = (actor: Actor | undefined) => logger.child({ actor: actorLabel(actor ?? APP_ACTOR) });
   return {
     registry,
@@ -107,7 +120,9 @@ export function createJobs(deps: JobsDeps): Jobs {
       logPurge(logFor(options.actor), result, input.olderThan);
       return result;
     },
-    deliver: (delivery) => processDelivery({ db, logger, answerStatus }, delivery),
+    deliver: (delivery) => processDelivery({ db, logger, answerStatus, liveness }, delivery),
+    reap: () => reapLostAttempts({ db, registry, dispatcher, logger: logFor(REAPER_ACTOR), liveness }),
+    liveness,
     read: createReader(db, policy),
   };
 }

@@ -1,6 +1,6 @@
 import { and, desc, eq, getColumns, isNull, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { jobAttempts, jobExecutions, type JobEnvelope, type JobExecution } from '../db/schema.js';
+import { jobAttempts, jobExecutions, type JobAttempt, type JobEnvelope, type JobExecution } from '../db/schema.js';
 
 /** Identifies one QStash delivery: the message and its `Upstash-Retried` count. */
 export interface DeliveryKey {
@@ -11,27 +11,73 @@ export interface DeliveryKey {
 /** What `beginAttempt` decided. */
 export type AttemptStart =
   /** Run the handler; the attempt and the `processing` state are committed. */
-  | { kind: 'run'; attemptId: number; execution: JobExecution }
+  | { kind: 'run'; attemptId: number; execution: JobExecution; tookOver: LostAttempt | undefined }
   /** The job already completed (or was cancelled): acknowledge without running. */
   | { kind: 'settled'; execution: JobExecution }
   /** This very delivery was already recorded: answer as it was answered then. */
   | { kind: 'replay'; execution: JobExecution; httpStatus: number }
-  /** Another attempt of the job is running now: ask QStash to come back later. */
-  | { kind: 'busy'; execution: JobExecution; retryAfterSeconds: number };
+  /**
+   * Another attempt of the job is alive (its heartbeat is recent). `lostInMs`: when it would count
+   * as lost if it stopped beating now; `endsInMs`: when it must have recorded an outcome (its
+   * timeout, plus grace), by which time it has either ended or stopped beating.
+   */
+  | { kind: 'busy'; execution: JobExecution; lostInMs: number; endsInMs: number };
+
+/** An open attempt closed because its worker stopped: who it was and how long it had been silent. */
+export interface LostAttempt {
+  attemptId: number;
+  messageId: string;
+  attempt: number;
+  silentMs: number;
+}
+
+/** How running attempts show they are alive: a heartbeat every `intervalMs`, lost after `lostAfterMs` of silence. */
+export interface Liveness {
+  intervalMs: number;
+  lostAfterMs: number;
+}
 
 export interface BeginAttempt extends DeliveryKey {
   envelope: JobEnvelope;
   maxRetries: number;
   timeoutSeconds: number;
+  liveness: Liveness;
 }
 
-/** An attempt still open after this long without an outcome is taken as abandoned (worker died). */
+/**
+ * An attempt without heartbeats (recorded before they existed) is taken as abandoned this long
+ * past its timeout, the rule before heartbeats; and every attempt has ended, one way or another,
+ * by its timeout plus this.
+ */
 const ABANDON_GRACE_SECONDS = 30;
+
+/** The code an attempt closed for a lost worker carries, at the start of its `error`. */
+export const WORKER_LOST = 'WORKER_LOST';
+
+/** The `error` of an attempt closed because its worker stopped beating. */
+export function workerLostError(silentMs: number): string {
+  return `${WORKER_LOST}: no heartbeat for ${(silentMs / 1000).toFixed(1)} s (the worker stopped mid-run)`;
+}
+
+/** Whether an open attempt still has its worker, judged from its last heartbeat (or start, before heartbeats). */
+export function attemptLiveness(
+  open: Pick<JobAttempt, 'startedAt' | 'heartbeatAt'>,
+  now: Date,
+  { timeoutSeconds, lostAfterMs }: { timeoutSeconds: number; lostAfterMs: number },
+): { lost: boolean; silentMs: number; lostInMs: number; endsInMs: number } {
+  const endsAt = open.startedAt.getTime() + (timeoutSeconds + ABANDON_GRACE_SECONDS) * 1000;
+  const lastSign = open.heartbeatAt ?? open.startedAt;
+  const silentMs = now.getTime() - lastSign.getTime();
+  const lostAt = open.heartbeatAt ? lastSign.getTime() + lostAfterMs : endsAt;
+  return { lost: now.getTime() >= lostAt, silentMs, lostInMs: Math.max(0, lostAt - now.getTime()), endsInMs: Math.max(0, endsAt - now.getTime()) };
+}
 
 /**
  * Records the start of a delivery attempt, idempotently on (message id, retried). A job never
  * seen before (published straight to QStash) is recorded on arrival. Runs in one short
  * transaction holding the job row's lock, so concurrent duplicates are decided one at a time.
+ * An open attempt of the job whose heartbeat has gone silent for `liveness.lostAfterMs` lost its
+ * worker: it is closed as WORKER_LOST and this delivery takes the job over at once.
  * Round trips, as they are the cost of a delivery (each one a write and a wait): a job seen for
  * the first time takes BEGIN, its insert, the attempt with the `processing` state in one
  * statement, COMMIT; a known job adds its locked read and one read of its attempts.
@@ -40,6 +86,7 @@ export async function beginAttempt(db: Database, input: BeginAttempt): Promise<A
   const { envelope, messageId, retried } = input;
   return db.transaction(async (tx) => {
     const now = new Date();
+    let tookOver: LostAttempt | undefined;
     // A row this statement inserted is ours alone until commit, and has no attempts yet.
     const [arrived] = await tx
       .insert(jobExecutions)
@@ -67,30 +114,33 @@ export async function beginAttempt(db: Database, input: BeginAttempt): Promise<A
         .orderBy(desc(jobAttempts.id));
       const same = attempts.find((a) => a.messageId === messageId && a.attempt === retried);
       if (same) {
-        return same.finishedAt === null
-          ? { kind: 'busy', execution, retryAfterSeconds: input.timeoutSeconds }
-          : { kind: 'replay', execution, httpStatus: same.httpStatus ?? 200 };
+        if (same.finishedAt !== null) return { kind: 'replay', execution, httpStatus: same.httpStatus ?? 200 };
+        // The very same delivery again while it is open: its key is taken, so it cannot take
+        // itself over; the reaper closes it if its worker is gone.
+        const live = attemptLiveness(same, now, { timeoutSeconds: input.timeoutSeconds, lostAfterMs: input.liveness.lostAfterMs });
+        return { kind: 'busy', execution, lostInMs: Math.max(live.lostInMs, input.liveness.intervalMs), endsInMs: live.endsInMs };
       }
       if (execution.status === 'completed' || execution.status === 'cancelled') return { kind: 'settled', execution };
 
       const open = attempts.find((a) => a.finishedAt === null);
       if (open) {
-        const ageSeconds = (now.getTime() - open.startedAt.getTime()) / 1000;
-        const limit = input.timeoutSeconds + ABANDON_GRACE_SECONDS;
-        if (ageSeconds < limit) {
-          return { kind: 'busy', execution, retryAfterSeconds: Math.max(1, Math.ceil(limit - ageSeconds)) };
-        }
+        const live = attemptLiveness(open, now, { timeoutSeconds: input.timeoutSeconds, lostAfterMs: input.liveness.lostAfterMs });
+        if (!live.lost) return { kind: 'busy', execution, lostInMs: live.lostInMs, endsInMs: live.endsInMs };
         await tx
           .update(jobAttempts)
-          .set({ finishedAt: now, error: 'Abandoned: no outcome was recorded (the worker stopped mid-run?)' })
+          .set({ finishedAt: now, error: workerLostError(live.silentMs) })
           .where(eq(jobAttempts.id, open.id));
+        tookOver = { attemptId: open.id, messageId: open.messageId, attempt: open.attempt, silentMs: live.silentMs };
       }
     }
 
     // The attempt and the job's `processing` state in one statement (a data-modifying WITH).
-    const attempt = tx
-      .$with('started_attempt')
-      .as(tx.insert(jobAttempts).values({ jobId: envelope.jobId, attempt: retried, messageId, startedAt: now }).returning({ id: jobAttempts.id }));
+    const attempt = tx.$with('started_attempt').as(
+      tx
+        .insert(jobAttempts)
+        .values({ jobId: envelope.jobId, attempt: retried, messageId, startedAt: now, heartbeatAt: now })
+        .returning({ id: jobAttempts.id }),
+    );
     const [started] = await tx
       .with(attempt)
       .update(jobExecutions)
@@ -98,8 +148,22 @@ export async function beginAttempt(db: Database, input: BeginAttempt): Promise<A
       .where(eq(jobExecutions.jobId, envelope.jobId))
       .returning({ ...getColumns(jobExecutions), attemptId: sql<number>`(select "id" from "started_attempt")`.mapWith(Number) });
     const { attemptId, ...execution } = started!;
-    return { kind: 'run', attemptId, execution };
+    return { kind: 'run', attemptId, execution, tookOver };
   });
+}
+
+/**
+ * A running attempt's heartbeat: one UPDATE by primary key, of `job_attempts` only (no trigger
+ * fires). Resolves to false when the attempt is no longer open: a takeover or the reaper closed it.
+ */
+export async function recordHeartbeat(db: Database, attemptId: number): Promise<boolean> {
+  const rows = await db
+    .update(jobAttempts)
+    // The app's clock, as every other time of an attempt (started, finished) is.
+    .set({ heartbeatAt: new Date() })
+    .where(and(eq(jobAttempts.id, attemptId), isNull(jobAttempts.finishedAt)))
+    .returning({ id: jobAttempts.id });
+  return rows.length > 0;
 }
 
 export type AttemptOutcome =
@@ -110,11 +174,14 @@ export type AttemptOutcome =
 /**
  * Records an attempt's outcome and the job's resulting state in one statement (the attempt's
  * update as a data-modifying WITH): atomic without a transaction, one round trip instead of four.
+ * Only an attempt still open is finished: one already closed as WORKER_LOST (its worker was
+ * taken for lost and another delivery or the reaper took the job over) changes nothing, and this
+ * resolves to undefined, so a late outcome never overwrites the state the new owner set.
  */
 export async function finishAttempt(
   db: Database,
   input: { attemptId: number; jobId: string; startedAt: Date; httpStatus: number; outcome: AttemptOutcome },
-): Promise<JobExecution> {
+): Promise<JobExecution | undefined> {
   const now = new Date();
   const { outcome } = input;
   const attempt = db.$with('finished_attempt').as(
@@ -126,7 +193,7 @@ export async function finishAttempt(
         httpStatus: input.httpStatus,
         error: outcome.kind === 'failed' ? outcome.error : null,
       })
-      .where(eq(jobAttempts.id, input.attemptId))
+      .where(and(eq(jobAttempts.id, input.attemptId), isNull(jobAttempts.finishedAt)))
       .returning({ id: jobAttempts.id }),
   );
   const [row] = await db
@@ -142,9 +209,9 @@ export async function finishAttempt(
             updatedAt: now,
           },
     )
-    .where(eq(jobExecutions.jobId, input.jobId))
+    .where(and(eq(jobExecutions.jobId, input.jobId), sql`exists (select 1 from "finished_attempt")`))
     .returning();
-  return row!;
+  return row;
 }
 
 /**

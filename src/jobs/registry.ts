@@ -4,6 +4,9 @@ import type { JobEnvelope } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { UnknownJobTypeError } from './errors.js';
 
+/** What becomes of a job whose run lost its worker; see {@link JobDefinition.onWorkerLost}. */
+export type WorkerLostPolicy = 'retry' | 'fail';
+
 /** What a handler gets besides its payload. */
 export interface JobContext {
   /** Aborted when the job's timeout passes: long work should stop when it fires. */
@@ -25,6 +28,13 @@ export interface JobDefinition<TSchema extends z.ZodType = z.ZodType> {
   /** Retries QStash makes after the first attempt fails. */
   retries: number;
   description?: string;
+  /**
+   * What the reaper does with a job whose attempt lost its worker (the process died mid-run) once
+   * QStash will not deliver it again: `retry` re-enqueues it (as a manual retry does, while the
+   * job has lost its worker no more than `retries` times), `fail` fails it. Default `retry`.
+   * Jobs that must not run twice in part (a payment without an idempotency key) choose `fail`.
+   */
+  onWorkerLost?: WorkerLostPolicy;
   /** Runs the job; what it returns (JSON) is stored as the execution's result. */
   handler: (payload: z.output<TSchema>, job: JobEnvelope, context: JobContext) => Promise<unknown>;
 }
@@ -41,6 +51,7 @@ export const JobDefinitionSchema = z.looseObject({
   timeoutSeconds: z.number().positive(),
   retries: z.number().int().min(0).max(100),
   description: z.string().optional(),
+  onWorkerLost: z.enum(['retry', 'fail']).optional(),
   handler: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function'),
 });
 
@@ -71,6 +82,11 @@ export class JobRegistry {
     const definition = this.byType.get(type);
     if (!definition) throw new UnknownJobTypeError(type, this.types());
     return definition;
+  }
+
+  /** The definition of `type`, or undefined (a job recorded under a type no longer registered). */
+  forType(type: string): JobDefinition | undefined {
+    return this.byType.get(type);
   }
 
   forEndpoint(path: string): JobDefinition | undefined {

@@ -31,6 +31,22 @@ export async function retryJob(
     if (!existing) throw new JobNotFoundError(jobId);
     throw new JobNotRetryableError(jobId, existing.status);
   }
-  deps.logger.info('[jobs] Job reset for a manual retry', { jobId, type: reset.jobType, event: 'requeued' });
+  return requeueJob(deps, reset, '[jobs] Job reset for a manual retry');
+}
+
+/**
+ * Publishes a job just reset to `pending` again, its stored envelope unchanged: the one way a
+ * job goes back to QStash, for the manual retry and for the reaper's re-enqueue of a lost run.
+ * `message` is the `[jobs] …` line that says why.
+ *
+ * @throws PublishError when QStash refuses; the job is then `failed` with that reason.
+ */
+export async function requeueJob(
+  deps: { dispatcher: JobDispatcher; logger: Logger },
+  reset: JobExecution,
+  message: string,
+  fields: Record<string, unknown> = {},
+): Promise<JobExecution> {
+  deps.logger.info(message, { jobId: reset.jobId, type: reset.jobType, ...fields, event: 'requeued' });
   return deps.dispatcher.republish(reset, { logger: deps.logger });
 }

@@ -10,16 +10,41 @@ import {
   toPayloadIssues,
   type PayloadIssue,
 } from './errors.js';
-import { beginAttempt, finishAttempt, recordRejectedDelivery, type DeliveryKey } from './recorder.js';
+import { isStorable, storableJson, storableText, UNSTORABLE_TEXT, unstorablePaths } from './storable.js';
+import { QSTASH_TIMEOUT_GRACE_SECONDS } from './dispatcher.js';
+import {
+  beginAttempt,
+  finishAttempt,
+  recordHeartbeat,
+  recordRejectedDelivery,
+  type AttemptStart,
+  WORKER_LOST,
+  type DeliveryKey,
+  type Liveness,
+} from './recorder.js';
 import type { JobDefinition } from './registry.js';
 
 /** The envelope as a delivery must carry it; `JobEnvelope` is the type it parses to. */
+const JOB_ID_MAX = 200;
+
+/** `metadata.userId` and `.organizationId` are copied to indexed columns: a btree entry holds ~2.7 kB at most. */
+const Metadata = z.record(z.string(), z.unknown()).superRefine((metadata, context) => {
+  for (const key of ['userId', 'organizationId']) {
+    const value = metadata[key];
+    if (typeof value === 'string' && value.length > JOB_ID_MAX) {
+      context.addIssue({ code: 'custom', path: [key], message: `must be at most ${JOB_ID_MAX} characters (it is indexed)` });
+    }
+  }
+});
+
 const EnvelopeSchema = z.object({
-  jobId: z.string().min(1).max(200),
+  jobId: z.string().min(1).max(JOB_ID_MAX),
   type: z.string().min(1),
   payload: z.unknown(),
-  metadata: z.record(z.string(), z.unknown()).optional().default({}),
+  metadata: Metadata.optional().default({}),
 });
+
+const UNSTORABLE_MESSAGE = `${UNSTORABLE_TEXT}; recorded with U+FFFD in its place`;
 
 export interface Delivery extends DeliveryKey {
   definition: JobDefinition;
@@ -35,8 +60,13 @@ export type DeliveryOutcome =
   | { kind: 'settled'; jobId: string; status: JobStatus; reason: 'duplicate' | 'cancelled' }
   /** This very delivery was recorded before: answer as it was answered then. */
   | { kind: 'replay'; jobId: string; status: JobStatus; answeredStatus: number }
-  /** Another attempt of the job is running: ask again in `retryAfterSeconds`. */
+  /** Another attempt of the job is alive: ask again in `retryAfterSeconds`. */
   | { kind: 'busy'; jobId: string; retryAfterSeconds: number }
+  /**
+   * The handler ran, but meanwhile its attempt was closed as WORKER_LOST (its heartbeats did not
+   * reach the database) and another delivery or the reaper took the job over: nothing recorded.
+   */
+  | { kind: 'superseded'; jobId: string }
   | { kind: 'completed'; jobId: string }
   /** The handler failed: `retrying` (another delivery follows) or `failed` for good. */
   | { kind: 'failed'; jobId: string; status: 'retrying' | 'failed'; error: string; nonRetryable: boolean };
@@ -49,7 +79,19 @@ export interface DeliveryDeps {
   logger: Logger;
   /** The status code the transport answers an outcome with; kept on the attempt (`httpStatus`). */
   answerStatus: (outcome: RecordedOutcome) => number;
+  /** Heartbeat interval of a running attempt, and the silence after which its worker is lost. */
+  liveness: Liveness;
 }
+
+/**
+ * Longest a delivery waits in place for another open attempt of its job to end or be declared
+ * lost, instead of answering 409 at once: QStash counts every non-2xx answer against the
+ * message's retries, while a wait costs none. Half the grace QStash is given beyond a handler's
+ * timeout (`Upstash-Timeout`), so a wait and then a full run still end before QStash gives up.
+ */
+export const HOLD_MAX_MS = (QSTASH_TIMEOUT_GRACE_SECONDS / 2) * 1000;
+/** Past the moment the open attempt counts as lost, so the second look sees it lost. */
+const HOLD_MARGIN_MS = 50;
 
 /**
  * Runs one verified delivery: validate, record the attempt, run the handler under its timeout,
@@ -78,13 +120,27 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
   }
 
   const { envelope, payload } = validated;
-  const start = await beginAttempt(deps.db, {
-    envelope,
-    messageId,
-    retried,
-    maxRetries: definition.retries,
-    timeoutSeconds: definition.timeoutSeconds,
-  });
+  const begin = () =>
+    beginAttempt(deps.db, {
+      envelope,
+      messageId,
+      retried,
+      maxRetries: definition.retries,
+      timeoutSeconds: definition.timeoutSeconds,
+      liveness: deps.liveness,
+    });
+  let start: AttemptStart = await begin();
+  let held = false;
+  if (start.kind === 'busy' && start.lostInMs <= Math.min(HOLD_MAX_MS, deps.liveness.lostAfterMs)) {
+    // The open attempt either ends or counts as lost within the wait: waiting spends none of
+    // QStash's retries, a 409 would spend one.
+    log.info('[jobs] Delivery held: another attempt of this job is open; waiting until it ends or counts as lost', {
+      waitMs: start.lostInMs + HOLD_MARGIN_MS,
+    });
+    await new Promise((resolve) => setTimeout(resolve, start.kind === 'busy' ? start.lostInMs + HOLD_MARGIN_MS : 0));
+    start = await begin();
+    held = true;
+  }
   switch (start.kind) {
     case 'settled': {
       const cancelled = start.execution.status === 'cancelled';
@@ -99,26 +155,53 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
     case 'replay':
       log.info('[jobs] Duplicate delivery answered as before', { httpStatus: start.httpStatus });
       return { kind: 'replay', jobId, status: start.execution.status, answeredStatus: start.httpStatus };
-    case 'busy':
-      log.info('[jobs] Delivery deferred: another attempt of this job is running');
-      return { kind: 'busy', jobId, retryAfterSeconds: start.retryAfterSeconds };
+    case 'busy': {
+      // Before a wait: come back exactly when a takeover becomes possible, should the open
+      // attempt's worker be gone. After one, the attempt kept beating through it, so it is alive:
+      // come back when it must have ended (its timeout) or stopped beating, whichever is later,
+      // so a duplicate of a live run spends at most one more retry.
+      const waitMs = held ? Math.max(start.lostInMs, start.endsInMs) : start.lostInMs;
+      const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
+      log.info('[jobs] Delivery deferred: another attempt of this job is running', { retryAfterSeconds, held });
+      return { kind: 'busy', jobId, retryAfterSeconds };
+    }
     case 'run':
+      if (start.tookOver) {
+        log.warn('[jobs] Worker lost: took over the job from an attempt that stopped beating', {
+          jobId,
+          type: envelope.type,
+          lostAttempt: start.tookOver.attempt,
+          lostMessageId: start.tookOver.messageId,
+          silentMs: start.tookOver.silentMs,
+          code: WORKER_LOST,
+        });
+      }
       break;
   }
 
   const maxRetries = start.execution.maxRetries;
   const startedAt = start.execution.startedAt ?? new Date();
   log.info('[jobs] Processing job', { jobId, type: envelope.type, attempt: retried, event: 'started' });
+  const heartbeat = startHeartbeat(deps, start.attemptId, log);
+  const superseded = (): DeliveryOutcome => {
+    log.warn('[jobs] Outcome discarded: the attempt was closed as WORKER_LOST and the job taken over meanwhile', {
+      jobId,
+      type: envelope.type,
+      attempt: retried,
+    });
+    return { kind: 'superseded', jobId };
+  };
   try {
-    const result = await runHandler(definition, payload, envelope, { db: deps.db, logger: log });
+    const result = await runHandler(definition, payload, envelope, { db: deps.db, logger: log }).finally(heartbeat.stop);
     const outcome: RecordedOutcome = { kind: 'completed', jobId };
-    await finishAttempt(deps.db, {
+    const recorded = await finishAttempt(deps.db, {
       attemptId: start.attemptId,
       jobId,
       startedAt,
       httpStatus: deps.answerStatus(outcome),
       outcome: { kind: 'completed', result },
     });
+    if (!recorded) return superseded();
     log.info('[jobs] Job processed successfully', {
       jobId,
       type: envelope.type,
@@ -131,13 +214,14 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
     const nonRetryable = isNonRetryable(thrown);
     const final = nonRetryable || retried >= maxRetries;
     const outcome: RecordedOutcome = { kind: 'failed', jobId, status: final ? 'failed' : 'retrying', error, nonRetryable };
-    await finishAttempt(deps.db, {
+    const recorded = await finishAttempt(deps.db, {
       attemptId: start.attemptId,
       jobId,
       startedAt,
       httpStatus: deps.answerStatus(outcome),
       outcome: { kind: 'failed', error, final },
     });
+    if (!recorded) return superseded();
     log.error('[jobs] Job processing failed', {
       jobId,
       type: envelope.type,
@@ -160,7 +244,22 @@ function validateDelivery({ body, definition, messageId }: Delivery): Validated 
   try {
     json = JSON.parse(body);
   } catch {
-    return { ok: false, envelope: fallbackEnvelope(definition, messageId, body), issues: [{ path: [], message: 'body is not JSON' }] };
+    const issues: PayloadIssue[] = [{ path: [], message: 'body is not JSON' }];
+    if (!isStorable(body)) issues.push({ path: [], message: `the body ${UNSTORABLE_MESSAGE}` });
+    return { ok: false, envelope: fallbackEnvelope(definition, messageId, storableText(body)), issues };
+  }
+  // What PostgreSQL refuses would fail the statement that records the delivery, and QStash would
+  // retry a delivery that can never be recorded: it is rejected, and recorded with U+FFFD instead.
+  const unstorable = unstorablePaths(json);
+  if (unstorable.length > 0) {
+    const storable = storableJson(json);
+    const parsed = EnvelopeSchema.safeParse(storable);
+    return {
+      ok: false,
+      envelope: parsed.success ? { ...parsed.data, type: definition.type } : fallbackEnvelope(definition, messageId, storable),
+      // Paths as stored too: a key may be what holds the NUL.
+      issues: unstorable.map((path) => ({ path: path.map((key) => (typeof key === 'string' ? storableText(key) : key)), message: UNSTORABLE_MESSAGE })),
+    };
   }
   const envelope = EnvelopeSchema.safeParse(json);
   if (!envelope.success) {
@@ -183,11 +282,41 @@ function validateDelivery({ body, definition, messageId }: Delivery): Validated 
 
 /** A body too broken to name its job is recorded under its QStash message id. */
 function fallbackEnvelope(definition: JobDefinition, messageId: string, body: unknown): JobEnvelope {
-  const jobId =
-    body && typeof body === 'object' && typeof (body as { jobId?: unknown }).jobId === 'string' && (body as { jobId: string }).jobId
-      ? (body as { jobId: string }).jobId
-      : messageId;
+  const given = body && typeof body === 'object' ? (body as { jobId?: unknown }).jobId : undefined;
+  // Only an id the envelope would accept: a longer one does not fit the primary key's index.
+  const jobId = typeof given === 'string' && given.length > 0 && given.length <= JOB_ID_MAX ? given : messageId;
   return { jobId, type: definition.type, payload: body ?? null, metadata: {} };
+}
+
+/**
+ * Beats every `liveness.intervalMs` while the handler runs: one UPDATE of the attempt's row by
+ * primary key. A failed beat is logged and the next one tried (a database blip must not fail the
+ * run); a beat that finds the attempt closed means it was taken for lost, and beating stops.
+ */
+function startHeartbeat(deps: DeliveryDeps, attemptId: number, log: Logger): { stop: () => void } {
+  let beating: Promise<void> | undefined;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (beating) return;
+    beating = recordHeartbeat(deps.db, attemptId)
+      .then((open) => {
+        // A beat that lands after the outcome was recorded finds the attempt closed by us.
+        if (open || stopped) return;
+        clearInterval(timer);
+        log.warn('[jobs] Heartbeat found the attempt closed: it was taken for lost while still running', { attemptId });
+      })
+      .catch((error: unknown) => {
+        log.warn('[jobs] Heartbeat failed', { attemptId, error: errorMessage(error) });
+      })
+      .finally(() => (beating = undefined));
+  }, deps.liveness.intervalMs);
+  timer.unref();
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }
 
 async function runHandler(

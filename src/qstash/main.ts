@@ -18,6 +18,14 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.exit(1);
 }
 
+// Scales the retry backoff (and Retry-After answers) like the in-process stand-in's option, so
+// tests and demos against this process see retries in seconds, not minutes.
+const retryDelayFactor = process.env.QSTASH_RETRY_DELAY_FACTOR ? Number(process.env.QSTASH_RETRY_DELAY_FACTOR) : 1;
+if (!Number.isFinite(retryDelayFactor) || retryDelayFactor <= 0) {
+  console.error(`Invalid QSTASH_RETRY_DELAY_FACTOR: ${process.env.QSTASH_RETRY_DELAY_FACTOR} (a positive number, 1 = QStash's real delays)`);
+  process.exit(1);
+}
+
 const log =
   (level: string) =>
   (message: string, meta?: object): void => {
@@ -28,6 +36,7 @@ const standIn = createQStashStandIn({
   token: DEV_QSTASH_TOKEN,
   currentSigningKey: DEV_CURRENT_SIGNING_KEY,
   nextSigningKey: DEV_NEXT_SIGNING_KEY,
+  retryDelayFactor,
   logger: {
     info: log('info'),
     warn: log('warn'),

@@ -54,6 +54,22 @@ describe('config', () => {
     });
   });
 
+  it('takes the heartbeat and the reaper from the environment, with defaults of 5 s × 3 misses and a pass every 15 s', () => {
+    expect(loadConfig({})).toMatchObject({ heartbeat: { intervalSeconds: 5, misses: 3 }, reaper: { intervalSeconds: 15 } });
+    expect(
+      loadConfig({ JOBSCOPE_HEARTBEAT_SECONDS: '0.5', JOBSCOPE_HEARTBEAT_MISSES: '4', JOBSCOPE_REAPER_INTERVAL_SECONDS: '0' }),
+    ).toMatchObject({ heartbeat: { intervalSeconds: 0.5, misses: 4 }, reaper: { intervalSeconds: 0 } });
+    const problems = () => {
+      try {
+        loadConfig({ JOBSCOPE_HEARTBEAT_SECONDS: '0', JOBSCOPE_HEARTBEAT_MISSES: '1' });
+      } catch (error) {
+        return (error as ConfigError).problems.map((p) => p.split(':')[0]);
+      }
+      return [];
+    };
+    expect(problems()).toEqual(['JOBSCOPE_HEARTBEAT_SECONDS', 'JOBSCOPE_HEARTBEAT_MISSES']);
+  });
+
   it('treats empty strings as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '  ' }).database.kind).toBe('pglite');
   });

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import Transport from 'winston-transport';
 import { createApp, type JobscopeApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
@@ -7,6 +8,7 @@ import { getJobExecutionByJobId } from '../../src/jobs/queries/index.js';
 import type { JobDefinition } from '../../src/jobs/registry.js';
 import type { JobExecution, JobStatus } from '../../src/db/schema.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
 
 /** A log entry as winston hands it to transports. */
 export type LogEntry = { level: string; message: string; [key: string]: unknown };
@@ -75,3 +77,31 @@ export async function waitForJob(
 }
 
 export const hasStatus = (...statuses: JobStatus[]) => (row: JobExecution) => statuses.includes(row.status);
+
+/**
+ * A fresh database and a test app on it for the enclosing file or describe block: started in
+ * beforeAll, closed and dropped in afterAll. Read `.app` and `.database` inside tests.
+ */
+export function useTestApp(options: { jobs?: JobDefinition<any>[]; env?: Record<string, string> } = {}): {
+  readonly app: TestApp;
+  readonly database: TestDatabase;
+} {
+  let app: TestApp | undefined;
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp(database.handle, options);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await database?.destroy();
+  });
+  return {
+    get app() {
+      return app!;
+    },
+    get database() {
+      return database!;
+    },
+  };
+}

@@ -56,6 +56,8 @@ export interface Running {
   output: () => { stdout: string; stderr: string };
   /** SIGTERM, then the exit code of a clean shutdown. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a crash: nothing is drained or recorded), resolved once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /** Starts `jobscope start …` and waits for its "Listening on" line. */
@@ -85,6 +87,10 @@ export async function startCli(args: string[], options: { cwd: string; env: Node
       if (child.exitCode === null) child.kill('SIGTERM');
       const [code] = (await exited) as [number | null];
       return code;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
     },
   };
 }

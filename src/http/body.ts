@@ -1,0 +1,37 @@
+/**
+ * A request body read up to `maxBytes`, or undefined past it. Past it the stream is left unread
+ * rather than cancelled: cancelling destroys the socket before the 413 is sent, and the server
+ * discards the unread rest after answering.
+ */
+export async function readLimited(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Buffer<ArrayBuffer> | undefined> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      size += next.value.byteLength;
+      if (size > maxBytes) return undefined;
+      chunks.push(next.value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Whether a request's body is within `maxBytes`: by Content-Length where declared (an HTTP server
+ * never hands on more than it says), else by reading it. The text when it is, 'tooLarge' or
+ * 'badLength' otherwise.
+ */
+export async function limitedText(request: Request, maxBytes: number): Promise<string | 'tooLarge' | 'badLength'> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null) {
+    if (!/^\d+$/.test(declared)) return 'badLength';
+    if (Number(declared) > maxBytes) return 'tooLarge';
+    return request.text();
+  }
+  if (!request.body) return '';
+  const bytes = await readLimited(request.body, maxBytes);
+  return bytes === undefined ? 'tooLarge' : bytes.toString('utf8');
+}

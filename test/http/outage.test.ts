@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
+import { graphql } from '../helpers/graphql.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { deliverSigned } from '../helpers/deliveries.js';
+
+const ENQUEUE = 'mutation { enqueueJob(input: { jobType: "send-email", payload: { to: "ada@example.com", subject: "s", text: "t" } }) { jobId status } }';
+
+// PGlite runs in-process: there is no connection to cut.
+describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind a TCP proxy that is cut)`, () => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let proxied: DatabaseHandle;
+  let t: TestApp;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const url = new URL((database.target as { url: string }).url);
+    proxy = await startTcpProxy(Number(url.port || 5432), url.hostname);
+    url.port = String(proxy.port);
+    url.hostname = '127.0.0.1';
+    proxied = await openDatabase({ kind: 'postgres', url: url.toString() });
+    t = await startTestApp(proxied);
+  });
+  afterAll(async () => {
+    await proxy?.restore();
+    await t?.close();
+    await proxied?.close();
+    await proxy?.close();
+    await database?.destroy();
+  });
+
+  const expectUnavailable = (response: Awaited<ReturnType<typeof graphql>>) => {
+    expect(response.status).toBe(503);
+    expect(response.errors).toEqual([expect.objectContaining({ message: expect.stringMatching(/unavailable/), extensions: { code: 'SERVICE_UNAVAILABLE' } })]);
+  };
+
+  it('answers 503 with Retry-After everywhere while cut, without driver text, and recovers once restored', async () => {
+    expect((await graphql(t.baseUrl, ENQUEUE)).errors).toBeUndefined();
+    // Cut while the pool is idle (see tcp-proxy.ts on postgres.js's buffered writes).
+    await new Promise((r) => setTimeout(r, 200));
+    await proxy.cut();
+    try {
+      const res = await fetch(`${t.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: ENQUEUE }) });
+      expect({ status: res.status, body: await res.clone().text() }).toMatchObject({ status: 503 });
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
+      expectUnavailable(await graphql(t.baseUrl, '{ jobExecutions(first: 5) { totalCount nodes { jobId } } }'));
+      expectUnavailable(await graphql(t.baseUrl, '{ jobHealth { status } }'));
+
+      const delivery = await deliverSigned(t.baseUrl, JSON.stringify({ jobId: `outage-${randomUUID()}`, type: 'send-email', payload: { to: 'a@example.com', subject: 's', text: 't' } }));
+      expect(delivery.res.status).toBe(503);
+      expect(delivery.res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(delivery.res.headers.get('upstash-nonretryable-error')).toBeNull();
+
+      for (const path of ['/health', '/health/jobs']) {
+        const health = await fetch(t.baseUrl + path);
+        expect(health.status).toBe(503);
+        const text = await health.text();
+        expect(JSON.parse(text)).toMatchObject({ status: 'error', database: 'unreachable' });
+        expect(text).not.toMatch(/CONNECTION|127\.0\.0\.1|5432|ECONN/);
+      }
+      expect(JSON.stringify(t.logs)).toMatch(/CONNECTION_|ECONN/);
+    } finally {
+      await proxy.restore();
+    }
+    await expect.poll(async () => (await fetch(`${t.baseUrl}/health`)).status, { timeout: 15_000 }).toBe(200);
+    expect((await graphql(t.baseUrl, ENQUEUE)).errors).toBeUndefined();
+  });
+});
