@@ -16,6 +16,7 @@ import { actorLabel, createJobs, logPurge, type Actor, type Jobs } from './jobs/
 import { startReaper, type Reaper } from './jobs/ops/reaper.js';
 import { startRetention, type RetentionTimer } from './jobs/ops/retention.js';
 import { JobRegistry, type JobDefinition } from './jobs/registry.js';
+import { PublishRelay } from './jobs/relay.js';
 import { exampleJobs } from './jobs/types/index.js';
 import type { Logger } from './logger.js';
 import { createQStashClient } from './jobs/publisher.js';
@@ -47,6 +48,8 @@ export interface JobscopeApp {
   readonly webSocket: GraphQLWebSocket;
   /** Shared subscriptions over SSE written straight to node responses; a node server offers it its requests first. */
   readonly eventStream: GraphQLEventStream;
+  /** Publishes the outbox's requests to QStash once started (every instance runs one; they share the rows). */
+  readonly relay: PublishRelay;
   /** Failure-rate and stuck-job alerts; checks run every `alerts.intervalSeconds` once started. */
   readonly alerter: JobAlerter;
   /** The in-process QStash stand-in, when no QStash token is configured. */
@@ -67,7 +70,7 @@ export interface JobscopeApp {
    * public base URL too unless BASE_URL says otherwise.
    */
   bound(url: string): void;
-  /** Starts the background work (alert checks, folding rollup deltas into the rollups, the reaper of lost runs). */
+  /** Starts the background work (the publish relay, alert checks, folding rollup deltas into the rollups, the reaper of lost runs). */
   start(): void;
   /** Stops taking work: alerts, the stand-in, WebSockets; waits for deliveries in flight to be recorded. */
   drain(): Promise<void>;
@@ -116,7 +119,24 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   let client: Client | undefined;
   const qstash = () => (client ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath));
 
-  const dispatcher = new JobDispatcher({ db: database.db, registry, qstash, endpointUrl: (path) => publicUrl() + path, logger });
+  // Its own client, without the SDK's retries: the relay retries with backoff and counts attempts.
+  let relayClient: Client | undefined;
+  const relay = new PublishRelay({
+    db: database.db,
+    registry,
+    qstash: () => (relayClient ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath, { retry: false })),
+    endpointUrl: (path) => publicUrl() + path,
+    logger,
+    settings: config.publish,
+  });
+  const dispatcher = new JobDispatcher({
+    db: database.db,
+    registry,
+    qstash,
+    logger,
+    publishDeadlineSeconds: config.publish.deadlineSeconds,
+    onQueued: () => relay.nudge(),
+  });
   const liveness = {
     intervalMs: config.heartbeat.intervalSeconds * 1000,
     lostAfterMs: config.heartbeat.intervalSeconds * config.heartbeat.misses * 1000,
@@ -125,7 +145,12 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });
   const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger, maxBodyBytes: config.http.workerMaxBodyKiB * 1024 });
   const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger });
-  const metrics = createMetricsEndpoint({ jobs });
+  const metrics = createMetricsEndpoint({ jobs, publishRetries: () => relay.retries });
+  // A job committed anywhere (another instance, a caller's own transaction) is heard here after its
+  // commit: publish it now rather than at the next poll.
+  events.subscribe((event) => {
+    if (event.type === 'enqueued' || event.type === 'requeued') relay.nudge();
+  });
   const alerter = new JobAlerter({ read: jobs.read, logger, settings: config.alerts });
   const graphql = createGraphQLServer({ jobs, config, logger, endpoint: `${config.basePath}/graphql`, metricsRegistry: metrics.registry });
   const webSocket = createGraphQLWebSocket(graphql, { config, logger });
@@ -193,6 +218,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     draining ??= (async () => {
       await alerter.stop();
       await compactor?.stop();
+      await relay.stop();
       await retention?.stop();
       await reaper?.stop();
       await standIn?.close();
@@ -217,6 +243,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     graphql,
     webSocket,
     eventStream,
+    relay,
     alerter,
     standIn,
     baseUrl,
@@ -247,6 +274,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     },
     start() {
       alerter.start(config.alerts.intervalSeconds);
+      relay.start();
       compactor ??= startRollupCompaction(database, {
         intervalMs: ROLLUP_COMPACTION_INTERVAL_MS,
         onError: (error) => logger.warn('[db] Rollup compaction failed', { error: error instanceof Error ? error.message : String(error) }),

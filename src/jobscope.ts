@@ -11,6 +11,7 @@ import type { CommandOptions, EnqueueCommand, Jobs } from './jobs/index.js';
 import { exampleJobs } from './jobs/types/index.js';
 import { createQStashClient } from './jobs/publisher.js';
 import { JobDefinitionSchema, JobRegistry, type JobDefinition } from './jobs/registry.js';
+import { PublishRelay } from './jobs/relay.js';
 import { createLogger, type Logger } from './logger.js';
 
 /** What `jobscope.config.ts` exports and `createJobscope` takes: the team's job types and options. */
@@ -176,9 +177,12 @@ export interface CreateDispatcherOptions extends Omit<CreateJobscopeOptions, 'so
 /** Enqueues jobs from code that only publishes: a script, a cron, another service. */
 export interface Dispatcher {
   readonly config: Config;
-  /** Validates, records and publishes a job, exactly as the jobscope server's `enqueueJob` does. */
+  /**
+   * Validates and records a job with its publish request, exactly as the jobscope server's
+   * `enqueueJob` does (`{ tx }`: inside the caller's transaction); this process's relay publishes it.
+   */
   enqueue(type: string, payload: unknown, command?: EnqueueCommand): Promise<JobExecution>;
-  /** Closes the database connection. */
+  /** Stops the relay (the server's publishes what is left) and closes the database connection. */
   close(): Promise<void>;
 }
 
@@ -210,16 +214,31 @@ export async function createDispatcher(options: CreateDispatcherOptions = {}): P
   const publicUrl = baseUrl + config.basePath;
   const registry = new JobRegistry(jobs ?? exampleJobs());
   let client: Client | undefined;
+  let relayClient: Client | undefined;
+  const relay = new PublishRelay({
+    db: database.db,
+    registry,
+    qstash: () => (relayClient ??= createQStashClient(config, () => publicUrl, { retry: false })),
+    endpointUrl: (path) => publicUrl + path,
+    logger,
+    settings: config.publish,
+  });
   const dispatcher = new JobDispatcher({
     db: database.db,
     registry,
     qstash: () => (client ??= createQStashClient(config, () => publicUrl)),
-    endpointUrl: (path) => publicUrl + path,
     logger,
+    publishDeadlineSeconds: config.publish.deadlineSeconds,
+    onQueued: () => relay.nudge(),
   });
+  relay.start();
   return {
     config,
     enqueue: (type, payload, command) => dispatcher.enqueue(type, payload, command),
-    close: () => database.close(),
+    async close() {
+      // What this relay has not published yet stays queued: the server's relay publishes it.
+      await relay.stop();
+      await database.close();
+    },
   };
 }

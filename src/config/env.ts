@@ -30,6 +30,8 @@ export const ENV_OPTIONS = {
   QSTASH_CURRENT_SIGNING_KEY: v('string', 'qstash', 'currentSigningKey'),
   QSTASH_NEXT_SIGNING_KEY: v('string', 'qstash', 'nextSigningKey'),
   QSTASH_RETRY_DELAY_FACTOR: v('number', 'qstash', 'retryDelayFactor'),
+  JOBSCOPE_PUBLISH_DEADLINE_SECONDS: v('number', 'publish', 'deadlineSeconds'),
+  JOBSCOPE_PUBLISH_RETRY_BASE_MS: v('number', 'publish', 'retryBaseMs'),
   JOBSCOPE_READ_KEYS: v('list', 'apiKeys', 'read'),
   JOBSCOPE_OPERATE_KEYS: v('list', 'apiKeys', 'operate'),
   LOG_LEVEL: v('string', 'log', 'level'),

@@ -32,6 +32,8 @@ export interface Config {
   qstash: QStashMode;
   signingKeys: { current: string; next: string };
   retryDelayFactor: number;
+  /** How the outbox relay retries a publish, and when it gives up. */
+  publish: ResolvedOptions['publish'];
   log: { level: ResolvedOptions['log']['level']; format: 'pretty' | 'json'; dir: string | undefined };
   apiKeys: { read: NamedApiKey[]; operate: NamedApiKey[] };
   alerts: { intervalSeconds: number; webhookUrl: string | undefined };
@@ -162,6 +164,7 @@ function toConfig(options: ResolvedOptions): Config {
       next: qstash.nextSigningKey ?? DEV_NEXT_SIGNING_KEY,
     },
     retryDelayFactor: qstash.retryDelayFactor,
+    publish: options.publish,
     log: {
       level: options.log.level,
       format: options.log.format ?? (production ? 'json' : 'pretty'),

@@ -78,6 +78,17 @@ export const OptionsSchema = z.strictObject({
       retryDelayFactor: z.number().positive().default(1),
     })
     .prefault({}),
+  publish: z
+    .strictObject({
+      /**
+       * Seconds after an enqueue that the outbox relay keeps retrying a publish QStash could not
+       * take (5xx, 408, 429, no answer); then the job fails. A 4xx refusal fails it at once.
+       */
+      deadlineSeconds: positiveInt.default(3600),
+      /** Backoff before the n-th publish retry: this × 2^(n-1) ms (±20 %, at most 5 min). */
+      retryBaseMs: positiveInt.default(500),
+    })
+    .prefault({}),
   apiKeys: z
     .strictObject({
       /** Keys that may run queries and subscriptions. */

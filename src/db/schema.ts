@@ -91,6 +91,50 @@ export const jobExecutions = pgTable(
   ],
 );
 
+/** Where a job's publish request stands: waiting for the relay, accepted by QStash, or given up. */
+export const PUBLISH_STATES = ['queued', 'published', 'failed'] as const;
+export type PublishState = (typeof PUBLISH_STATES)[number];
+export const publishState = pgEnum('publish_state', PUBLISH_STATES);
+
+/**
+ * The outbox: one publish request per job, written in the same transaction as the job row (and,
+ * with `enqueue(..., { tx })`, as the caller's own writes), so a job that committed is published
+ * even if the process dies right after. The relay (src/jobs/relay.ts) claims due rows with
+ * `FOR UPDATE SKIP LOCKED`, publishes them with `Upstash-Deduplication-Id` and records the outcome.
+ */
+export const jobPublishes = pgTable(
+  'job_publishes',
+  {
+    /** The job to publish (its envelope is `job_executions.payload`). */
+    jobId: text('job_id')
+      .primaryKey()
+      .references(() => jobExecutions.jobId, { onDelete: 'cascade' }),
+    /** `queued` until QStash accepts it (`published`) or the relay gives up (`failed`). */
+    state: publishState('state').notNull().default('queued'),
+    /**
+     * 0 for the first publish, +1 per manual retry: the deduplication id is the job id, then
+     * `<job id>:<generation>`, so a retry is a new message while a repeat of one publish is not.
+     */
+    generation: integer('generation').notNull().default(0),
+    /** Publish attempts started for this generation (a claim counts one). */
+    attempts: integer('attempts').notNull().default(0),
+    /** Error of the latest failed attempt; kept once published, for the record. */
+    lastError: text('last_error'),
+    /** When the relay may next try: now on enqueue, the backoff after a failure, a lease while publishing. */
+    nextAttemptAt: timestamp('next_attempt_at', tz).notNull().defaultNow(),
+    /** Deliver no sooner than this (the enqueue's `delaySeconds` from its commit); null: at once. */
+    notBefore: timestamp('not_before', tz),
+    /** Past this, a transient failure fails the job instead of trying again. */
+    deadlineAt: timestamp('deadline_at', tz).notNull(),
+    /** When the request was queued (this generation). */
+    createdAt: timestamp('created_at', tz).notNull().defaultNow(),
+    /** When QStash accepted it. */
+    publishedAt: timestamp('published_at', tz),
+  },
+  // The relay's question: due rows of the queue, oldest first; published ones are not in it.
+  (t) => [index('job_publishes_due_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'queued'`)],
+);
+
 /** Every delivery attempt that ran (or is running) for a job. */
 export const jobAttempts = pgTable(
   'job_attempts',
@@ -323,3 +367,4 @@ export const jobEvents = pgTable(
 export type JobExecution = typeof jobExecutions.$inferSelect;
 export type NewJobExecution = typeof jobExecutions.$inferInsert;
 export type JobAttempt = typeof jobAttempts.$inferSelect;
+export type JobPublish = typeof jobPublishes.$inferSelect;

@@ -20,9 +20,10 @@ builder.mutationField('enqueueJob', (t) =>
   t.drizzleField({
     type: JobExecutionRef,
     description:
-      'Validates and records a job, then publishes it to QStash. Errors: UNKNOWN_JOB_TYPE, INVALID_PAYLOAD ' +
+      'Validates and records a job with its publish request (one transaction) and returns it `PENDING`; the outbox ' +
+      'relay publishes it to QStash, retrying transient failures (see `publishState`). Errors: UNKNOWN_JOB_TYPE, INVALID_PAYLOAD ' +
       '(with `extensions.issues`: [{ path, message }], `path` the keys and indexes into the payload as zod gives them, ' +
-      'e.g. `["to", 1]`, `[]` for the payload as a whole); nothing is written on either. PUBLISH_FAILED when QStash refuses.',
+      'e.g. `["to", 1]`, `[]` for the payload as a whole); nothing is written on either.',
     args: { input: t.arg({ type: EnqueueJobInput, required: true }) },
     resolve: async (query, _root, { input }, ctx) => {
       const metadata = input.metadata ?? {};

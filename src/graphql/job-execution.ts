@@ -3,6 +3,7 @@ import type { JobExecutionShape } from '../jobs/queries/index.js';
 import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { JobStatusEnum } from './job-status.js';
+import { JobPublishRef } from './publish-state.js';
 
 const seconds = (from: Date | null, to: Date | null) => (from && to ? (to.getTime() - from.getTime()) / 1000 : null);
 
@@ -190,6 +191,11 @@ export const JobExecutionRef = builder.drizzleObject('jobExecutions', {
     attempts: t.relation('attempts', {
       description: 'Every delivery attempt, oldest first.',
       query: { orderBy: { id: 'asc' } },
+    }),
+    publishState: t.relation('publish', {
+      type: JobPublishRef,
+      nullable: true,
+      description: 'How publishing it to QStash went; null for a job published straight to QStash, not through jobscope.',
     }),
   }),
 });

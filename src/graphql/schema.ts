@@ -1,6 +1,7 @@
 import { builder } from './builder.js';
 import './scalars.js';
 import './job-status.js';
+import './publish-state.js';
 import './job-execution.js';
 import './job-executions.js';
 import './job-stats.js';

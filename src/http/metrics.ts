@@ -11,7 +11,7 @@ import type { RollupSnapshot } from '../jobs/queries/index.js';
  * counts are exact and `rate()` / `histogram_quantile()` work as for any histogram. The event
  * counter counts the events this instance heard, which on a shared database is all of them.
  */
-export function createMetricsEndpoint(deps: { jobs: Jobs; registry?: Registry }) {
+export function createMetricsEndpoint(deps: { jobs: Jobs; registry?: Registry; publishRetries?: () => number }) {
   const { read } = deps.jobs;
   const registry = deps.registry ?? new Registry();
   collectDefaultMetrics({ register: registry });
@@ -23,6 +23,19 @@ export function createMetricsEndpoint(deps: { jobs: Jobs; registry?: Registry })
     registers: [registry],
   });
   deps.jobs.events.subscribe((e) => events.inc({ job_type: e.jobType, event: e.type }));
+
+  const publishRetries = deps.publishRetries;
+  if (publishRetries) {
+    new Counter({
+      name: 'jobscope_publish_retries_total',
+      help: "Publishes to QStash this instance's outbox relay tried again after a transient failure (5xx, 408, 429, no answer).",
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(publishRetries());
+      },
+    });
+  }
 
   // One read of the rollups per scrape, shared by the collectors that prom-client runs together.
   let pending: Promise<RollupSnapshot> | undefined;

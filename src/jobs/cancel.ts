@@ -3,6 +3,7 @@ import type { JobExecution } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { JobDispatcher } from './dispatcher.js';
 import { errorMessage, JobNotCancellableError, JobNotFoundError } from './errors.js';
+import { abandonPublish } from './outbox.js';
 import { getJobExecutionByJobId, markJobCancelled } from './queries/index.js';
 
 /**
@@ -25,6 +26,8 @@ export async function cancelJob(
     throw new JobNotCancellableError(jobId, existing.status);
   }
   const log = deps.logger.child({ jobId, jobType: cancelled.jobType });
+  // Not published yet: the relay must not publish it now.
+  await abandonPublish(deps.db, jobId, 'The job was cancelled before it was published');
   let messageDropped = false;
   if (cancelled.messageId) {
     try {

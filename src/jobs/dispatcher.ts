@@ -1,19 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { QstashError, type Client } from '@upstash/qstash';
-import { eq } from 'drizzle-orm';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import type postgres from 'postgres';
 import type { Database } from '../db/client.js';
+import { relations } from '../db/relations.js';
 import { jobExecutions, type JobEnvelope, type JobExecution, type JobMetadata } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { actorLabel, APP_ACTOR, type Actor } from './actor.js';
-import { errorMessage, InvalidPayloadError, PublishError, toPayloadIssues } from './errors.js';
+import { InvalidPayloadError, toPayloadIssues } from './errors.js';
+import { queuePublish, requeuePublish, type OutboxWriter } from './outbox.js';
+import type { JobRegistry } from './registry.js';
 import { UNSTORABLE_TEXT, unstorablePaths } from './storable.js';
-import type { JobDefinition, JobRegistry } from './registry.js';
+
+export { QSTASH_TIMEOUT_GRACE_SECONDS } from './relay.js';
 
 /**
- * Seconds QStash waits for an attempt beyond the handler's own timeout, so the worker has time to
- * record a timed-out run and answer before QStash gives up on the request.
+ * A transaction of the caller's own that an enqueue joins: a drizzle transaction (or database) on
+ * jobscope's database, or a postgres.js transaction (`sql.begin(async (tx) => …)`). The job and
+ * its publish request commit or roll back with the caller's writes.
  */
-export const QSTASH_TIMEOUT_GRACE_SECONDS = 10;
+export type EnqueueTransaction = OutboxWriter | postgres.TransactionSql | postgres.Sql;
 
 export interface EnqueueCommand {
   /** Stored with the job; `userId` and `organizationId` (strings) are indexed for filters. */
@@ -22,11 +28,15 @@ export interface EnqueueCommand {
   delaySeconds?: number | undefined;
   /** Who asked, named on the `[jobs]` log lines; default: the embedding app. */
   actor?: Actor | undefined;
+  /**
+   * Write the job inside this transaction instead of one of jobscope's own. It is published once
+   * the transaction commits (the relay's poll finds it, or the event it commits wakes the relay);
+   * a rollback leaves no job and publishes nothing.
+   */
+  tx?: EnqueueTransaction | undefined;
 }
 
 export interface RepublishOptions {
-  /** Deliver no sooner than this many seconds from now. */
-  delaySeconds?: number | undefined;
   /** The caller's logger (it names the actor). */
   logger?: Logger | undefined;
 }
@@ -34,21 +44,24 @@ export interface RepublishOptions {
 export interface DispatcherDeps {
   db: Database;
   registry: JobRegistry;
-  /** The QStash client (created once the server knows its own address). */
+  /** The QStash client (created once the server knows its own address), for cancelling messages. */
   qstash: () => Client;
-  /** Public URL of a worker endpoint path (base URL + base path + path; known once the server is reachable). */
-  endpointUrl: (path: string) => string;
   logger: Logger;
+  /** Seconds after the enqueue that the relay may keep trying a publish (`publish.deadlineSeconds`). */
+  publishDeadlineSeconds: number;
+  /** A publish request was committed here: the relay publishes it without waiting for its poll. */
+  onQueued?: (() => void) | undefined;
 }
 
-/** Validates, records and publishes jobs. */
+/** Validates and records jobs with their publish requests; the relay (relay.ts) publishes them. */
 export class JobDispatcher {
   constructor(private readonly deps: DispatcherDeps) {}
 
   /**
-   * Validates `payload` against the type's schema (InvalidPayloadError, nothing written), inserts
-   * the `pending` row, publishes it to QStash and stores the message id. A publish failure marks
-   * the row `failed` with the reason and throws PublishError: no job is left pending by us.
+   * Validates `payload` against the type's schema (InvalidPayloadError, nothing written), then
+   * inserts the `pending` row and its publish request in one transaction (the caller's `tx`, or
+   * one of its own) and returns the row. QStash is not called here: a QStash outage cannot lose
+   * the job, and the relay retries transient failures until the publish deadline.
    */
   async enqueue(type: string, payload: unknown, command: EnqueueCommand = {}): Promise<JobExecution> {
     const metadata = command.metadata ?? {};
@@ -68,29 +81,38 @@ export class JobDispatcher {
       payload: parsed.data,
       metadata: { ...metadata, createdAt: new Date().toISOString() },
     };
-    const [row] = await this.deps.db
-      .insert(jobExecutions)
-      .values({
-        jobId,
-        jobType: type,
-        status: 'pending',
-        payload: envelope,
-        maxRetries: definition.retries,
-        userId: stringOrNull(metadata.userId),
-        organizationId: stringOrNull(metadata.organizationId),
-      })
-      .returning();
-    const logger = this.deps.logger.child({ actor: actorLabel(command.actor ?? APP_ACTOR) });
-    return this.publish(definition, envelope, row!, { delaySeconds: command.delaySeconds, logger });
+    const write = async (db: OutboxWriter): Promise<JobExecution> => {
+      const [row] = await db
+        .insert(jobExecutions)
+        .values({
+          jobId,
+          jobType: type,
+          status: 'pending',
+          payload: envelope,
+          maxRetries: definition.retries,
+          userId: stringOrNull(metadata.userId),
+          organizationId: stringOrNull(metadata.organizationId),
+        })
+        .returning();
+      await queuePublish(db, jobId, { delaySeconds: command.delaySeconds, deadlineSeconds: this.deps.publishDeadlineSeconds });
+      return row!;
+    };
+    const row = command.tx ? await write(writerFor(command.tx)) : await this.deps.db.transaction((tx) => write(tx));
+    const log = this.deps.logger.child({ actor: actorLabel(command.actor ?? APP_ACTOR), jobId, jobType: type });
+    log.info('[jobs] Enqueueing job', { jobId, type, inTransaction: command.tx !== undefined });
+    this.deps.onQueued?.();
+    return row;
   }
 
   /**
-   * Publishes an existing row's envelope again (the manual retry). The caller has already reset
-   * the row; failures are recorded exactly as for a first publish.
+   * Queues an existing row's envelope for publishing again (the manual retry), as a new message:
+   * the next generation of its publish request. The caller has already reset the row.
    */
   async republish(execution: JobExecution, options: RepublishOptions = {}): Promise<JobExecution> {
-    const definition = this.deps.registry.get(execution.jobType);
-    return this.publish(definition, execution.payload, execution, options);
+    await requeuePublish(this.deps.db, execution.jobId, { deadlineSeconds: this.deps.publishDeadlineSeconds });
+    (options.logger ?? this.deps.logger).info('[jobs] Enqueueing job', { jobId: execution.jobId, type: execution.jobType });
+    this.deps.onQueued?.();
+    return execution;
   }
 
   /**
@@ -120,46 +142,19 @@ export class JobDispatcher {
       throw error;
     }
   }
+}
 
-  private async publish(
-    definition: JobDefinition,
-    envelope: JobEnvelope,
-    row: JobExecution,
-    options: RepublishOptions,
-  ): Promise<JobExecution> {
-    const { jobId, type } = envelope;
-    const url = this.deps.endpointUrl(definition.endpoint);
-    const log = (options.logger ?? this.deps.logger).child({ jobId, jobType: type });
-    log.info('[jobs] Enqueueing job', { jobId, type, url });
-    let messageId: string;
-    try {
-      const response = await this.deps.qstash().publishJSON({
-        url,
-        body: envelope,
-        retries: definition.retries,
-        // Whole seconds: QStash takes `Upstash-Timeout` as an integer duration.
-        timeout: Math.ceil(definition.timeoutSeconds) + QSTASH_TIMEOUT_GRACE_SECONDS,
-        ...(options.delaySeconds ? { delay: options.delaySeconds } : {}),
-      });
-      messageId = response.messageId;
-    } catch (cause) {
-      const error = new PublishError(jobId, { cause });
-      log.error('[jobs] Job enqueue failed', { jobId, type, error: errorMessage(cause), event: 'failed' });
-      await this.deps.db
-        .update(jobExecutions)
-        .set({ status: 'failed', error: error.message, completedAt: new Date(), updatedAt: new Date() })
-        .where(eq(jobExecutions.jobId, jobId));
-      throw error;
-    }
-    // Only the id: by now the delivery may already have moved the row on.
-    const [updated] = await this.deps.db
-      .update(jobExecutions)
-      .set({ messageId })
-      .where(eq(jobExecutions.jobId, jobId))
-      .returning();
-    log.info('[jobs] Job enqueued successfully', { jobId, type, messageId, event: 'enqueued' });
-    return updated ?? { ...row, messageId };
+/** A drizzle writer for a caller's transaction: a postgres.js one gets a drizzle wrapper of its own. */
+function writerFor(tx: EnqueueTransaction): OutboxWriter {
+  if (typeof tx === 'function' && typeof (tx as postgres.Sql).unsafe === 'function') {
+    const sql = tx as postgres.Sql;
+    // Only what drizzle's session calls. Not the transaction itself: drizzle would install its own
+    // type parsers in the options of the caller's connection (a transaction has none to install
+    // them in); its column mappers read postgres.js's default Date and JSON values as well.
+    const client = { options: { parsers: {}, serializers: {} }, unsafe: sql.unsafe.bind(sql) };
+    return drizzlePostgres({ client: client as unknown as postgres.Sql, relations }) as unknown as OutboxWriter;
   }
+  return tx as OutboxWriter;
 }
 
 function stringOrNull(value: unknown): string | null {

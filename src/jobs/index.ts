@@ -31,7 +31,7 @@ import { retryJob } from './retry.js';
 import { processDelivery, type Delivery, type DeliveryDeps, type DeliveryOutcome } from './worker.js';
 
 export { actorLabel, APP_ACTOR, type Actor } from './actor.js';
-export type { EnqueueCommand } from './dispatcher.js';
+export type { EnqueueCommand, EnqueueTransaction } from './dispatcher.js';
 
 export interface CommandOptions {
   /** Who asked; default: the embedding app. */
@@ -51,7 +51,8 @@ export interface Jobs {
   readonly db: Database;
   /**
    * Validates `payload` against the type's schema (InvalidPayloadError, nothing written), records
-   * the job and publishes it (PublishError when QStash refuses; the job is then `failed`).
+   * the job and its publish request in one transaction (`command.tx`: the caller's) and returns the
+   * `pending` job; the relay publishes it (`publishState` says how that goes).
    */
   enqueue(type: string, payload: unknown, command?: EnqueueCommand): Promise<JobExecution>;
   /** The guide's manual retry of a failed, cancelled or stuck job (JobNotFoundError, JobNotRetryableError). */

@@ -12,13 +12,13 @@ export interface RetryOptions {
 
 /**
  * The operations guide's manual retry: resets a failed, cancelled or stuck job to `pending`
- * (error cleared, retry count 0) and publishes its stored envelope (payload and metadata) again.
+ * (error cleared, retry count 0) and queues its stored envelope (payload and metadata) for the
+ * relay to publish again, as a new QStash message.
  * Earlier attempts stay recorded. The reset is one conditional UPDATE, so two concurrent retries
  * of one job publish it once; the loser gets JobNotRetryableError.
  *
  * @throws JobNotFoundError when no job has `jobId`.
  * @throws JobNotRetryableError when the job is pending, running (not stuck), retrying or completed.
- * @throws PublishError when QStash refuses; the job is then `failed` again with that reason.
  */
 export async function retryJob(
   deps: { db: Database; dispatcher: JobDispatcher; logger: Logger },

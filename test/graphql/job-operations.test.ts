@@ -89,7 +89,7 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
 
   it('enqueueJob records, publishes and runs a job, keeping payload and metadata apart', async () => {
     const job = await enqueue({ jobType: 'send-email', payload: email, metadata: { userId: 'u-7', source: 'signup' } });
-    // The row as it is once QStash accepted the message: the delivery may already have started.
+    // The row as committed with its publish request: the relay may already have published it.
     expect(job).toMatchObject({
       jobType: 'send-email',
       status: expect.stringMatching(/^(PENDING|PROCESSING|COMPLETED)$/),
@@ -99,19 +99,25 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
       userId: 'u-7',
       error: null,
     });
-    expect(job.messageId).toMatch(/^msg_/);
-    await waitForJob(database.handle, job.jobId, hasStatus('completed'));
+    const done = await waitForJob(database.handle, job.jobId, hasStatus('completed'));
+    expect(done.messageId).toMatch(/^msg_/);
     // The typed example operation from GraphiQL's tab (test/gql), as a client would run it.
     const { jobExecution } = await graphqlData(t.baseUrl, JobExecutionDocument, { variables: { jobId: job.jobId } });
-    expect(jobExecution).toMatchObject({ status: 'COMPLETED', attempts: [{ attempt: 0, messageId: job.messageId, httpStatus: 200, error: null }] });
+    expect(jobExecution).toMatchObject({
+      status: 'COMPLETED',
+      attempts: [{ attempt: 0, messageId: done.messageId, httpStatus: 200, error: null }],
+      publishState: { state: 'PUBLISHED', attempts: 1, lastError: null, nextAttemptAt: null, publishedAt: expect.any(String) },
+    });
     expect(transport.sent.at(-1)).toMatchObject({ to: ['ada@example.com'], subject: 'Welcome' });
   });
 
   it('enqueueJob passes delaySeconds to QStash', async () => {
     const before = Date.now();
     const job = await enqueue({ jobType: 'send-email', payload: email, delaySeconds: 3600 });
-    const published = t.logs.find((l) => l.message === 'qstash stand-in: message published' && l.messageId === job.messageId);
-    expect(published?.notBefore).toBeGreaterThanOrEqual(before + 3_600_000);
+    const { messageId } = await waitForJob(database.handle, job.jobId, (row) => row.messageId !== null);
+    const published = t.logs.find((l) => l.message === 'qstash stand-in: message published' && l.messageId === messageId);
+    // From the commit, not from the publish: whole seconds (Upstash-Not-Before).
+    expect(published?.notBefore).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 + 3_600_000);
     expect(job.status).toBe('PENDING');
   });
 
@@ -150,16 +156,18 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
     const job = await enqueue({ jobType: 'fails-once', payload: { key: 'retry-1' }, metadata: { organizationId: 'org-9' } });
     const failed = await waitForJob(database.handle, job.jobId, hasStatus('failed'));
     expect(failed.error).toBe('fails-once: first run fails');
+    const firstMessageId = failed.messageId;
 
     const heard: string[] = [];
     const stop = t.app.jobs.events.subscribe((e) => e.jobId === job.jobId && heard.push(e.type));
     const { retryJob } = await run<{ retryJob: Execution }>(RETRY, { jobId: job.jobId });
-    // Returned once republished; the new delivery may already be running.
+    // Returned once queued for publishing again; the relay may already have published it.
     expect(retryJob).toMatchObject({ jobId: job.jobId, status: expect.stringMatching(/^(PENDING|PROCESSING|COMPLETED)$/), error: null, retryCount: 0 });
-    expect(retryJob.messageId).not.toBe(job.messageId);
-    expect(retryJob.attempts[0]).toMatchObject({ messageId: job.messageId, error: 'fails-once: first run fails' });
+    expect(retryJob.attempts[0]).toMatchObject({ messageId: firstMessageId, error: 'fails-once: first run fails' });
 
     const done = await waitForJob(database.handle, job.jobId, hasStatus('completed'));
+    // A new message (the next deduplication id), not the first one again.
+    expect(done.messageId).not.toBe(firstMessageId);
     expect(done.result).toEqual({ run: 2 });
     await expect.poll(() => heard).toEqual(['requeued', 'started', 'completed']);
     stop();
@@ -172,8 +180,8 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
       metadata: { organizationId: 'org-9' },
     });
     expect(jobExecution!.attempts.map((a) => [a.messageId, a.httpStatus, a.error])).toEqual([
-      [job.messageId, 500, 'fails-once: first run fails'],
-      [retryJob.messageId, 200, null],
+      [firstMessageId, 500, 'fails-once: first run fails'],
+      [done.messageId, 200, null],
     ]);
   });
 
@@ -210,7 +218,8 @@ describe(`enqueueJob, retryJob, jobTypes and jobEvents on ${databaseKind}`, () =
   });
 
   it('cancelJob drops a delayed job from QStash so it never runs; retryJob can bring it back', async () => {
-    const job = await enqueue({ jobType: 'send-email', payload: { ...email, subject: 'cancel me' }, delaySeconds: 3600 });
+    const enqueued = await enqueue({ jobType: 'send-email', payload: { ...email, subject: 'cancel me' }, delaySeconds: 3600 });
+    const job = await waitForJob(database.handle, enqueued.jobId, (row) => row.messageId !== null);
     const heard: string[] = [];
     const stop = t.app.jobs.events.subscribe((e) => e.jobId === job.jobId && heard.push(e.type));
     const qstash = new Client({ baseUrl: `${t.baseUrl}/qstash`, token: DEV_QSTASH_TOKEN, devMode: false, retry: false });

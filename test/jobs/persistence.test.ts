@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
-import { PublishError } from '../../src/jobs/errors.js';
 import type { JobEvent } from '../../src/jobs/events.js';
 import { getJobExecutionByJobId, updateJobExecution } from '../../src/jobs/queries/index.js';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY } from '../../src/qstash/dev-credentials.js';
@@ -39,31 +38,37 @@ describe(`persistence and events on ${databaseKind}`, () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('marks the row failed and tells the caller when QStash cannot be reached', async () => {
+  it('keeps the job queued while QStash cannot be reached, retrying; another instance publishes it once QStash is back', async () => {
+    // Only the cut-off instance's relay runs while QStash is unreachable from it.
+    await t.app.relay.stop();
     const unreachable = await startTestApp(database.handle, {
       env: {
         QSTASH_URL: `http://127.0.0.1:${await closedPort()}`,
         QSTASH_TOKEN: 'token-for-a-qstash-that-is-not-there',
         QSTASH_CURRENT_SIGNING_KEY: DEV_CURRENT_SIGNING_KEY,
         QSTASH_NEXT_SIGNING_KEY: DEV_NEXT_SIGNING_KEY,
+        JOBSCOPE_PUBLISH_RETRY_BASE_MS: '20',
       },
     });
+    let jobId: string;
     try {
-      const error = await unreachable.app.jobs.enqueue('send-email', email('unreachable')).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(PublishError);
-      const jobId = (error as PublishError).jobId;
-      expect((error as PublishError).message).toMatch(new RegExp(`^Publishing job ${jobId} to QStash failed: fetch failed \\(connect ECONNREFUSED`));
-      const row = await getJobExecutionByJobId(database.handle.db, jobId);
-      expect(row).toMatchObject({ status: 'failed', messageId: null });
-      expect(row!.error).toMatch(/^Publishing job .* failed/);
-      expect(row!.completedAt).toBeInstanceOf(Date);
-      expect(unreachable.logs.find((l) => l.message === '[jobs] Job enqueue failed')).toMatchObject({ jobId, type: 'send-email' });
+      const job = await unreachable.app.jobs.enqueue('send-email', email('unreachable'));
+      jobId = job.jobId;
+      expect(job).toMatchObject({ status: 'pending', messageId: null });
+      await expect.poll(() => unreachable.logs.filter((l) => l.message === '[jobs] Job publish failed, retrying' && l.jobId === jobId).length).toBeGreaterThanOrEqual(2);
+      const [request] = await database.handle.query<{ state: string; last_error: string }>('SELECT state, last_error FROM job_publishes WHERE job_id = $1', [jobId]);
+      expect(request).toMatchObject({ state: 'queued', last_error: expect.stringMatching(/ECONNREFUSED|fetch failed/) });
+      expect((await getJobExecutionByJobId(database.handle.db, jobId))?.status).toBe('pending');
     } finally {
       await unreachable.close();
+      t.app.relay.start();
     }
+    const done = await waitForJob(database.handle, jobId, hasStatus('completed'));
+    expect(done.messageId).toMatch(/^msg_/);
   });
 
-  it('marks the row failed when QStash refuses the publish (wrong token)', async () => {
+  it('fails the job when QStash refuses the publish (wrong token: a 401 is not retried)', async () => {
+    await t.app.relay.stop();
     const refused = await startTestApp(database.handle, {
       env: {
         QSTASH_URL: `${t.baseUrl}/qstash`,
@@ -73,12 +78,14 @@ describe(`persistence and events on ${databaseKind}`, () => {
       },
     });
     try {
-      const error = await refused.app.jobs.enqueue('send-email', email('refused')).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(PublishError);
-      const row = await getJobExecutionByJobId(database.handle.db, (error as PublishError).jobId);
-      expect(row?.status).toBe('failed');
+      const job = await refused.app.jobs.enqueue('send-email', email('refused'));
+      const row = await waitForJob(database.handle, job.jobId, hasStatus('failed'));
+      expect(row.error).toMatch(new RegExp(`^Publishing job ${job.jobId} to QStash failed: QStash refused the publish \\(401\\)`));
+      expect(row.completedAt).toBeInstanceOf(Date);
+      expect(refused.logs.find((l) => l.message === '[jobs] Job enqueue failed')).toMatchObject({ jobId: job.jobId, type: 'send-email' });
     } finally {
       await refused.close();
+      t.app.relay.start();
     }
   });
 
@@ -126,7 +133,8 @@ describe(`persistence and events on ${databaseKind}`, () => {
     const failed = await database.handle.query<Record<string, unknown>>(
       "SELECT job_id, job_type, error, retry_count, payload FROM job_executions WHERE status = 'failed' ORDER BY created_at DESC;",
     );
-    expect(failed).toHaveLength(2);
+    // The refused publish; the unreachable one was published once QStash was back.
+    expect(failed).toHaveLength(1);
     for (const row of failed) {
       expect(row.error).toMatch(/^Publishing job/);
       expect(row.payload).toMatchObject({ type: 'send-email', payload: { to: 'ops@example.com' } });
@@ -136,7 +144,7 @@ describe(`persistence and events on ${databaseKind}`, () => {
       'SELECT job_type, status, COUNT(*) as count, AVG(EXTRACT(EPOCH FROM (completed_at - started_at))) as avg_duration_seconds FROM job_executions WHERE completed_at IS NOT NULL GROUP BY job_type, status;',
     );
     const byStatus = Object.fromEntries(stats.map((s) => [`${s.job_type}/${s.status}`, Number(s.count)]));
-    expect(byStatus).toEqual({ 'send-email/completed': 1, 'send-email/failed': 2 });
+    expect(byStatus).toEqual({ 'send-email/completed': 2, 'send-email/failed': 1 });
     const completed = stats.find((s) => s.status === 'completed')!;
     expect(Number(completed.avg_duration_seconds)).toBeGreaterThanOrEqual(0);
     expect(Number(completed.avg_duration_seconds)).toBeLessThan(5);

@@ -95,10 +95,12 @@ describe(`job pipeline on ${databaseKind}`, () => {
       { to: 'ada@example.com', subject: 'Welcome', text: 'Hello Ada' },
       { metadata: { userId: 'u1', organizationId: 'org1' } },
     );
+    // Recorded with its publish request; the relay publishes it after the commit.
     expect(enqueued.status).toBe('pending');
-    expect(enqueued.messageId).toMatch(/^msg_/);
+    expect(enqueued.messageId).toBeNull();
 
     const done = await waitForJob(database.handle, enqueued.jobId, hasStatus('completed'));
+    expect(done.messageId).toMatch(/^msg_/);
     expect(done).toMatchObject({ jobType: 'send-email', retryCount: 0, error: null, userId: 'u1', organizationId: 'org1' });
     expect(done.startedAt).toBeInstanceOf(Date);
     expect(done.completedAt!.getTime()).toBeGreaterThanOrEqual(done.startedAt!.getTime());
@@ -108,7 +110,7 @@ describe(`job pipeline on ${databaseKind}`, () => {
 
     const attempts = await attemptsOf(enqueued.jobId);
     expect(attempts).toHaveLength(1);
-    expect(attempts[0]).toMatchObject({ attempt: 0, messageId: enqueued.messageId, httpStatus: 200, error: null });
+    expect(attempts[0]).toMatchObject({ attempt: 0, messageId: done.messageId, httpStatus: 200, error: null });
     expect(attempts[0]!.durationMs).toBeGreaterThanOrEqual(0);
 
     await expect.poll(() => eventsOf(enqueued.jobId)).toEqual(['enqueued', 'started', 'completed']);
@@ -121,9 +123,12 @@ describe(`job pipeline on ${databaseKind}`, () => {
         '[jobs] Job processed successfully',
       ]),
     );
-    expect(t.logs.find((l) => l.message === '[jobs] Enqueueing job' && l.jobId === enqueued.jobId)).toMatchObject({
+    expect(t.logs.find((l) => l.message === '[jobs] Enqueueing job' && l.jobId === enqueued.jobId)).toMatchObject({ type: 'send-email' });
+    // The relay's line once QStash took it.
+    expect(t.logs.find((l) => l.message === '[jobs] Job enqueued successfully' && l.jobId === enqueued.jobId)).toMatchObject({
       type: 'send-email',
       url: `${t.baseUrl}/api/jobs/email`,
+      attempt: 1,
     });
     // The log lines carry the same event vocabulary as the event bus. ("Job enqueued
     // successfully" is written once publish returns, which may be after the delivery started.)
@@ -157,7 +162,7 @@ describe(`job pipeline on ${databaseKind}`, () => {
     expect(calls.get('fail-1')).toBe(3);
     await expect
       .poll(async () => (await qstash().dlq.listMessages()).messages.map((m) => m.messageId))
-      .toContain(job.messageId);
+      .toContain(failed.messageId);
     expect(eventsOf(job.jobId)).toEqual(['enqueued', 'started', 'retrying', 'started', 'retrying', 'started', 'failed']);
   });
 

@@ -176,7 +176,9 @@ describe(`heartbeats and the reaper on ${databaseKind}`, () => {
   it('leaves a lost run to QStash while QStash still holds its message: the redelivery takes it over', async () => {
     const jobId = 'left-to-qstash';
     // A message QStash holds (published, delivery delayed): it will deliver it again.
-    const published = await t.app.jobs.enqueue('lost-retry', { key: jobId }, { delaySeconds: 3_600 });
+    const enqueued = await t.app.jobs.enqueue('lost-retry', { key: jobId }, { delaySeconds: 3_600 });
+    // Published by the outbox relay after the commit.
+    const published = await waitForJob(database.handle, enqueued.jobId, (row) => row.messageId !== null);
     await db().update(jobExecutions).set({ status: 'processing' }).where(eq(jobExecutions.jobId, published.jobId));
     const stale = new Date(Date.now() - 5_000);
     await db().insert(jobAttempts).values({ jobId: published.jobId, attempt: 0, messageId: published.messageId!, startedAt: stale, heartbeatAt: stale });

@@ -1,0 +1,161 @@
+/**
+ * The outbox's SQL: one named function per step of a publish request's life (queue, claim,
+ * publish recorded, retry scheduled, given up). The relay (relay.ts) strings them together.
+ */
+import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { jobExecutions, jobPublishes, type JobExecution, type JobPublish } from '../db/schema.js';
+
+/** What can write a publish request: jobscope's database, or a drizzle transaction on it. */
+export type OutboxWriter = Pick<Database, 'insert'>;
+
+/** The QStash deduplication id of a publish request: the job id, then `<job id>:<generation>` for manual retries. */
+export function deduplicationId(request: Pick<JobPublish, 'jobId' | 'generation'>): string {
+  return request.generation === 0 ? request.jobId : `${request.jobId}:${request.generation}`;
+}
+
+/**
+ * Queues the first publish of a job, in the caller's transaction. `delaySeconds` counts from the
+ * commit (as near as the database's `now()` of the statement), not from the relay's publish.
+ */
+export async function queuePublish(
+  db: OutboxWriter,
+  jobId: string,
+  { delaySeconds, deadlineSeconds }: { delaySeconds?: number | undefined; deadlineSeconds: number },
+): Promise<void> {
+  await db.insert(jobPublishes).values({
+    jobId,
+    notBefore: delaySeconds ? sql`now() + make_interval(secs => ${delaySeconds})` : null,
+    deadlineAt: sql`now() + make_interval(secs => ${deadlineSeconds})`,
+  });
+}
+
+/**
+ * Queues a job again for a manual retry: the next generation (a new deduplication id), attempts
+ * and error cleared. Rows of jobs enqueued before the outbox existed get their first request.
+ */
+export async function requeuePublish(db: Database, jobId: string, { deadlineSeconds }: { deadlineSeconds: number }): Promise<void> {
+  const deadlineAt = sql`now() + make_interval(secs => ${deadlineSeconds})`;
+  await db
+    .insert(jobPublishes)
+    .values({ jobId, deadlineAt, generation: 1 })
+    .onConflictDoUpdate({
+      target: jobPublishes.jobId,
+      set: {
+        state: 'queued',
+        generation: sql`${jobPublishes.generation} + 1`,
+        attempts: 0,
+        lastError: null,
+        nextAttemptAt: sql`now()`,
+        notBefore: null,
+        deadlineAt,
+        createdAt: sql`now()`,
+        publishedAt: null,
+      },
+    });
+}
+
+/** A claimed publish request with the job it publishes. */
+export interface ClaimedPublish {
+  request: JobPublish;
+  job: Pick<JobExecution, 'jobId' | 'jobType' | 'status' | 'payload'>;
+}
+
+/**
+ * Claims up to `limit` due requests for `leaseMs`: one UPDATE whose subquery locks them with
+ * `FOR UPDATE SKIP LOCKED`, so relays on other instances take other rows, and pushes their next
+ * attempt past the lease, so no one else takes them while this relay publishes. A relay that dies
+ * holding a claim loses it when the lease runs out; the next publish carries the same
+ * deduplication id, so QStash does not deliver it twice. Counts the attempt.
+ */
+export async function claimPublishes(db: Database, { limit, leaseMs }: { limit: number; leaseMs: number }): Promise<ClaimedPublish[]> {
+  const due = db
+    .select({ jobId: jobPublishes.jobId })
+    .from(jobPublishes)
+    .where(and(eq(jobPublishes.state, 'queued'), lte(jobPublishes.nextAttemptAt, sql`now()`)))
+    .orderBy(jobPublishes.nextAttemptAt)
+    .limit(limit)
+    .for('update', { skipLocked: true });
+  const requests = await db
+    .update(jobPublishes)
+    .set({
+      attempts: sql`${jobPublishes.attempts} + 1`,
+      nextAttemptAt: sql`now() + make_interval(secs => ${leaseMs / 1000})`,
+    })
+    .where(inArray(jobPublishes.jobId, due))
+    .returning();
+  if (requests.length === 0) return [];
+  const jobs = await db
+    .select({ jobId: jobExecutions.jobId, jobType: jobExecutions.jobType, status: jobExecutions.status, payload: jobExecutions.payload })
+    .from(jobExecutions)
+    .where(inArray(jobExecutions.jobId, requests.map((r) => r.jobId)));
+  const byId = new Map(jobs.map((job) => [job.jobId, job]));
+  // The foreign key cascades: a request's job exists while the request does.
+  return requests.flatMap((request) => {
+    const job = byId.get(request.jobId);
+    return job ? [{ request, job }] : [];
+  });
+}
+
+/**
+ * QStash accepted the request: records it (for the claimed generation only: a manual retry queued
+ * meanwhile stays queued) and gives the job its message id. Only the id: by now the delivery may
+ * already have moved the job row on.
+ */
+export async function markPublished(db: Database, request: Pick<JobPublish, 'jobId' | 'generation'>, messageId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(jobPublishes)
+      .set({ state: 'published', publishedAt: sql`now()`, nextAttemptAt: sql`now()` })
+      .where(and(eq(jobPublishes.jobId, request.jobId), eq(jobPublishes.generation, request.generation)))
+      .returning({ jobId: jobPublishes.jobId });
+    if (row) await tx.update(jobExecutions).set({ messageId }).where(eq(jobExecutions.jobId, request.jobId));
+  });
+}
+
+/** A transient failure: tries again at `retryAt`, with the error kept for the record. */
+export async function schedulePublishRetry(
+  db: Database,
+  request: Pick<JobPublish, 'jobId' | 'generation'>,
+  { retryAt, error }: { retryAt: Date; error: string },
+): Promise<void> {
+  await db
+    .update(jobPublishes)
+    .set({ nextAttemptAt: retryAt, lastError: error })
+    .where(and(eq(jobPublishes.jobId, request.jobId), eq(jobPublishes.generation, request.generation), eq(jobPublishes.state, 'queued')));
+}
+
+/**
+ * Gives up on a request (a permanent refusal, the deadline passed, the job cancelled): the request
+ * is `failed`, and so is its job while it still waits for this publish (`pending`), with `error`.
+ * Resolves to whether the job was failed.
+ */
+export async function failPublish(
+  db: Database,
+  request: Pick<JobPublish, 'jobId' | 'generation'>,
+  { error, failJob = true }: { error: string; failJob?: boolean },
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(jobPublishes)
+      .set({ state: 'failed', lastError: error })
+      .where(and(eq(jobPublishes.jobId, request.jobId), eq(jobPublishes.generation, request.generation), eq(jobPublishes.state, 'queued')))
+      .returning({ jobId: jobPublishes.jobId });
+    if (!row || !failJob) return false;
+    const now = new Date();
+    const failed = await tx
+      .update(jobExecutions)
+      .set({ status: 'failed', error, completedAt: now, updatedAt: now })
+      .where(and(eq(jobExecutions.jobId, request.jobId), eq(jobExecutions.status, 'pending')))
+      .returning({ jobId: jobExecutions.jobId });
+    return failed.length > 0;
+  });
+}
+
+/** A cancelled job's request that was never published: nothing left to publish. */
+export async function abandonPublish(db: Database, jobId: string, reason: string): Promise<void> {
+  await db
+    .update(jobPublishes)
+    .set({ state: 'failed', lastError: reason })
+    .where(and(eq(jobPublishes.jobId, jobId), eq(jobPublishes.state, 'queued')));
+}

@@ -1,0 +1,234 @@
+/**
+ * The outbox relay: publishes the jobs `enqueue` queued (outbox.ts) to QStash, so an enqueue that
+ * committed is delivered even when the process that made it dies before publishing, and a
+ * transient QStash failure is tried again instead of failing the job.
+ */
+import { QstashError, QstashRatelimitError, type Client } from '@upstash/qstash';
+import type { Database } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import { errorMessage } from './errors.js';
+import { claimPublishes, deduplicationId, failPublish, markPublished, schedulePublishRetry, type ClaimedPublish } from './outbox.js';
+import type { JobRegistry } from './registry.js';
+
+/**
+ * Seconds QStash waits for an attempt beyond the handler's own timeout, so the worker has time to
+ * record a timed-out run and answer before QStash gives up on the request.
+ */
+export const QSTASH_TIMEOUT_GRACE_SECONDS = 10;
+
+/** How the relay retries and gives up (the `publish` options). */
+export interface RelaySettings {
+  /** Seconds after the enqueue past which a transient failure fails the job. */
+  deadlineSeconds: number;
+  /** Backoff before the n-th retry: this × 2^(n-1) ms, ±20 % jitter, at most {@link MAX_BACKOFF_MS}. */
+  retryBaseMs: number;
+}
+
+export interface RelayDeps {
+  db: Database;
+  registry: JobRegistry;
+  /** A QStash client that does not retry on its own: each attempt is the relay's, and counted. */
+  qstash: () => Client;
+  endpointUrl: (path: string) => string;
+  logger: Logger;
+  settings: RelaySettings;
+  /** How often to look for requests other instances (or a crash) left; default {@link POLL_INTERVAL_MS}. */
+  pollIntervalMs?: number;
+}
+
+/** The poll that finds rows this process was not nudged about: other instances' and crashed ones'. */
+export const POLL_INTERVAL_MS = 1_000;
+/** Requests claimed (and published concurrently) per round. */
+const BATCH_SIZE = 20;
+/** A claim lasts this long: past it another relay may take the request (same deduplication id). */
+const LEASE_MS = 30_000;
+/** One publish attempt waits this long at most; then it counts as a transient failure. */
+const ATTEMPT_TIMEOUT_MS = 10_000;
+export const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** How a publish attempt ended. */
+type Outcome =
+  | { kind: 'published'; messageId: string; url: string; deduplicated: boolean }
+  | { kind: 'retry'; error: string; status: number | undefined; waitMs: number | undefined }
+  | { kind: 'refused'; error: string; status: number };
+
+export class PublishRelay {
+  private timer: NodeJS.Timeout | undefined;
+  /** A wake-up for the earliest retry this relay scheduled, when it comes before the next poll. */
+  private wake: { at: number; timer: NodeJS.Timeout } | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  /** After stop(): no rounds until start(). Before start(), nudges still publish (no poll yet). */
+  private stopped = false;
+  /** Retries scheduled by this relay since it was created (for /metrics and the tests). */
+  retries = 0;
+
+  constructor(private readonly deps: RelayDeps) {}
+
+  /**
+   * Starts polling (an unref'd timer: it never keeps the process alive) and runs a round at once.
+   * Until then an enqueue in this process is still published on its nudge; the poll adds what
+   * other instances, caller transactions and crashes left.
+   */
+  start(): void {
+    this.stopped = false;
+    if (this.timer) return;
+    this.timer = setInterval(() => this.nudge(), this.deps.pollIntervalMs ?? POLL_INTERVAL_MS);
+    this.timer.unref();
+    this.nudge();
+  }
+
+  /** Publishes what is due now: after an enqueue committed, so it does not wait for the poll. */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => (this.running = undefined));
+  }
+
+  /** Stops the timer and waits for the round in progress; what it had not claimed stays queued. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    clearTimeout(this.wake?.timer);
+    this.wake = undefined;
+    await this.running;
+  }
+
+  /** Runs a round in `ms` (a retry's backoff shorter than the poll), unless one is due sooner. */
+  private wakeIn(ms: number): void {
+    const at = Date.now() + ms;
+    if (this.stopped || ms >= (this.deps.pollIntervalMs ?? POLL_INTERVAL_MS) || (this.wake && this.wake.at <= at)) return;
+    clearTimeout(this.wake?.timer);
+    const timer = setTimeout(() => {
+      this.wake = undefined;
+      this.nudge();
+    }, ms + 5);
+    timer.unref();
+    this.wake = { at, timer };
+  }
+
+  /** Rounds until nothing is due; errors are logged and the next poll tries again. */
+  private async drain(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        const handled = await this.round();
+        if (handled === BATCH_SIZE) this.again = true;
+      } while (this.again && !this.stopped);
+    } catch (error) {
+      this.deps.logger.warn('[jobs] Publish relay round failed', { error: errorMessage(error) });
+    }
+  }
+
+  /** Claims one batch of due requests and publishes them; resolves to how many it claimed. */
+  async round(): Promise<number> {
+    const claimed = await claimPublishes(this.deps.db, { limit: BATCH_SIZE, leaseMs: LEASE_MS });
+    await Promise.all(claimed.map((item) => this.publishOne(item)));
+    return claimed.length;
+  }
+
+  private async publishOne({ request, job }: ClaimedPublish): Promise<void> {
+    const { db, logger } = this.deps;
+    const log = logger.child({ jobId: job.jobId, jobType: job.jobType });
+    if (job.status === 'cancelled') {
+      await failPublish(db, request, { error: 'The job was cancelled before it was published', failJob: false });
+      return;
+    }
+    const outcome = await this.attempt({ request, job });
+    const meta = { jobId: job.jobId, type: job.jobType, attempt: request.attempts };
+    if (outcome.kind === 'published') {
+      await markPublished(db, request, outcome.messageId);
+      log.info('[jobs] Job enqueued successfully', {
+        ...meta,
+        url: outcome.url,
+        messageId: outcome.messageId,
+        deduplicated: outcome.deduplicated,
+        event: 'enqueued',
+      });
+      return;
+    }
+    const past = Date.now() >= request.deadlineAt.getTime();
+    if (outcome.kind === 'refused' || past) {
+      const reason =
+        outcome.kind === 'refused'
+          ? `QStash refused the publish (${outcome.status}): ${outcome.error}`
+          : `Publishing gave up after ${request.attempts} attempts (deadline passed): ${outcome.error}`;
+      const error = `Publishing job ${job.jobId} to QStash failed: ${reason}`;
+      await failPublish(db, request, { error });
+      log.error('[jobs] Job enqueue failed', { ...meta, error, event: 'failed' });
+      return;
+    }
+    const backoff = Math.min(MAX_BACKOFF_MS, this.deps.settings.retryBaseMs * 2 ** (request.attempts - 1)) * (0.8 + Math.random() * 0.4);
+    // QStash's own wait (a 429's reset time) wins over our backoff; neither goes past the deadline.
+    const waitMs = Math.max(0, Math.min(outcome.waitMs ?? backoff, request.deadlineAt.getTime() - Date.now()));
+    await schedulePublishRetry(db, request, { retryAt: new Date(Date.now() + waitMs), error: outcome.error });
+    this.retries++;
+    this.wakeIn(waitMs);
+    log.warn('[jobs] Job publish failed, retrying', {
+      ...meta,
+      status: outcome.status,
+      error: outcome.error,
+      retryInMs: Math.round(waitMs),
+      event: 'publish_retry',
+    });
+  }
+
+  private async attempt({ request, job }: ClaimedPublish): Promise<Outcome> {
+    const definition = this.deps.registry.list().find((d) => d.type === job.jobType);
+    if (!definition) return { kind: 'refused', error: `unknown job type "${job.jobType}"`, status: 0 };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const url = this.deps.endpointUrl(definition.endpoint);
+      const publishing = this.deps.qstash().publishJSON({
+        url,
+        body: job.payload,
+        retries: definition.retries,
+        // Whole seconds: QStash takes `Upstash-Timeout` as an integer duration.
+        timeout: Math.ceil(definition.timeoutSeconds) + QSTASH_TIMEOUT_GRACE_SECONDS,
+        deduplicationId: deduplicationId(request),
+        ...(request.notBefore && request.notBefore.getTime() > Date.now() ? { notBefore: Math.ceil(request.notBefore.getTime() / 1000) } : {}),
+      });
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer from QStash within ${ATTEMPT_TIMEOUT_MS} ms`)), ATTEMPT_TIMEOUT_MS);
+      });
+      // A publish that answers after the timeout is harmless: the retry carries the same deduplication id.
+      publishing.catch(() => {});
+      const response = await Promise.race([publishing, timeout]);
+      return { kind: 'published', messageId: response.messageId, url, deduplicated: response.deduplicated === true };
+    } catch (error) {
+      return classify(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * Which failures are worth another attempt: no answer at all (network, timeout), 408, 429 and
+ * 5xx. Any other 4xx is QStash refusing this request (bad token, bad destination, too large) and
+ * would be refused again. A 429 carries QStash's reset time (`Burst-RateLimit-Reset` /
+ * `RateLimit-Reset`, unix seconds, as the SDK hands it over), which is when to try again.
+ */
+export function classify(error: unknown): Exclude<Outcome, { kind: 'published' }> {
+  const message = errorMessage(error);
+  if (!(error instanceof QstashError) || error.status === undefined) {
+    return { kind: 'retry', error: message, status: undefined, waitMs: undefined };
+  }
+  const status = error.status;
+  if (status === 429) return { kind: 'retry', error: message, status, waitMs: resetWait(error) };
+  if (status === 408 || status >= 500) return { kind: 'retry', error: message, status, waitMs: undefined };
+  return { kind: 'refused', error: message, status };
+}
+
+/** Milliseconds until a rate limit resets, from the reset time the SDK's 429 error carries. */
+function resetWait(error: QstashError): number | undefined {
+  const reset = (error as Partial<QstashRatelimitError>).reset;
+  const seconds = Number(reset);
+  if (reset === null || reset === undefined || !Number.isFinite(seconds) || seconds <= 0) return undefined;
+  // A unix time (QStash's headers), or a number of seconds from now for a small value.
+  return seconds > 1e9 ? Math.max(0, seconds * 1000 - Date.now()) : seconds * 1000;
+}
