@@ -252,6 +252,9 @@ const CONNECTION_CODES = new Set([
   'EPIPE',
 ]);
 
+/** Seconds a caller is asked to wait (`Retry-After`) while the database cannot be reached. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
 /**
  * Whether `error` (or one of its causes: drizzle wraps the driver's error) says the database could
  * not be reached, as opposed to refusing a statement: a lost or refused connection, SQLSTATE class

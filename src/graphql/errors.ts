@@ -1,7 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { maskError as defaultMaskError, type MaskError } from 'graphql-yoga';
-import { isDatabaseUnavailable } from '../db/client.js';
-import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/respond.js';
+import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../db/client.js';
 import {
   InvalidArgumentError,
   InvalidPayloadError,

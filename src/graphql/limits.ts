@@ -1,7 +1,7 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config/index.js';
-import { readLimited } from '../http/body.js';
+import { readLimited } from '../request-body.js';
 
 type ArmorConfig = NonNullable<Parameters<typeof EnvelopArmorPlugin>[0]>;
 type RejectCallbacks = Pick<NonNullable<ArmorConfig['maxDepth']>, 'onReject'>;

@@ -1,3 +1,5 @@
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../db/client.js';
+
 /** A JSON response with the given status and extra headers. */
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
@@ -5,9 +7,6 @@ export function json(status: number, body: unknown, headers: Record<string, stri
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
   });
 }
-
-/** Seconds a caller is asked to wait (`Retry-After`) while the database cannot be reached. */
-export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /** 503 with Retry-After: the database cannot be reached (the driver's words go to the log only). */
 export function databaseUnavailable(body: Record<string, unknown> = {}): Response {

@@ -1,10 +1,10 @@
 import type { Receiver } from '@upstash/qstash';
-import { isDatabaseUnavailable } from '../db/client.js';
+import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../db/client.js';
 import type { Jobs } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryOutcome, RecordedOutcome } from '../jobs/worker.js';
-import { limitedText } from './body.js';
-import { json, UNAVAILABLE_RETRY_AFTER_SECONDS } from './respond.js';
+import { limitedText } from '../request-body.js';
+import { json } from './respond.js';
 
 /** QStash's status for "never retry this": with `Upstash-NonRetryable-Error: true`. */
 export const NON_RETRYABLE_STATUS = 489;

@@ -1,3 +1,5 @@
+/** Reading a fetch Request body within a size limit: the worker endpoints and GraphQL both limit theirs. */
+
 /**
  * A request body read up to `maxBytes`, or undefined past it. Past it the stream is left unread
  * rather than cancelled: cancelling destroys the socket before the 413 is sent, and the server
