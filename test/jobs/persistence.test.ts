@@ -82,6 +82,9 @@ describe(`persistence and events on ${databaseKind}`, () => {
       const row = await waitForJob(database.handle, job.jobId, hasStatus('failed'));
       expect(row.error).toMatch(new RegExp(`^Publishing job ${job.jobId} to QStash failed: QStash refused the publish \\(401\\)`));
       expect(row.completedAt).toBeInstanceOf(Date);
+      // The relay logs once the failure is committed: the row can be read a moment before the line.
+      const deadline = Date.now() + 5_000;
+      while (!refused.logs.some((l) => l.message === '[jobs] Job enqueue failed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       expect(refused.logs.find((l) => l.message === '[jobs] Job enqueue failed')).toMatchObject({ jobId: job.jobId, type: 'send-email' });
     } finally {
       await refused.close();
