@@ -114,6 +114,8 @@ describe(`job pipeline on ${databaseKind}`, () => {
     expect(attempts[0]!.durationMs).toBeGreaterThanOrEqual(0);
 
     await expect.poll(() => eventsOf(enqueued.jobId)).toEqual(['enqueued', 'started', 'completed']);
+    // The relay logs after recording the publish, which can come after the delivery completed.
+    await expect.poll(() => t.logs.some((l) => l.message === '[jobs] Job enqueued successfully' && l.jobId === enqueued.jobId)).toBe(true);
     const messages = t.logs.filter((l) => l.jobId === enqueued.jobId).map((l) => l.message);
     expect(messages).toEqual(
       expect.arrayContaining([
