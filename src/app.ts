@@ -14,7 +14,8 @@ import { JobDispatcher } from './jobs/dispatcher.js';
 import { JobEventBus } from './jobs/events.js';
 import { actorLabel, createJobs, logPurge, type Actor, type Jobs } from './jobs/index.js';
 import { startReaper, type Reaper } from './jobs/ops/reaper.js';
-import { startRetention, type RetentionTimer } from './jobs/ops/retention.js';
+import { startRetention } from './jobs/ops/retention.js';
+import type { Periodic } from './periodic.js';
 import { JobRegistry, type JobDefinition } from './jobs/registry.js';
 import { PublishRelay } from './jobs/relay.js';
 import { exampleJobs } from './jobs/types/index.js';
@@ -209,7 +210,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
 
   // Readers are exact without it; compaction keeps the pending deltas they add few.
   let compactor: RollupCompactor | undefined;
-  let retention: RetentionTimer | undefined;
+  let retention: Periodic | undefined;
   // Closes attempts whose worker died and settles their jobs, even when QStash has given up.
   let reaper: Reaper | undefined;
 

@@ -22,17 +22,25 @@ export async function readLimited(body: ReadableStream<Uint8Array>, maxBytes: nu
 }
 
 /**
- * Whether a request's body is within `maxBytes`: by Content-Length where declared (an HTTP server
- * never hands on more than it says), else by reading it. The text when it is, 'tooLarge' or
- * 'badLength' otherwise.
+ * What a request's Content-Length says about `maxBytes`: 'within' or 'tooLarge' (an HTTP server
+ * never hands on more bytes than it declares, so a declared length needs no counting),
+ * 'badLength' for a malformed header, 'undeclared' without one (a chunked body: count it).
+ */
+export function declaredLength(request: Request, maxBytes: number): 'within' | 'tooLarge' | 'badLength' | 'undeclared' {
+  const declared = request.headers.get('content-length');
+  if (declared === null) return 'undeclared';
+  if (!/^\d+$/.test(declared)) return 'badLength';
+  return Number(declared) > maxBytes ? 'tooLarge' : 'within';
+}
+
+/**
+ * Whether a request's body is within `maxBytes`, by {@link declaredLength} where declared, else by
+ * reading it. The text when it is, 'tooLarge' or 'badLength' otherwise.
  */
 export async function limitedText(request: Request, maxBytes: number): Promise<string | 'tooLarge' | 'badLength'> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null) {
-    if (!/^\d+$/.test(declared)) return 'badLength';
-    if (Number(declared) > maxBytes) return 'tooLarge';
-    return request.text();
-  }
+  const declared = declaredLength(request, maxBytes);
+  if (declared === 'within') return request.text();
+  if (declared !== 'undeclared') return declared;
   if (!request.body) return '';
   const bytes = await readLimited(request.body, maxBytes);
   return bytes === undefined ? 'tooLarge' : bytes.toString('utf8');

@@ -1,7 +1,7 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config/index.js';
-import { readLimited } from '../request-body.js';
+import { declaredLength, readLimited } from '../request-body.js';
 
 type ArmorConfig = NonNullable<Parameters<typeof EnvelopArmorPlugin>[0]>;
 type RejectCallbacks = Pick<NonNullable<ArmorConfig['maxDepth']>, 'onReject'>;
@@ -50,22 +50,19 @@ const bodyTooLarge = (maxBytes: number) =>
  * A GraphQL request body of at most `maxBytes` (413 REQUEST_ENTITY_TOO_LARGE otherwise), in place
  * of Yoga's own limit (createYoga's `maxRequestBodySize: false`). Yoga pipes every body through a
  * counting TransformStream into a second Request, even one whose Content-Length is within the
- * limit: ~4 % of the CPU of a 50-row list (the stream, its pipeline and the AbortError each
- * pipeline creates as it finishes). An HTTP server never hands on more bytes than Content-Length
- * says, so a declared length within the limit needs no counting; only chunked bodies are counted.
+ * limit (the stream, its pipeline and the AbortError each pipeline creates as it finishes): half
+ * the CPU of a { __typename } (0.33 -> 0.15 ms per request), 0.77 -> 0.6 ms for a 50-row list.
+ * Only chunked bodies are counted now (see declaredLength).
  */
 export function useRequestBodyLimit(maxBytes: number): Plugin {
   return {
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
-      const declared = request.headers.get('content-length');
-      if (declared !== null) {
-        if (!/^\d+$/.test(declared)) {
-          throw createGraphQLError('Content-Length header is invalid', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
-        }
-        if (Number(declared) > maxBytes) throw bodyTooLarge(maxBytes);
-        return;
+      const declared = declaredLength(request, maxBytes);
+      if (declared === 'badLength') {
+        throw createGraphQLError('Content-Length header is invalid', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
       }
-      if (!requestParser || !request.body) return;
+      if (declared === 'tooLarge') throw bodyTooLarge(maxBytes);
+      if (declared === 'within' || !requestParser || !request.body) return;
       setRequestParser(async (req) => {
         const body = await readLimited(req.body!, maxBytes);
         if (body === undefined) throw bodyTooLarge(maxBytes);

@@ -266,7 +266,12 @@ export class JobEventBus {
         for (const listener of [...this.listeners]) listener.onGap?.(error);
       }
       const log = await readEventLog(session.query, this.horizon);
-      for (const logged of log.events) if (this.remember(logged) && replay) replayed += this.deliver(logged.event) ? 1 : 0;
+      for (const logged of log.events) {
+        if (this.remember(logged) && replay) {
+          this.deliver(logged.event);
+          replayed++;
+        }
+      }
       this.horizon ??= log.horizon;
       this.nextHorizon = log.horizon;
     } catch (error) {
@@ -333,8 +338,9 @@ export class JobEventBus {
 
   private async reconnect(): Promise<void> {
     const since = Date.now();
+    const backoff = (attempt: number) => Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** (attempt - 1));
     for (let attempt = 1; !this.closed; attempt++) {
-      const base = Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** (attempt - 1));
+      const base = backoff(attempt);
       const delay = Math.round(base / 2 + (Math.random() * base) / 2);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
@@ -349,7 +355,7 @@ export class JobEventBus {
       } catch (error) {
         this.logger.warn('[events] Job event listener could not reconnect; trying again', {
           attempt,
-          retryInMs: Math.min(this.options.reconnectMaxMs, this.options.reconnectMinMs * 2 ** attempt),
+          retryInMs: backoff(attempt + 1),
           error: errorMessage(error),
         });
       }
@@ -387,7 +393,7 @@ export class JobEventBus {
     return true;
   }
 
-  private deliver(event: JobEvent): boolean {
+  private deliver(event: JobEvent): void {
     for (const listener of this.listeners) {
       try {
         listener.onEvent(event);
@@ -395,6 +401,5 @@ export class JobEventBus {
         this.logger.error('[events] Job event listener failed', { error });
       }
     }
-    return true;
   }
 }

@@ -134,10 +134,9 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
   if (start.kind === 'busy' && start.lostInMs <= Math.min(HOLD_MAX_MS, deps.liveness.lostAfterMs)) {
     // The open attempt either ends or counts as lost within the wait: waiting spends none of
     // QStash's retries, a 409 would spend one.
-    log.info('[jobs] Delivery held: another attempt of this job is open; waiting until it ends or counts as lost', {
-      waitMs: start.lostInMs + HOLD_MARGIN_MS,
-    });
-    await new Promise((resolve) => setTimeout(resolve, start.kind === 'busy' ? start.lostInMs + HOLD_MARGIN_MS : 0));
+    const waitMs = start.lostInMs + HOLD_MARGIN_MS;
+    log.info('[jobs] Delivery held: another attempt of this job is open; waiting until it ends or counts as lost', { waitMs });
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
     start = await begin();
     held = true;
   }

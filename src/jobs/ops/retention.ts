@@ -1,10 +1,8 @@
 import { and, asc, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { jobExecutions, type JobStatus } from '../../db/schema.js';
+import { FINAL_STATUSES, jobExecutions } from '../../db/schema.js';
+import { startPeriodic, type Periodic } from '../../periodic.js';
 import { filterConditions, type JobExecutionFilter } from '../queries/list.js';
-
-/** The states a job never leaves on its own: the only ones retention may delete. */
-export const FINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const satisfies readonly JobStatus[];
 
 /** Rows deleted per statement: each batch is its own short transaction. */
 export const PURGE_BATCH_ROWS = 1_000;
@@ -76,38 +74,17 @@ export async function purgeJobExecutions(db: Database, input: PurgeJobExecutions
   return result;
 }
 
-/** Periodic purge for JOBSCOPE_RETENTION_DAYS, from {@link startRetention}. */
-export interface RetentionTimer {
-  /** Stops the timer and waits for a purge in progress. */
-  stop(): Promise<void>;
-}
-
 /**
- * Purges final jobs older than `days` now and then every `intervalMs` (an unref'd timer). Several
- * instances may run it at once: their batches skip each other's rows.
+ * Purges final jobs older than `days` now and then every `intervalMs`. Several instances may run
+ * it at once: their batches skip each other's rows.
  */
 export function startRetention(
   db: Database,
   options: { days: number; intervalMs: number; onPurged: (result: PurgeResult, olderThan: Date) => void; onError: (error: unknown) => void },
-): RetentionTimer {
-  let running: Promise<void> | undefined;
-  const tick = () => {
-    if (running) return;
+): Periodic {
+  const purge = async () => {
     const olderThan = new Date(Date.now() - options.days * 86_400_000);
-    running = purgeJobExecutions(db, { olderThan })
-      .then((result) => options.onPurged(result, olderThan))
-      .catch(options.onError)
-      .finally(() => (running = undefined));
+    options.onPurged(await purgeJobExecutions(db, { olderThan }), olderThan);
   };
-  const first = setTimeout(tick, 0);
-  const timer = setInterval(tick, options.intervalMs);
-  first.unref();
-  timer.unref();
-  return {
-    async stop() {
-      clearTimeout(first);
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic(purge, { intervalMs: options.intervalMs, onError: options.onError, immediately: true });
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { jobAttempts, jobExecutions } from '../../../src/db/schema.js';
-import { FINAL_STATUSES, purgeJobExecutions } from '../../../src/jobs/ops/retention.js';
+import { FINAL_STATUSES, jobAttempts, jobExecutions } from '../../../src/db/schema.js';
+import { purgeJobExecutions } from '../../../src/jobs/ops/retention.js';
 import { startTestApp } from '../../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../../helpers/db.js';
 import { generateExecutions, insertAttempts, insertExecutions } from '../../helpers/factories.js';
