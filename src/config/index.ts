@@ -12,7 +12,7 @@ export type QStashMode =
   | { kind: 'remote'; url: string | undefined; token: string }
   | { kind: 'local'; basePath: string; token: string };
 
-/** A configured API key and the name its holder goes by (`key:3f9a1c` when it has none). */
+/** A configured API key and the name its holder goes by (`key#3f9a` when it has none). */
 export interface NamedApiKey {
   name: string;
   key: string;

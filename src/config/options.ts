@@ -18,9 +18,9 @@ const ApiKeySchema = z
   ])
   .transform((k) => (typeof k === 'string' ? { name: unnamedKeyName(k), key: k } : k));
 
-/** A stable, non-secret label for a key without a name: `key:` + 6 hex digits of its SHA-256. */
+/** A stable, non-secret label for a key without a name: `key#` + the first 4 hex digits of its SHA-256. */
 export function unnamedKeyName(key: string): string {
-  return `key:${createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 6)}`;
+  return `key#${createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 4)}`;
 }
 
 const positiveInt = z.number().int().positive();

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   check,
   customType,
@@ -67,6 +68,8 @@ export const jobExecutions = pgTable(
     userId: text('user_id'),
     /** `metadata.organizationId`, copied out for filtering. */
     organizationId: text('organization_id'),
+    /** The job this one replays (`replayJob`): same type, the payload as given or the original's. */
+    replayOf: text('replay_of').references((): AnyPgColumn => jobExecutions.jobId, { onDelete: 'set null' }),
     /** When the job was enqueued (or first seen, for jobs published straight to QStash). */
     createdAt: timestamp('created_at', tz).notNull().defaultNow(),
     /** When the latest attempt started. */
@@ -85,6 +88,7 @@ export const jobExecutions = pgTable(
     index('job_executions_message_id_idx').on(t.messageId),
     index('job_executions_user_id_idx').on(t.userId),
     index('job_executions_organization_id_idx').on(t.organizationId),
+    index('job_executions_replay_of_idx').on(t.replayOf).where(sql`${t.replayOf} IS NOT NULL`),
     // jsonb containment filters (`payloadContains`) on the job's own payload. jsonb_path_ops
     // serves only `@>`, the one operator the filter uses, with a smaller index than jsonb_ops.
     index('job_executions_payload_gin_idx').using('gin', sql`(${t.payload} -> 'payload') jsonb_path_ops`),
@@ -364,7 +368,41 @@ export const jobEvents = pgTable(
   (t) => [index('job_events_occurred_at_idx').using('brin', t.occurredAt)],
 );
 
+/**
+ * The audit log: one row per operator action (a mutation, a CLI command, a bulk operation, a
+ * retention purge), whatever its outcome. Append-only: a trigger refuses UPDATE and DELETE, and
+ * the API has no verb that writes here except by acting.
+ */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    /** Insert order; the keyset of `auditLog`'s pages. */
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /** When it was recorded, to the millisecond the API shows (so `until: <an entry's at>` finds it). */
+    at: timestamp('at', { ...tz, precision: 3 }).notNull().defaultNow(),
+    /** Who acted, as the `[jobs]` log lines name them: `api-key:ops-bot`, `cli`, `system:retention`. */
+    actor: text('actor').notNull(),
+    /** The verb: `retryJob`, `cancelJob`, `enqueueJob`, `replayJob`, `purgeJobExecutions`, … */
+    action: text('action').notNull(),
+    /** The arguments as given (payloads included). */
+    args: jsonb('args').$type<Record<string, unknown>>().notNull(),
+    /** The jobs it touched (created, for an enqueue or a replay); empty for a purge. */
+    jobIds: text('job_ids').array().notNull().default(sql`'{}'::text[]`),
+    /** `ok`, or the error code it ended with (`JOB_NOT_RETRYABLE`, `INTERNAL_SERVER_ERROR`, …). */
+    outcome: text('outcome').notNull(),
+    /** The error's message when it failed; a short summary (e.g. rows deleted) when it did not. */
+    detail: jsonb('detail').$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    index('audit_log_at_idx').on(t.at, t.id),
+    index('audit_log_actor_idx').on(t.actor, t.id),
+    index('audit_log_action_idx').on(t.action, t.id),
+    index('audit_log_job_ids_idx').using('gin', t.jobIds),
+  ],
+);
+
 export type JobExecution = typeof jobExecutions.$inferSelect;
 export type NewJobExecution = typeof jobExecutions.$inferInsert;
 export type JobAttempt = typeof jobAttempts.$inferSelect;
 export type JobPublish = typeof jobPublishes.$inferSelect;
+export type AuditEntry = typeof auditLog.$inferSelect;

@@ -46,17 +46,17 @@ export function badUserInput(message: string, argument?: string): GraphQLError {
 
 /** The `extensions` of a typed domain error, or undefined for anything else (which stays masked). */
 function codedExtensions(error: unknown): { code: ErrorCode; [key: string]: unknown } | undefined {
-  if (error instanceof InvalidArgumentError) return { code: 'BAD_USER_INPUT', argument: error.argument };
-  if (error instanceof UnknownJobTypeError) return { code: 'UNKNOWN_JOB_TYPE', jobType: error.jobType, knownJobTypes: error.known };
-  if (error instanceof InvalidPayloadError) return { code: 'INVALID_PAYLOAD', jobType: error.jobType, issues: error.issues };
-  if (error instanceof JobNotFoundError) return { code: 'JOB_NOT_FOUND', jobId: error.jobId };
-  if (error instanceof JobNotRetryableError) return { code: 'JOB_NOT_RETRYABLE', jobId: error.jobId, status: error.status.toUpperCase() };
+  if (error instanceof InvalidArgumentError) return { code: error.code, argument: error.argument };
+  if (error instanceof UnknownJobTypeError) return { code: error.code, jobType: error.jobType, knownJobTypes: error.known };
+  if (error instanceof InvalidPayloadError) return { code: error.code, jobType: error.jobType, issues: error.issues };
+  if (error instanceof JobNotFoundError) return { code: error.code, jobId: error.jobId };
+  if (error instanceof JobNotRetryableError) return { code: error.code, jobId: error.jobId, status: error.status.toUpperCase() };
   if (error instanceof JobNotCancellableError) {
-    return { code: 'JOB_NOT_CANCELLABLE', jobId: error.jobId, status: error.status.toUpperCase() };
+    return { code: error.code, jobId: error.jobId, status: error.status.toUpperCase() };
   }
-  if (error instanceof PublishError) return { code: 'PUBLISH_FAILED', jobId: error.jobId };
-  if (error instanceof JobEventsBehindError) return { code: 'EVENTS_BEHIND', queued: error.queued };
-  if (error instanceof JobEventsLostError) return { code: 'EVENTS_LOST', gapSeconds: Math.round(error.gapMs / 1000) };
+  if (error instanceof PublishError) return { code: error.code, jobId: error.jobId };
+  if (error instanceof JobEventsBehindError) return { code: error.code, queued: error.queued };
+  if (error instanceof JobEventsLostError) return { code: error.code, gapSeconds: Math.round(error.gapMs / 1000) };
   return undefined;
 }
 

@@ -192,6 +192,14 @@ export const JobExecutionRef = builder.drizzleObject('jobExecutions', {
       description: 'Every delivery attempt, oldest first.',
       query: { orderBy: { id: 'asc' } },
     }),
+    replayOf: t.relation('original', {
+      nullable: true,
+      description: 'The job this one replays (`replayJob`); null when it is no replay, or the original was purged.',
+    }),
+    replays: t.relation('replays', {
+      description: 'The jobs that replay this one (`replayJob`), oldest first.',
+      query: { orderBy: { createdAt: 'asc' } },
+    }),
     publishState: t.relation('publish', {
       type: JobPublishRef,
       nullable: true,

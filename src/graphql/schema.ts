@@ -14,6 +14,8 @@ import './enqueue-job.js';
 import './retry-job.js';
 import './cancel-job.js';
 import './purge-job-executions.js';
+import './replay-job.js';
+import './audit-log.js';
 import './job-events.js';
 
 /** The schema, built once from every registered module. */

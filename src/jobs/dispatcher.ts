@@ -28,6 +28,8 @@ export interface EnqueueCommand {
   delaySeconds?: number | undefined;
   /** Who asked, named on the `[jobs]` log lines; default: the embedding app. */
   actor?: Actor | undefined;
+  /** The job this one replays (`replayJob`), kept as `replayOf`. */
+  replayOf?: string | undefined;
   /**
    * Write the job inside this transaction instead of one of jobscope's own. It is published once
    * the transaction commits (the relay's poll finds it, or the event it commits wakes the relay);
@@ -92,6 +94,7 @@ export class JobDispatcher {
           maxRetries: definition.retries,
           userId: stringOrNull(metadata.userId),
           organizationId: stringOrNull(metadata.organizationId),
+          replayOf: command.replayOf ?? null,
         })
         .returning();
       await queuePublish(db, jobId, { delaySeconds: command.delaySeconds, deadlineSeconds: this.deps.publishDeadlineSeconds });
@@ -99,7 +102,7 @@ export class JobDispatcher {
     };
     const row = command.tx ? await write(writerFor(command.tx)) : await this.deps.db.transaction((tx) => write(tx));
     const log = this.deps.logger.child({ actor: actorLabel(command.actor ?? APP_ACTOR), jobId, jobType: type });
-    log.info('[jobs] Enqueueing job', { jobId, type, inTransaction: command.tx !== undefined });
+    log.info('[jobs] Enqueueing job', { jobId, type, inTransaction: command.tx !== undefined, ...(command.replayOf ? { replayOf: command.replayOf } : {}) });
     this.deps.onQueued?.();
     return row;
   }

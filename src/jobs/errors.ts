@@ -28,25 +28,41 @@ export function formatIssues(issues: readonly PayloadIssue[]): string {
   return issues.map((i) => (i.path.length > 0 ? `${formatPath(i.path)}: ${i.message}` : i.message)).join('; ');
 }
 
+/**
+ * An error a caller is expected to handle: its `code` is what GraphQL's `extensions.code` and the
+ * audit log's outcome say. The domain names the code; each surface decides how to answer it.
+ */
+export abstract class CodedError extends Error {
+  abstract readonly code: string;
+}
+
+/** The code of a domain error; `INTERNAL_SERVER_ERROR` for anything unexpected. */
+export function errorCode(error: unknown): string {
+  return error instanceof CodedError ? error.code : 'INTERNAL_SERVER_ERROR';
+}
+
 /** No job type of that name is registered. */
-export class UnknownJobTypeError extends Error {
+export class UnknownJobTypeError extends CodedError {
   override name = 'UnknownJobTypeError';
+  readonly code = 'UNKNOWN_JOB_TYPE';
   constructor(readonly jobType: string, readonly known: readonly string[]) {
     super(`Unknown job type "${jobType}" (registered: ${known.join(', ') || 'none'})`);
   }
 }
 
 /** The payload fails its job type's zod schema; nothing was written. */
-export class InvalidPayloadError extends Error {
+export class InvalidPayloadError extends CodedError {
   override name = 'InvalidPayloadError';
+  readonly code = 'INVALID_PAYLOAD';
   constructor(readonly jobType: string, readonly issues: PayloadIssue[]) {
     super(`Invalid job payload for "${jobType}": ${formatIssues(issues)}`);
   }
 }
 
 /** QStash refused or could not be reached; the job row records the failure. */
-export class PublishError extends Error {
+export class PublishError extends CodedError {
   override name = 'PublishError';
+  readonly code = 'PUBLISH_FAILED';
   constructor(readonly jobId: string, options: { cause: unknown }) {
     super(`Publishing job ${jobId} to QStash failed: ${errorMessage(options.cause)}`, options);
   }
@@ -77,24 +93,27 @@ export function isNonRetryable(error: unknown): boolean {
 }
 
 /** A caller's argument is out of range or malformed (page size, cursor, time window); nothing ran. */
-export class InvalidArgumentError extends Error {
+export class InvalidArgumentError extends CodedError {
   override name = 'InvalidArgumentError';
+  readonly code = 'BAD_USER_INPUT';
   constructor(readonly argument: string, message: string) {
     super(message);
   }
 }
 
 /** No job has that id. */
-export class JobNotFoundError extends Error {
+export class JobNotFoundError extends CodedError {
   override name = 'JobNotFoundError';
+  readonly code = 'JOB_NOT_FOUND';
   constructor(readonly jobId: string) {
     super(`No job with id ${jobId}`);
   }
 }
 
 /** The job is in a state a manual retry may not interrupt or repeat (e.g. completed, retrying). */
-export class JobNotRetryableError extends Error {
+export class JobNotRetryableError extends CodedError {
   override name = 'JobNotRetryableError';
+  readonly code = 'JOB_NOT_RETRYABLE';
   constructor(readonly jobId: string, readonly status: string) {
     super(`Job ${jobId} is ${status} and cannot be retried (only failed, cancelled or stuck jobs can)`);
   }
@@ -104,8 +123,9 @@ export class JobNotRetryableError extends Error {
  * An error's message followed by its causes' (`fetch failed (connect ECONNREFUSED …)`), so that a
  * stored or logged error says what actually went wrong.
  */
-export class JobNotCancellableError extends Error {
+export class JobNotCancellableError extends CodedError {
   override name = 'JobNotCancellableError';
+  readonly code = 'JOB_NOT_CANCELLABLE';
   constructor(readonly jobId: string, readonly status: string) {
     super(`Job ${jobId} is ${status} and cannot be cancelled (only pending or retrying jobs can)`);
   }
@@ -118,8 +138,9 @@ export function errorMessage(error: unknown): string {
 }
 
 /** A listener of the event bus fell so far behind that its queue reached its bound; it was ended. */
-export class JobEventsBehindError extends Error {
+export class JobEventsBehindError extends CodedError {
   override name = 'JobEventsBehindError';
+  readonly code = 'EVENTS_BEHIND';
   constructor(readonly queued: number) {
     super(`Job events arrived faster than they could be handled: ${queued} were waiting; the subscription ended`);
   }
@@ -129,8 +150,9 @@ export class JobEventsBehindError extends Error {
  * The event bus was deaf (its database connection lost) for longer than the event log keeps
  * events, so some events of that time may never be delivered; the subscription ended.
  */
-export class JobEventsLostError extends Error {
+export class JobEventsLostError extends CodedError {
   override name = 'JobEventsLostError';
+  readonly code = 'EVENTS_LOST';
   constructor(readonly gapMs: number, readonly retentionMs: number) {
     super(
       `Job events may have been lost: the event stream was disconnected from the database for ${Math.round(gapMs / 1000)} s, ` +

@@ -25,13 +25,17 @@ import {
 } from './queries/index.js';
 import type { JobRegistry } from './registry.js';
 import { reapLostAttempts, type ReapResult } from './ops/reaper.js';
+import { audited, auditOfJob, listAuditLog, type AuditedAction, type AuditEntry, type AuditSummary, type ListAuditLog } from './ops/audit.js';
 import { purgeJobExecutions, type PurgeJobExecutions, type PurgeResult } from './ops/retention.js';
 import type { Liveness } from './recorder.js';
+import { replayJob, type ReplayInput } from './replay.js';
 import { retryJob } from './retry.js';
 import { processDelivery, type Delivery, type DeliveryDeps, type DeliveryOutcome } from './worker.js';
 
 export { actorLabel, APP_ACTOR, type Actor } from './actor.js';
 export type { EnqueueCommand, EnqueueTransaction } from './dispatcher.js';
+export type { AuditEntry, AuditLogFilter, ListAuditLog } from './ops/audit.js';
+export type { ReplayInput } from './replay.js';
 
 export interface CommandOptions {
   /** Who asked; default: the embedding app. */
@@ -59,6 +63,12 @@ export interface Jobs {
   retry(jobId: string, options?: CommandOptions): Promise<JobExecution>;
   /** Cancels a pending or retrying job (JobNotFoundError, JobNotCancellableError). */
   cancel(jobId: string, options?: CommandOptions): Promise<JobExecution>;
+  /**
+   * Enqueues a new job of `jobId`'s type with `input.payload` (or the original's), validated like
+   * any enqueue, linked to the original by `replayOf`; the original stays as it was
+   * (JobNotFoundError, UnknownJobTypeError, InvalidPayloadError).
+   */
+  replay(jobId: string, input?: ReplayInput, options?: CommandOptions): Promise<JobExecution>;
   /** Deletes final jobs that finished before `olderThan`, in small batches (or counts them: `dryRun`). */
   purge(input: PurgeJobExecutions, options?: CommandOptions): Promise<PurgeResult>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
@@ -85,6 +95,10 @@ export interface Jobs {
     health(options?: { windowMinutes?: number; failureRateThreshold?: number }): Promise<JobHealthReport>;
     /** All-time counts, sums and histograms from the rollups (what /metrics reports). */
     rollups(): ReturnType<typeof rollupSnapshot>;
+    /** The audit log, newest first. */
+    auditLog(input?: ListAuditLog): ReturnType<typeof listAuditLog>;
+    /** The audited actions that touched one job, newest first. */
+    auditOfJob(jobId: string): Promise<AuditEntry[]>;
   };
 }
 
@@ -106,20 +120,56 @@ const REAPER_ACTOR: Actor = Object.freeze({ kind: 'system', name: 'reaper' });
 export function createJobs(deps: JobsDeps): Jobs {
   const { db, registry, dispatcher, events, policy, logger, answerStatus, liveness } = deps;
   const logFor = (actor: Actor | undefined) => logger.child({ actor: actorLabel(actor ?? APP_ACTOR) });
+  /**
+   * Runs an operator's command under one audit row. The embedding app's own enqueues (the default
+   * actor) are its traffic, not an operator's action, and are not audited.
+   */
+  const audit = <T>(actor: Actor | undefined, action: string, args: AuditedAction['args'], command: () => Promise<T>, summarize: (result: T) => AuditSummary) =>
+    actor === undefined || actor.kind === 'app' ? command() : audited({ db, logger }, { actor, action, args }, command, summarize);
+  const touched = (job: JobExecution): AuditSummary => ({ jobIds: [job.jobId] });
   return {
     registry,
     events,
     policy,
     db,
-    enqueue: (type, payload, command) => dispatcher.enqueue(type, payload, command),
+    enqueue: (type, payload, command = {}) =>
+      audit(
+        command.actor,
+        'enqueueJob',
+        { jobType: type, payload, metadata: command.metadata ?? null, delaySeconds: command.delaySeconds ?? null },
+        () => dispatcher.enqueue(type, payload, command),
+        touched,
+      ),
     retry: (jobId, options = {}) =>
-      retryJob({ db, dispatcher, logger: logFor(options.actor) }, jobId, { stuckAfterMinutes: policy.stuckAfterMinutes }),
-    cancel: (jobId, options = {}) => cancelJob({ db, dispatcher, logger: logFor(options.actor) }, jobId),
-    purge: async (input, options = {}) => {
-      const result = await purgeJobExecutions(db, input);
-      logPurge(logFor(options.actor), result, input.olderThan);
-      return result;
-    },
+      audit(
+        options.actor,
+        'retryJob',
+        { jobId },
+        () => retryJob({ db, dispatcher, logger: logFor(options.actor) }, jobId, { stuckAfterMinutes: policy.stuckAfterMinutes }),
+        touched,
+      ),
+    cancel: (jobId, options = {}) =>
+      audit(options.actor, 'cancelJob', { jobId }, () => cancelJob({ db, dispatcher, logger: logFor(options.actor) }, jobId), touched),
+    replay: (jobId, input = {}, options = {}) =>
+      audit(
+        options.actor,
+        'replayJob',
+        { jobId, payload: input.payload ?? null, metadata: input.metadata ?? null },
+        () => replayJob({ db, dispatcher }, jobId, input, options.actor),
+        (replay) => ({ jobIds: [jobId, replay.jobId], detail: { replayJobId: replay.jobId } }),
+      ),
+    purge: (input, options = {}) =>
+      audit(
+        options.actor,
+        'purgeJobExecutions',
+        { olderThan: input.olderThan.toISOString(), filter: input.filter ?? null, dryRun: input.dryRun ?? false },
+        async () => {
+          const result = await purgeJobExecutions(db, input);
+          logPurge(logFor(options.actor), result, input.olderThan);
+          return result;
+        },
+        (result) => ({ detail: { ...result } }),
+      ),
     deliver: (delivery) => processDelivery({ db, logger, answerStatus, liveness }, delivery),
     reap: () => reapLostAttempts({ db, registry, dispatcher, logger: logFor(REAPER_ACTOR), liveness }),
     liveness,
@@ -144,6 +194,8 @@ export function createReader(db: Database, policy: Policy): Jobs['read'] {
         stuckAfterMinutes: policy.stuckAfterMinutes,
       }),
     rollups: () => rollupSnapshot(db),
+    auditLog: (input) => listAuditLog(db, input),
+    auditOfJob: (jobId) => auditOfJob(db, jobId),
   };
 }
 

@@ -50,7 +50,7 @@ describe('config', () => {
       database: { kind: 'postgres', url: 'postgres://u@db:5432/jobs' },
       qstash: { kind: 'remote', token: 't' },
       signingKeys: { current: 'sig_a', next: 'sig_b' },
-      apiKeys: { read: [{ name: expect.stringMatching(/^key:[0-9a-f]{6}$/), key: 'r1' }, { name: expect.stringMatching(/^key:/), key: 'r2' }], operate: [] },
+      apiKeys: { read: [{ name: expect.stringMatching(/^key#[0-9a-f]{4}$/), key: 'r1' }, { name: expect.stringMatching(/^key#/), key: 'r2' }], operate: [] },
     });
   });
 
@@ -127,7 +127,7 @@ describe('config file options under the environment', () => {
       port: 4100,
       basePath: '/jobscope',
       database: { kind: 'postgres', url: 'postgres://db/jobs', schema: 'jobscope' },
-      apiKeys: { read: [{ key: 'r-key', name: expect.stringMatching(/^key:/) }], operate: [{ name: 'deploy-bot', key: 'o-key' }] },
+      apiKeys: { read: [{ key: 'r-key', name: expect.stringMatching(/^key#/) }], operate: [{ name: 'deploy-bot', key: 'o-key' }] },
       policy: { stuckAfterMinutes: 30, healthWindowMinutes: 60, failureRateThreshold: 0.05 },
       log: { dir: undefined },
     });
@@ -142,7 +142,7 @@ describe('config file options under the environment', () => {
     expect(config.database).toEqual({ kind: 'pglite', dataDir: '/data/pg', schema: undefined });
     expect(config.apiKeys.read).toEqual([
       { name: 'grafana', key: 'abc123' },
-      { name: expect.stringMatching(/^key:[0-9a-f]{6}$/), key: 'plainkey' },
+      { name: expect.stringMatching(/^key#[0-9a-f]{4}$/), key: 'plainkey' },
     ]);
   });
 

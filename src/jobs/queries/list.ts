@@ -215,7 +215,11 @@ function pageSize(value: number | null | undefined, argument: string): number | 
   return value;
 }
 
-type PreparedList = ReturnType<ReturnType<Database['query']['jobExecutions']['findMany']>['prepare']>;
+// Typed by what is used of it: the result type of a findMany without a config would expand the
+// self-relation (replayOf / replays) without end.
+interface PreparedList {
+  execute(placeholders: Record<string, unknown>): Promise<unknown>;
+}
 const PREPARED_PER_DATABASE = 256;
 const prepared = new WeakMap<Database, Map<string, PreparedList>>();
 function preparedLists(db: Database): Map<string, PreparedList> {
