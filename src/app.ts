@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Receiver, type Client } from '@upstash/qstash';
 import type { Config } from './config/index.js';
 import { isDatabaseUnavailable, type DatabaseHandle } from './db/client.js';
@@ -15,7 +17,7 @@ import { JobEventBus } from './jobs/events.js';
 import { actorLabel, createJobs, logPurge, type Actor, type Jobs } from './jobs/index.js';
 import { startReaper, type Reaper } from './jobs/ops/reaper.js';
 import { startRetention } from './jobs/ops/retention.js';
-import type { Periodic } from './periodic.js';
+import { startPeriodic, type Periodic } from './periodic.js';
 import { JobRegistry, type JobDefinition } from './jobs/registry.js';
 import { PublishRelay } from './jobs/relay.js';
 import { exampleJobs } from './jobs/types/index.js';
@@ -83,6 +85,8 @@ export interface JobscopeApp {
 const ROLLUP_COMPACTION_INTERVAL_MS = 2_000;
 /** How often JOBSCOPE_RETENTION_DAYS is applied (and once at start). */
 const RETENTION_INTERVAL_MS = 3_600_000;
+/** How soon a started bulk operation (or one whose runner died) is picked up. */
+const BULK_POLL_INTERVAL_MS = 1_000;
 const RETENTION_ACTOR: Actor = Object.freeze({ kind: 'system', name: 'retention' });
 
 /** jobscope's routes, below the base path. */
@@ -142,7 +146,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     intervalMs: config.heartbeat.intervalSeconds * 1000,
     lostAfterMs: config.heartbeat.intervalSeconds * config.heartbeat.misses * 1000,
   };
-  const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus, liveness });
+  const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus, liveness, bulk: config.bulk });
   const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });
   const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger, maxBodyBytes: config.http.workerMaxBodyKiB * 1024 });
   const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger });
@@ -213,6 +217,10 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   let retention: Periodic | undefined;
   // Closes attempts whose worker died and settles their jobs, even when QStash has given up.
   let reaper: Reaper | undefined;
+  // Works through running bulk operations, one instance per operation (a lease on its row).
+  let bulkRunner: Periodic | undefined;
+  let stoppingBulk = false;
+  const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   let draining: Promise<void> | undefined;
   const drain = () => {
@@ -222,6 +230,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
       await relay.stop();
       await retention?.stop();
       await reaper?.stop();
+      await bulkRunner?.stop();
       await standIn?.close();
       await webSocket.close();
       // Bounded by the longest job timeout: a hung handler does not hold shutdown for ever.
@@ -290,6 +299,11 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
           onError: (error) => log.warn('[jobs] Retention purge failed', { error: error instanceof Error ? error.message : String(error) }),
         });
       }
+      bulkRunner ??= startPeriodic(() => jobs.runBulk(instanceId, () => stoppingBulk), {
+        intervalMs: BULK_POLL_INTERVAL_MS,
+        onStop: () => (stoppingBulk = true),
+        onError: (error) => logger.warn('[jobs] Bulk operation runner failed', { error: error instanceof Error ? error.message : String(error) }),
+      });
       if (config.reaper.intervalSeconds > 0) {
         reaper ??= startReaper(() => jobs.reap(), {
           intervalMs: config.reaper.intervalSeconds * 1000,

@@ -41,6 +41,8 @@ export interface Config {
   heartbeat: ResolvedOptions['heartbeat'];
   /** The reaper of attempts that lost their worker; `intervalSeconds: 0` turns it off. */
   reaper: ResolvedOptions['reaper'];
+  /** Pacing and size cap of bulk operations (retryJobs, cancelJobs). */
+  bulk: ResolvedOptions['bulk'];
   /** The one set of thresholds (stuck, health window, failure rate) every surface uses. */
   policy: Policy;
   /** Keep-alives of quiet subscriptions, and how long the job event log keeps events. */
@@ -174,6 +176,7 @@ function toConfig(options: ResolvedOptions): Config {
     alerts: { intervalSeconds: options.alerts.intervalSeconds, webhookUrl: options.alerts.webhookUrl },
     heartbeat: options.heartbeat,
     reaper: options.reaper,
+    bulk: options.bulk,
     policy: options.policy,
     events: options.events,
     graphqlLimits: options.graphql,

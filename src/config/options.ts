@@ -134,6 +134,17 @@ export const OptionsSchema = z.strictObject({
       intervalSeconds: z.number().min(0).default(15),
     })
     .prefault({}),
+  bulk: z
+    .strictObject({
+      /**
+       * Jobs a bulk operation (retryJobs, cancelJobs) acts on per second, across all instances
+       * (one runs each operation at a time), so QStash's rate limits and the workers are not flooded.
+       */
+      ratePerSecond: z.number().positive().max(10_000).default(50),
+      /** The most jobs one bulk operation may name; a larger set is refused with BULK_TOO_LARGE. */
+      maxJobs: positiveInt.max(10_000_000).default(100_000),
+    })
+    .prefault({}),
   policy: z
     .strictObject({
       stuckAfterMinutes: positiveInt.default(DEFAULT_POLICY.stuckAfterMinutes),

@@ -392,12 +392,84 @@ export const auditLog = pgTable(
     outcome: text('outcome').notNull(),
     /** The error's message when it failed; a short summary (e.g. rows deleted) when it did not. */
     detail: jsonb('detail').$type<Record<string, unknown>>(),
+    /** The bulk operation it started or cancelled; its jobs are in bulk_operation_jobs. */
+    bulkOperationId: text('bulk_operation_id'),
   },
   (t) => [
     index('audit_log_at_idx').on(t.at, t.id),
     index('audit_log_actor_idx').on(t.actor, t.id),
     index('audit_log_action_idx').on(t.action, t.id),
     index('audit_log_job_ids_idx').using('gin', t.jobIds),
+    index('audit_log_bulk_operation_idx').on(t.bulkOperationId).where(sql`${t.bulkOperationId} IS NOT NULL`),
+  ],
+);
+
+export const BULK_KINDS = ['retry', 'cancel'] as const;
+export type BulkKind = (typeof BULK_KINDS)[number];
+export const BULK_STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const;
+export type BulkStatus = (typeof BULK_STATUSES)[number];
+
+/**
+ * A bulk retry or cancel (`retryJobs`, `cancelJobs`): the set of jobs is fixed when it starts
+ * (bulk_operation_jobs), and one instance at a time works through it at the configured pace,
+ * holding a lease on this row; another instance, or the next start, takes over an expired lease.
+ */
+export const bulkOperations = pgTable(
+  'bulk_operations',
+  {
+    id: text('id').primaryKey(),
+    /** `retry` or `cancel`. */
+    kind: text('kind').$type<BulkKind>().notNull(),
+    /** The JobFilter as given. */
+    filter: jsonb('filter').$type<Record<string, unknown>>().notNull(),
+    /** `running` until every job is done (`completed`), it is stopped (`cancelled`) or cannot go on (`failed`). */
+    status: text('status').$type<BulkStatus>().notNull().default('running'),
+    /** Jobs in the set, fixed at the start. */
+    matched: integer('matched').notNull(),
+    /** Jobs acted on so far: succeeded + failed. */
+    processed: integer('processed').notNull().default(0),
+    succeeded: integer('succeeded').notNull().default(0),
+    /** Jobs it could not act on (e.g. one that was retried by hand meanwhile: JOB_NOT_RETRYABLE). */
+    failed: integer('failed').notNull().default(0),
+    /** The first few failures: `{ jobId, code, message }`. */
+    errors: jsonb('errors').$type<{ jobId: string; code: string; message: string }[]>().notNull().default(sql`'[]'::jsonb`),
+    /** Who started it, as the audit log names them. */
+    actor: text('actor').notNull(),
+    /** The caller's key: the same key gives back this operation instead of starting another. */
+    idempotencyKey: text('idempotency_key').unique(),
+    /** Jobs per second it is paced at. */
+    ratePerSecond: numeric('rate_per_second', { mode: 'number' }).notNull(),
+    createdAt: timestamp('created_at', { ...tz, precision: 3 }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { ...tz, precision: 3 }),
+    /** The instance working on it and until when; expired, another takes over. */
+    leaseOwner: text('lease_owner'),
+    leaseUntil: timestamp('lease_until', tz),
+  },
+  (t) => [
+    index('bulk_operations_created_at_idx').on(t.createdAt, t.id),
+    index('bulk_operations_running_idx').on(t.leaseUntil).where(sql`${t.status} = 'running'`),
+  ],
+);
+
+/** The jobs of a bulk operation, each done once: `pending`, then `succeeded` or `failed`. */
+export const bulkOperationJobs = pgTable(
+  'bulk_operation_jobs',
+  {
+    operationId: text('operation_id')
+      .notNull()
+      .references(() => bulkOperations.id, { onDelete: 'cascade' }),
+    /** No foreign key: retention may purge the job, the operation's record stays. */
+    jobId: text('job_id').notNull(),
+    /** Order of the set (newest job first), the order it is worked through. */
+    position: integer('position').notNull(),
+    state: text('state').$type<'pending' | 'succeeded' | 'failed'>().notNull().default('pending'),
+    /** The error code when it failed. */
+    error: text('error'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.operationId, t.position] }),
+    index('bulk_operation_jobs_pending_idx').on(t.operationId, t.position).where(sql`${t.state} = 'pending'`),
+    index('bulk_operation_jobs_job_idx').on(t.jobId),
   ],
 );
 
@@ -406,3 +478,4 @@ export type NewJobExecution = typeof jobExecutions.$inferInsert;
 export type JobAttempt = typeof jobAttempts.$inferSelect;
 export type JobPublish = typeof jobPublishes.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
+export type BulkOperation = typeof bulkOperations.$inferSelect;

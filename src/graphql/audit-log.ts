@@ -3,6 +3,7 @@ import { AUDIT_PAGE_MAX } from '../jobs/ops/audit.js';
 import { builder } from './builder.js';
 import { badUserInput } from './errors.js';
 import { JobExecutionRef } from './job-execution.js';
+import { forwardOnly, forwardPage } from './pages.js';
 
 /** One audited action. */
 export const AuditEntryRef = builder.objectRef<AuditEntry>('AuditEntry').implement({
@@ -57,7 +58,7 @@ builder.queryField('auditLog', (t) =>
       nodeNullable: false,
       args: { filter: t.arg({ type: AuditLogFilterInput }) },
       resolve: async (_root, args, ctx) => {
-        if (args.last != null || args.before != null) throw badUserInput('auditLog pages forward only: use "first" and "after"', 'last');
+        forwardOnly('auditLog', args);
         const filter = args.filter ?? {};
         const page = await ctx.jobs.read.auditLog({
           first: args.first ?? undefined,
@@ -70,16 +71,7 @@ builder.queryField('auditLog', (t) =>
             until: filter.until ?? undefined,
           },
         });
-        const edges = page.entries.map((node) => ({ node, cursor: encodeCursor(node.id) }));
-        return {
-          edges,
-          pageInfo: {
-            hasNextPage: page.hasNextPage,
-            hasPreviousPage: args.after != null,
-            startCursor: edges[0]?.cursor ?? null,
-            endCursor: edges.at(-1)?.cursor ?? null,
-          },
-        };
+        return forwardPage(page.entries, (entry) => encodeCursor(entry.id), page.hasNextPage, args);
       },
     },
     {

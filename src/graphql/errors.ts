@@ -11,6 +11,8 @@ import {
   JobNotRetryableError,
   PublishError,
   UnknownJobTypeError,
+  BulkOperationNotFoundError,
+  BulkTooLargeError,
 } from '../jobs/errors.js';
 
 /** `extensions.code` of the errors a client is expected to handle. */
@@ -24,7 +26,9 @@ export type ErrorCode =
   | 'PUBLISH_FAILED'
   | 'EVENTS_BEHIND'
   | 'SERVICE_UNAVAILABLE'
-  | 'EVENTS_LOST';
+  | 'EVENTS_LOST'
+  | 'BULK_OPERATION_NOT_FOUND'
+  | 'BULK_TOO_LARGE';
 
 /** The database could not be reached: HTTP 503 with Retry-After, the driver's words left to the log. */
 export function serviceUnavailable(): GraphQLError {
@@ -57,6 +61,8 @@ function codedExtensions(error: unknown): { code: ErrorCode; [key: string]: unkn
   if (error instanceof PublishError) return { code: error.code, jobId: error.jobId };
   if (error instanceof JobEventsBehindError) return { code: error.code, queued: error.queued };
   if (error instanceof JobEventsLostError) return { code: error.code, gapSeconds: Math.round(error.gapMs / 1000) };
+  if (error instanceof BulkOperationNotFoundError) return { code: error.code, operationId: error.operationId };
+  if (error instanceof BulkTooLargeError) return { code: error.code, matched: error.matched, maxJobs: error.maxJobs };
   return undefined;
 }
 

@@ -3,6 +3,7 @@ import { JOB_EVENT_TYPES, type JobEvent } from '../jobs/events.js';
 import { builder } from './builder.js';
 import { JobExecutionRef } from './job-execution.js';
 import { JobStatusEnum } from './job-status.js';
+import { untilClosed } from './subscriptions.js';
 
 const JobEventTypeEnum = builder.enumType('JobEventType', {
   description: 'The job lifecycle vocabulary, shared with the logs and the recorder.',
@@ -64,32 +65,3 @@ builder.subscriptionField('jobEvents', (t) =>
     resolve: (event: JobEvent) => event,
   }),
 );
-
-/**
- * The bus's iterator waits for the next event inside the generator, where a plain `return()` from
- * Yoga would queue behind that wait; the subscription ends through the signal instead, on
- * `return()` or when the client's request goes away.
- */
-function untilClosed<T>(ctx: { request?: Request }, open: (signal: AbortSignal) => AsyncGenerator<T>): AsyncIterableIterator<T> {
-  const controller = new AbortController();
-  const requestSignal = ctx.request?.signal;
-  const onRequestAbort = () => controller.abort();
-  requestSignal?.addEventListener('abort', onRequestAbort, { once: true });
-  const events = open(controller.signal);
-  const close = async () => {
-    requestSignal?.removeEventListener('abort', onRequestAbort);
-    controller.abort();
-    return events.return(undefined);
-  };
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    next: () => events.next(),
-    return: close,
-    throw: async (error: unknown) => {
-      await close();
-      throw error;
-    },
-  };
-}

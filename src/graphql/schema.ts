@@ -16,6 +16,7 @@ import './cancel-job.js';
 import './purge-job-executions.js';
 import './replay-job.js';
 import './audit-log.js';
+import './bulk-operations.js';
 import './job-events.js';
 
 /** The schema, built once from every registered module. */

@@ -4,11 +4,13 @@ import type { Logger } from '../logger.js';
 import type { JobDispatcher } from './dispatcher.js';
 import { errorMessage, JobNotCancellableError, JobNotFoundError } from './errors.js';
 import { abandonPublish } from './outbox.js';
-import { getJobExecutionByJobId, markJobCancelled } from './queries/index.js';
+import { markJobCancelled, type JobWriter } from './lifecycle.js';
+import { getJobExecutionByJobId } from './queries/index.js';
 
 /**
  * Cancels a job that has not started its current attempt (`pending`, e.g. delayed, or `retrying`
- * between attempts): the row becomes `cancelled` first, then QStash is asked to drop the message.
+ * between attempts): the row becomes `cancelled` (with `options.inTransaction`'s writes, in one
+ * transaction) first, then QStash is asked to drop the message.
  * The database decides: if QStash delivers anyway (the message was already on its way, or the
  * cancel call failed), the worker acknowledges the delivery without running the job.
  *
@@ -18,16 +20,22 @@ import { getJobExecutionByJobId, markJobCancelled } from './queries/index.js';
 export async function cancelJob(
   deps: { db: Database; dispatcher: JobDispatcher; logger: Logger },
   jobId: string,
+  options: { inTransaction?: ((tx: JobWriter) => Promise<void>) | undefined } = {},
 ): Promise<JobExecution> {
-  const cancelled = await markJobCancelled(deps.db, jobId);
+  const cancelled = await deps.db.transaction(async (tx) => {
+    const row = await markJobCancelled(tx, jobId);
+    if (!row) return undefined;
+    // Not published yet: the relay must not publish it now.
+    await abandonPublish(tx, jobId, 'The job was cancelled before it was published');
+    await options.inTransaction?.(tx);
+    return row;
+  });
   if (!cancelled) {
     const existing = await getJobExecutionByJobId(deps.db, jobId);
     if (!existing) throw new JobNotFoundError(jobId);
     throw new JobNotCancellableError(jobId, existing.status);
   }
   const log = deps.logger.child({ jobId, jobType: cancelled.jobType });
-  // Not published yet: the relay must not publish it now.
-  await abandonPublish(deps.db, jobId, 'The job was cancelled before it was published');
   let messageDropped = false;
   if (cancelled.messageId) {
     try {

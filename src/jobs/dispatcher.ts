@@ -41,6 +41,8 @@ export interface EnqueueCommand {
 export interface RepublishOptions {
   /** The caller's logger (it names the actor). */
   logger?: Logger | undefined;
+  /** The transaction the row was reset in: the publish request commits with it. */
+  tx?: Pick<Database, 'insert'> | undefined;
 }
 
 export interface DispatcherDeps {
@@ -112,7 +114,7 @@ export class JobDispatcher {
    * the next generation of its publish request. The caller has already reset the row.
    */
   async republish(execution: JobExecution, options: RepublishOptions = {}): Promise<JobExecution> {
-    await requeuePublish(this.deps.db, execution.jobId, { deadlineSeconds: this.deps.publishDeadlineSeconds });
+    await requeuePublish(options.tx ?? this.deps.db, execution.jobId, { deadlineSeconds: this.deps.publishDeadlineSeconds });
     (options.logger ?? this.deps.logger).info('[jobs] Enqueueing job', { jobId: execution.jobId, type: execution.jobType });
     this.deps.onQueued?.();
     return execution;

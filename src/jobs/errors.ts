@@ -160,3 +160,24 @@ export class JobEventsLostError extends CodedError {
     );
   }
 }
+
+/** No bulk operation has that id. */
+export class BulkOperationNotFoundError extends CodedError {
+  override name = 'BulkOperationNotFoundError';
+  readonly code = 'BULK_OPERATION_NOT_FOUND';
+  constructor(readonly operationId: string) {
+    super(`No bulk operation with id ${operationId}`);
+  }
+}
+
+/** A bulk operation would name more jobs than `bulk.maxJobs` allows; nothing was started. */
+export class BulkTooLargeError extends CodedError {
+  override name = 'BulkTooLargeError';
+  readonly code = 'BULK_TOO_LARGE';
+  constructor(readonly matched: number, readonly maxJobs: number) {
+    super(
+      `The filter matches ${matched} jobs, more than one bulk operation may act on (${maxJobs}, JOBSCOPE_BULK_MAX_JOBS); ` +
+        'narrow the filter (e.g. by createdAfter/createdBefore) and run several',
+    );
+  }
+}

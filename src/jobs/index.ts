@@ -26,6 +26,18 @@ import {
 import type { JobRegistry } from './registry.js';
 import { reapLostAttempts, type ReapResult } from './ops/reaper.js';
 import { audited, auditOfJob, listAuditLog, type AuditedAction, type AuditEntry, type AuditSummary, type ListAuditLog } from './ops/audit.js';
+import {
+  cancelBulk,
+  getBulk,
+  listBulk,
+  planBulk,
+  runBulkPass,
+  sampleOfBulk,
+  startBulk,
+  type BulkKind,
+  type BulkOperation,
+  type BulkPass,
+} from './ops/bulk.js';
 import { purgeJobExecutions, type PurgeJobExecutions, type PurgeResult } from './ops/retention.js';
 import type { Liveness } from './recorder.js';
 import { replayJob, type ReplayInput } from './replay.js';
@@ -36,6 +48,22 @@ export { actorLabel, APP_ACTOR, type Actor } from './actor.js';
 export type { EnqueueCommand, EnqueueTransaction } from './dispatcher.js';
 export type { AuditEntry, AuditLogFilter, ListAuditLog } from './ops/audit.js';
 export type { ReplayInput } from './replay.js';
+export type { BulkKind, BulkOperation, BulkPass } from './ops/bulk.js';
+
+/** A bulk retry or cancel as asked for (`retryJobs`, `cancelJobs`). */
+export interface BulkRequest {
+  filter: JobExecutionFilter;
+  /** The filter as the caller gave it (kept with the operation and in the audit log). */
+  filterAsGiven: Record<string, unknown>;
+  /** Default true: count and sample, change nothing. */
+  dryRun?: boolean | undefined;
+  idempotencyKey?: string | undefined;
+}
+
+/** What a bulk verb answers: a dry run's count and sample, or the operation it started (or found by its key). */
+export type BulkAnswer =
+  | { dryRun: true; kind: BulkKind; matched: number; sample: JobExecution[] }
+  | { dryRun: false; operation: BulkOperation };
 
 export interface CommandOptions {
   /** Who asked; default: the embedding app. */
@@ -69,6 +97,16 @@ export interface Jobs {
    * (JobNotFoundError, UnknownJobTypeError, InvalidPayloadError).
    */
   replay(jobId: string, input?: ReplayInput, options?: CommandOptions): Promise<JobExecution>;
+  /**
+   * Bulk retry or cancel of the jobs `request.filter` names that the verb may act on (see
+   * TRANSITIONS): a dry run (the default) counts and samples; a real run starts a paced, resumable
+   * operation over the set fixed now (BulkTooLargeError past `bulk.maxJobs`).
+   */
+  bulk(kind: BulkKind, request: BulkRequest, options?: CommandOptions): Promise<BulkAnswer>;
+  /** Stops a running bulk operation (BulkOperationNotFoundError); a finished one is returned as it is. */
+  cancelBulk(operationId: string, options?: CommandOptions): Promise<BulkOperation>;
+  /** One pass of the bulk runner: claims a running operation no live instance holds and works on it. */
+  runBulk(owner: string, shouldStop: () => boolean): Promise<BulkPass>;
   /** Deletes final jobs that finished before `olderThan`, in small batches (or counts them: `dryRun`). */
   purge(input: PurgeJobExecutions, options?: CommandOptions): Promise<PurgeResult>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
@@ -99,6 +137,10 @@ export interface Jobs {
     auditLog(input?: ListAuditLog): ReturnType<typeof listAuditLog>;
     /** The audited actions that touched one job, newest first. */
     auditOfJob(jobId: string): Promise<AuditEntry[]>;
+    bulkOperation(id: string): Promise<BulkOperation | undefined>;
+    bulkOperations(input?: { first?: number | undefined; after?: string | undefined }): ReturnType<typeof listBulk>;
+    /** The first jobs of an operation's set, in the order it works through them. */
+    bulkSample(id: string): Promise<JobExecution[]>;
   };
 }
 
@@ -112,6 +154,8 @@ export interface JobsDeps {
   /** The transport's status code for an outcome, kept on each attempt. */
   answerStatus: DeliveryDeps['answerStatus'];
   liveness: Liveness;
+  /** Pacing and cap of bulk operations. */
+  bulk: { ratePerSecond: number; maxJobs: number };
 }
 
 /** The reaper acts as jobscope itself; its log lines say `system:reaper`. */
@@ -119,6 +163,7 @@ const REAPER_ACTOR: Actor = Object.freeze({ kind: 'system', name: 'reaper' });
 
 export function createJobs(deps: JobsDeps): Jobs {
   const { db, registry, dispatcher, events, policy, logger, answerStatus, liveness } = deps;
+  const bulkDeps = { db, dispatcher, logger, stuckAfterMinutes: policy.stuckAfterMinutes };
   const logFor = (actor: Actor | undefined) => logger.child({ actor: actorLabel(actor ?? APP_ACTOR) });
   /**
    * Runs an operator's command under one audit row. The embedding app's own enqueues (the default
@@ -158,6 +203,45 @@ export function createJobs(deps: JobsDeps): Jobs {
         () => replayJob({ db, dispatcher }, jobId, input, options.actor),
         (replay) => ({ jobIds: [jobId, replay.jobId], detail: { replayJobId: replay.jobId } }),
       ),
+    bulk: (kind, request, options = {}) => {
+      const actor = options.actor ?? APP_ACTOR;
+      const dryRun = request.dryRun ?? true;
+      return audit(
+        actor,
+        kind === 'retry' ? 'retryJobs' : 'cancelJobs',
+        { filter: request.filterAsGiven, dryRun, idempotencyKey: request.idempotencyKey ?? null },
+        async (): Promise<BulkAnswer> => {
+          if (dryRun) return { dryRun, kind, ...(await planBulk(db, kind, request.filter, policy.stuckAfterMinutes)) };
+          const { operation, started } = await startBulk(db, {
+            kind,
+            filter: request.filter,
+            filterAsGiven: request.filterAsGiven,
+            actor,
+            idempotencyKey: request.idempotencyKey,
+            ratePerSecond: deps.bulk.ratePerSecond,
+            maxJobs: deps.bulk.maxJobs,
+            stuckAfterMinutes: policy.stuckAfterMinutes,
+          });
+          logFor(actor).info(started ? '[jobs] Bulk operation started' : '[jobs] Bulk operation already started with this idempotency key', {
+            bulkOperationId: operation.id,
+            kind,
+            matched: operation.matched,
+            ratePerSecond: operation.ratePerSecond,
+          });
+          return { dryRun, operation };
+        },
+        (answer) =>
+          answer.dryRun
+            ? { detail: { matched: answer.matched } }
+            : { bulkOperationId: answer.operation.id, detail: { matched: answer.operation.matched } },
+      );
+    },
+    cancelBulk: (operationId, options = {}) =>
+      audit(options.actor ?? APP_ACTOR, 'cancelBulkOperation', { id: operationId }, () => cancelBulk(db, operationId), (operation) => ({
+        bulkOperationId: operation.id,
+        detail: { status: operation.status, processed: operation.processed },
+      })),
+    runBulk: (owner, shouldStop) => runBulkPass(bulkDeps, owner, shouldStop),
     purge: (input, options = {}) =>
       audit(
         options.actor,
@@ -196,6 +280,9 @@ export function createReader(db: Database, policy: Policy): Jobs['read'] {
     rollups: () => rollupSnapshot(db),
     auditLog: (input) => listAuditLog(db, input),
     auditOfJob: (jobId) => auditOfJob(db, jobId),
+    bulkOperation: (id) => getBulk(db, id),
+    bulkOperations: (input) => listBulk(db, input),
+    bulkSample: (id) => sampleOfBulk(db, id),
   };
 }
 

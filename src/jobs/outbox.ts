@@ -34,7 +34,7 @@ export async function queuePublish(
  * Queues a job again for a manual retry: the next generation (a new deduplication id), attempts
  * and error cleared. Rows of jobs enqueued before the outbox existed get their first request.
  */
-export async function requeuePublish(db: Database, jobId: string, { deadlineSeconds }: { deadlineSeconds: number }): Promise<void> {
+export async function requeuePublish(db: Pick<Database, 'insert'>, jobId: string, { deadlineSeconds }: { deadlineSeconds: number }): Promise<void> {
   const deadlineAt = sql`now() + make_interval(secs => ${deadlineSeconds})`;
   await db
     .insert(jobPublishes)
@@ -153,7 +153,7 @@ export async function failPublish(
 }
 
 /** A cancelled job's request that was never published: nothing left to publish. */
-export async function abandonPublish(db: Database, jobId: string, reason: string): Promise<void> {
+export async function abandonPublish(db: Pick<Database, 'update'>, jobId: string, reason: string): Promise<void> {
   await db
     .update(jobPublishes)
     .set({ state: 'failed', lastError: reason })

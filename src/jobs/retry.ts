@@ -3,11 +3,14 @@ import type { JobExecution } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { JobDispatcher } from './dispatcher.js';
 import { JobNotFoundError, JobNotRetryableError } from './errors.js';
-import { getJobExecutionByJobId, resetJobForRetry } from './queries/index.js';
+import { resetJobForRetry, type JobWriter } from './lifecycle.js';
+import { getJobExecutionByJobId } from './queries/index.js';
 
 export interface RetryOptions {
   /** A `processing` job started longer ago than this counts as stuck and may be retried (the policy's). */
   stuckAfterMinutes: number;
+  /** More writes that must commit with the reset, or not at all (a bulk operation marks its job done). */
+  inTransaction?: ((tx: JobWriter) => Promise<void>) | undefined;
 }
 
 /**
@@ -25,13 +28,21 @@ export async function retryJob(
   jobId: string,
   options: RetryOptions,
 ): Promise<JobExecution> {
-  const reset = await resetJobForRetry(deps.db, jobId, options);
+  // The reset, its publish request and the caller's own writes commit together: a crash between
+  // them can neither leave a pending job nobody publishes nor let a bulk operation retry it twice.
+  const reset = await deps.db.transaction(async (tx) => {
+    const row = await resetJobForRetry(tx, jobId, options);
+    if (!row) return undefined;
+    await options.inTransaction?.(tx);
+    await requeueJob({ ...deps, tx }, row, '[jobs] Job reset for a manual retry');
+    return row;
+  });
   if (!reset) {
     const existing = await getJobExecutionByJobId(deps.db, jobId);
     if (!existing) throw new JobNotFoundError(jobId);
     throw new JobNotRetryableError(jobId, existing.status);
   }
-  return requeueJob(deps, reset, '[jobs] Job reset for a manual retry');
+  return reset;
 }
 
 /**
@@ -42,11 +53,11 @@ export async function retryJob(
  * @throws PublishError when QStash refuses; the job is then `failed` with that reason.
  */
 export async function requeueJob(
-  deps: { dispatcher: JobDispatcher; logger: Logger },
+  deps: { dispatcher: JobDispatcher; logger: Logger; tx?: JobWriter | undefined },
   reset: JobExecution,
   message: string,
   fields: Record<string, unknown> = {},
 ): Promise<JobExecution> {
   deps.logger.info(message, { jobId: reset.jobId, type: reset.jobType, ...fields, event: 'requeued' });
-  return deps.dispatcher.republish(reset, { logger: deps.logger });
+  return deps.dispatcher.republish(reset, { logger: deps.logger, tx: deps.tx });
 }

@@ -46,7 +46,7 @@ export interface TestApp {
 /** A real jobscope on 127.0.0.1 with an ephemeral port, over the given database. */
 export async function startTestApp(
   database: DatabaseHandle,
-  options: { jobs?: JobDefinition<any>[]; env?: Record<string, string> } = {},
+  options: { jobs?: JobDefinition<any>[]; env?: Record<string, string>; /** Default: any free port. */ port?: number } = {},
 ): Promise<TestApp> {
   const { logger, entries } = createTestLogger();
   const app = await createApp({
@@ -55,7 +55,7 @@ export async function startTestApp(
     database,
     ...(options.jobs ? { jobs: options.jobs } : {}),
   });
-  const server = await serveNode(app, { port: 0, host: '127.0.0.1' });
+  const server = await serveNode(app, { port: options.port ?? 0, host: '127.0.0.1' });
   return { app, server, baseUrl: app.baseUrl(), logs: entries, close: () => server.close() };
 }
 

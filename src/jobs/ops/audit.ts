@@ -1,6 +1,6 @@
-import { and, arrayContains, desc, eq, gte, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, arrayContains, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { auditLog, type AuditEntry } from '../../db/schema.js';
+import { auditLog, bulkOperationJobs, type AuditEntry } from '../../db/schema.js';
 import type { Logger } from '../../logger.js';
 import { actorLabel, type Actor } from '../actor.js';
 import { errorCode, errorMessage, InvalidArgumentError } from '../errors.js';
@@ -19,6 +19,8 @@ export interface AuditedAction {
 export interface AuditSummary {
   jobIds?: readonly string[];
   detail?: Record<string, unknown>;
+  /** The bulk operation it started or stopped (its jobs are its set). */
+  bulkOperationId?: string | undefined;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function audited<T>(
     throw error;
   }
   const summary = summarize(result);
-  await record(deps, action, { outcome: 'ok', jobIds: summary.jobIds ?? [], detail: summary.detail });
+  await record(deps, action, { outcome: 'ok', jobIds: summary.jobIds ?? [], detail: summary.detail, bulkOperationId: summary.bulkOperationId });
   return result;
 }
 
@@ -52,7 +54,7 @@ function jobIdsOf(args: Record<string, unknown>): string[] {
 async function record(
   deps: { db: Database; logger: Logger },
   action: AuditedAction,
-  entry: { outcome: string; jobIds: readonly string[]; detail?: Record<string, unknown> | undefined },
+  entry: { outcome: string; jobIds: readonly string[]; detail?: Record<string, unknown> | undefined; bulkOperationId?: string | undefined },
 ): Promise<void> {
   try {
     await deps.db.insert(auditLog).values({
@@ -62,6 +64,7 @@ async function record(
       jobIds: [...entry.jobIds],
       outcome: entry.outcome,
       detail: entry.detail ?? null,
+      bulkOperationId: entry.bulkOperationId ?? null,
     });
   } catch (error) {
     deps.logger.error('[audit] Could not record an action in the audit log', {
@@ -110,16 +113,28 @@ export async function listAuditLog(db: Database, input: ListAuditLog = {}): Prom
   return { entries: rows.slice(0, first), hasNextPage: rows.length > first };
 }
 
-/** The actions on one job, newest first (`JobExecution.auditLog`). */
+/** The actions on one job, newest first (`JobExecution.auditLog`): its own, and the bulk operations whose set held it. */
 export function auditOfJob(db: Database, jobId: string, limit = 100): Promise<AuditEntry[]> {
-  return db.select().from(auditLog).where(arrayContains(auditLog.jobIds, [jobId])).orderBy(desc(auditLog.id)).limit(limit);
+  return db.select().from(auditLog).where(touchedJob(jobId)).orderBy(desc(auditLog.id)).limit(limit);
+}
+
+function touchedJob(jobId: string): SQL {
+  return or(
+    arrayContains(auditLog.jobIds, [jobId]),
+    inArray(auditLog.bulkOperationId, operationsHolding(jobId)),
+  )!;
+}
+
+/** The bulk operations whose set holds `jobId`. */
+function operationsHolding(jobId: string): SQL {
+  return sql`(SELECT ${bulkOperationJobs.operationId} FROM ${bulkOperationJobs} WHERE ${bulkOperationJobs.jobId} = ${jobId})`;
 }
 
 function auditCondition(filter: AuditLogFilter): SQL | undefined {
   return and(
     filter.actor !== undefined ? or(eq(auditLog.actor, filter.actor), eq(auditLog.actor, sql`'api-key:' || ${filter.actor}::text`)) : undefined,
     filter.action !== undefined ? eq(auditLog.action, filter.action) : undefined,
-    filter.jobId !== undefined ? arrayContains(auditLog.jobIds, [filter.jobId]) : undefined,
+    filter.jobId !== undefined ? touchedJob(filter.jobId) : undefined,
     filter.since !== undefined ? gte(auditLog.at, filter.since) : undefined,
     filter.until !== undefined ? lte(auditLog.at, filter.until) : undefined,
   );

@@ -1,0 +1,367 @@
+/**
+ * Bulk retry and cancel (`retryJobs`, `cancelJobs`): a dry run counts and samples; a real run
+ * fixes its set of jobs when it starts and is worked through at a configured pace by one instance
+ * at a time, under a lease on its row, so a restart or another instance resumes it where it was.
+ * Each job is acted on by the single-job verb (retryJob / cancelJob), with the job marked done in
+ * the same transaction as its reset: a crash can neither skip a job nor act on it twice.
+ */
+import { randomUUID } from 'node:crypto';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import {
+  bulkOperationJobs,
+  bulkOperations,
+  jobExecutions,
+  type BulkKind,
+  type BulkOperation,
+  type JobExecution,
+} from '../../db/schema.js';
+import type { Logger } from '../../logger.js';
+import { actorLabel, type Actor } from '../actor.js';
+import { cancelJob } from '../cancel.js';
+import type { JobDispatcher } from '../dispatcher.js';
+import { BulkOperationNotFoundError, BulkTooLargeError, errorCode, errorMessage, InvalidArgumentError } from '../errors.js';
+import { mayTransition, type JobWriter, type Transition } from '../lifecycle.js';
+import { filterConditions, type JobExecutionFilter } from '../queries/index.js';
+import { retryJob } from '../retry.js';
+
+export type { BulkKind, BulkOperation } from '../../db/schema.js';
+
+/** How many of a dry run's matching jobs it shows. */
+export const BULK_SAMPLE_SIZE = 20;
+/** How many failures an operation keeps with their messages (all are counted). */
+export const BULK_ERRORS_KEPT = 20;
+/** How long a runner's claim on an operation lasts without renewal; it renews after every batch. */
+const LEASE_MS = 30_000;
+
+const TRANSITION_OF: Record<BulkKind, Transition> = { retry: 'retry', cancel: 'cancel' };
+
+export interface BulkDeps {
+  db: Database;
+  dispatcher: JobDispatcher;
+  logger: Logger;
+  stuckAfterMinutes: number;
+}
+
+/** The jobs `kind` would act on now: the filter and the transition's rule (a retry takes failed, cancelled and stuck jobs). */
+function eligible(kind: BulkKind, filter: JobExecutionFilter, stuckAfterMinutes: number, t = jobExecutions) {
+  return and(mayTransition(TRANSITION_OF[kind], stuckAfterMinutes, t), ...filterConditions(filter, t));
+}
+
+/** A dry run: how many jobs a real run would act on now, and the first BULK_SAMPLE_SIZE of them (newest first). */
+export async function planBulk(
+  db: Database,
+  kind: BulkKind,
+  filter: JobExecutionFilter,
+  stuckAfterMinutes: number,
+): Promise<{ matched: number; sample: JobExecution[] }> {
+  const [counted] = await db.select({ n: sql<number>`count(*)::int` }).from(jobExecutions).where(eligible(kind, filter, stuckAfterMinutes));
+  const sample = await db.query.jobExecutions.findMany({
+    // Built against the relational query's alias of the table.
+    where: { RAW: (t) => eligible(kind, filter, stuckAfterMinutes, t)! },
+    orderBy: (t) => [desc(t.createdAt), desc(t.jobId)],
+    limit: BULK_SAMPLE_SIZE,
+  });
+  return { matched: counted?.n ?? 0, sample: sample as JobExecution[] };
+}
+
+export interface StartBulk {
+  kind: BulkKind;
+  filter: JobExecutionFilter;
+  /** The filter as the caller gave it, kept with the operation. */
+  filterAsGiven: Record<string, unknown>;
+  actor: Actor;
+  idempotencyKey?: string | undefined;
+  ratePerSecond: number;
+  maxJobs: number;
+  stuckAfterMinutes: number;
+}
+
+/**
+ * Starts a bulk operation: fixes its set (the jobs eligible now, newest first) in the same
+ * transaction as the operation's row, so jobs that match later are not swept in. The same
+ * idempotency key returns the operation it started, whatever else was asked.
+ *
+ * @throws BulkTooLargeError when more than `maxJobs` jobs match; nothing is started.
+ */
+export async function startBulk(db: Database, input: StartBulk): Promise<{ operation: BulkOperation; started: boolean }> {
+  if (input.idempotencyKey !== undefined) {
+    if (input.idempotencyKey.length === 0 || input.idempotencyKey.length > 200) {
+      throw new InvalidArgumentError('idempotencyKey', '"idempotencyKey" must be 1 to 200 characters');
+    }
+    const existing = await findByIdempotencyKey(db, input.idempotencyKey);
+    if (existing) return { operation: existing, started: false };
+  }
+  const where = eligible(input.kind, input.filter, input.stuckAfterMinutes);
+  const id = `bulk_${randomUUID()}`;
+  const started = await db.transaction(async (tx) => {
+    const inserted = await tx
+      .insert(bulkOperations)
+      .values({
+        id,
+        kind: input.kind,
+        filter: input.filterAsGiven,
+        matched: 0,
+        actor: actorLabel(input.actor),
+        idempotencyKey: input.idempotencyKey ?? null,
+        ratePerSecond: input.ratePerSecond,
+      })
+      .onConflictDoNothing({ target: bulkOperations.idempotencyKey })
+      .returning({ id: bulkOperations.id });
+    // Another request with the same key won the race: its operation is the answer.
+    if (inserted.length === 0) return false;
+    const fixed = await tx.execute<{ n: number }>(sql`
+      WITH chosen AS (
+        INSERT INTO ${bulkOperationJobs} (operation_id, job_id, position)
+        SELECT ${id}, job_id, (row_number() OVER (ORDER BY created_at DESC, job_id DESC))::int
+        FROM ${jobExecutions} WHERE ${where}
+        LIMIT ${input.maxJobs + 1}
+        RETURNING 1
+      )
+      SELECT count(*)::int AS n FROM chosen`);
+    const matched = Number(rowsOf<{ n: number }>(fixed)[0]?.n ?? 0);
+    if (matched > input.maxJobs) {
+      const [counted] = await tx.select({ n: sql<number>`count(*)::int` }).from(jobExecutions).where(where);
+      throw new BulkTooLargeError(counted?.n ?? matched, input.maxJobs);
+    }
+    const finished = matched === 0;
+    await tx
+      .update(bulkOperations)
+      .set({ matched, ...(finished ? { status: 'completed' as const, finishedAt: new Date() } : {}) })
+      .where(eq(bulkOperations.id, id));
+    return true;
+  });
+  const operation = started ? await getBulk(db, id) : await findByIdempotencyKey(db, input.idempotencyKey!);
+  return { operation: operation!, started };
+}
+
+function rowsOf<T>(result: unknown): T[] {
+  // postgres.js answers an array of rows; PGlite an object with `rows`.
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+async function findByIdempotencyKey(db: Database, key: string): Promise<BulkOperation | undefined> {
+  const [row] = await db.select().from(bulkOperations).where(eq(bulkOperations.idempotencyKey, key));
+  return row;
+}
+
+export async function getBulk(db: Database, id: string): Promise<BulkOperation | undefined> {
+  const [row] = await db.select().from(bulkOperations).where(eq(bulkOperations.id, id));
+  return row;
+}
+
+/** Bulk operations, newest first, a page at a time (`after`: the last id of the previous page). */
+export async function listBulk(db: Database, input: { first?: number | undefined; after?: string | undefined } = {}) {
+  const first = input.first ?? 20;
+  if (!Number.isInteger(first) || first < 1 || first > 100) throw new InvalidArgumentError('first', '"first" must be between 1 and 100');
+  let before: BulkOperation | undefined;
+  if (input.after !== undefined) {
+    before = await getBulk(db, input.after);
+    if (!before) throw new InvalidArgumentError('after', '"after" is not a bulk operation cursor');
+  }
+  const rows = await db
+    .select()
+    .from(bulkOperations)
+    .where(before ? sql`(${bulkOperations.createdAt}, ${bulkOperations.id}) < (${before.createdAt.toISOString()}::timestamptz, ${before.id})` : undefined)
+    .orderBy(desc(bulkOperations.createdAt), desc(bulkOperations.id))
+    .limit(first + 1);
+  return { operations: rows.slice(0, first), hasNextPage: rows.length > first };
+}
+
+/**
+ * Stops a running operation: the jobs it has not reached are left alone (those it acted on stay
+ * acted on). A finished one is returned as it is.
+ *
+ * @throws BulkOperationNotFoundError
+ */
+export async function cancelBulk(db: Database, id: string): Promise<BulkOperation> {
+  const [cancelled] = await db
+    .update(bulkOperations)
+    .set({ status: 'cancelled', finishedAt: new Date() })
+    .where(and(eq(bulkOperations.id, id), eq(bulkOperations.status, 'running')))
+    .returning();
+  if (cancelled) return cancelled;
+  const existing = await getBulk(db, id);
+  if (!existing) throw new BulkOperationNotFoundError(id);
+  return existing;
+}
+
+/**
+ * Claims one running operation that no live runner holds (the oldest first) for `owner`, or
+ * renews `owner`'s own claim. Several instances may ask at once: SKIP LOCKED gives each a
+ * different one, and an expired lease (its runner died) is taken over.
+ */
+async function claim(db: Database, owner: string): Promise<BulkOperation | undefined> {
+  const result = await db.execute<BulkOperation>(sql`
+    UPDATE ${bulkOperations} SET lease_owner = ${owner}, lease_until = now() + make_interval(secs => ${LEASE_MS / 1000})
+    WHERE id = (
+      SELECT id FROM ${bulkOperations}
+      WHERE status = 'running' AND (lease_until IS NULL OR lease_until < now() OR lease_owner = ${owner})
+      ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id`);
+  const [row] = rowsOf<{ id: string }>(result);
+  return row ? getBulk(db, row.id) : undefined;
+}
+
+/** Extends `owner`'s lease while the operation is still running; false once it is cancelled (or the lease was taken over). */
+async function renew(db: Database, id: string, owner: string): Promise<boolean> {
+  const renewed = await db
+    .update(bulkOperations)
+    .set({ leaseUntil: sql`now() + make_interval(secs => ${LEASE_MS / 1000})` })
+    .where(and(eq(bulkOperations.id, id), eq(bulkOperations.status, 'running'), eq(bulkOperations.leaseOwner, owner)))
+    .returning({ id: bulkOperations.id });
+  return renewed.length > 0;
+}
+
+/** What one pass of the runner did. */
+export interface BulkPass {
+  operationId?: string;
+  processed: number;
+}
+
+/**
+ * Works on one claimed operation until it is done, cancelled, or `shouldStop()` says the
+ * instance is stopping; jobs are acted on no faster than the operation's rate.
+ */
+export async function runBulkPass(deps: BulkDeps, owner: string, shouldStop: () => boolean): Promise<BulkPass> {
+  const operation = await claim(deps.db, owner);
+  if (!operation) return { processed: 0 };
+  const log = deps.logger.child({ actor: operation.actor, bulkOperationId: operation.id });
+  const intervalMs = 1000 / operation.ratePerSecond;
+  const batchSize = Math.max(1, Math.min(500, Math.ceil(operation.ratePerSecond * 2)));
+  let processed = 0;
+  let nextAt = performance.now();
+  let stopped = false;
+  log.info('[jobs] Bulk operation working', { kind: operation.kind, matched: operation.matched, done: operation.processed });
+  while (!shouldStop()) {
+    const batch = await deps.db
+      .select({ jobId: bulkOperationJobs.jobId, position: bulkOperationJobs.position })
+      .from(bulkOperationJobs)
+      .where(and(eq(bulkOperationJobs.operationId, operation.id), eq(bulkOperationJobs.state, 'pending')))
+      .orderBy(asc(bulkOperationJobs.position))
+      .limit(batchSize);
+    if (batch.length === 0) {
+      await finish(deps.db, operation.id, 'completed');
+      const done = await getBulk(deps.db, operation.id);
+      log.info('[jobs] Bulk operation completed', { kind: operation.kind, matched: done?.matched, succeeded: done?.succeeded, failed: done?.failed });
+      break;
+    }
+    for (const item of batch) {
+      if (shouldStop()) break;
+      const wait = nextAt - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      nextAt = Math.max(nextAt + intervalMs, performance.now());
+      if (!(await actOn(deps, operation, item, log))) {
+        stopped = true;
+        break;
+      }
+      processed++;
+    }
+    if (stopped) {
+      log.info('[jobs] Bulk operation stopped', { reason: 'cancelled', processed });
+      break;
+    }
+    // Renew the lease and notice a cancel between batches.
+    if (!(await renew(deps.db, operation.id, owner))) {
+      const now = await getBulk(deps.db, operation.id);
+      log.info('[jobs] Bulk operation stopped', { reason: now?.status === 'cancelled' ? 'cancelled' : 'lease lost', processed: now?.processed });
+      break;
+    }
+  }
+  if (shouldStop()) {
+    // A clean stop hands the operation on at once (a crash leaves the lease to expire).
+    await deps.db
+      .update(bulkOperations)
+      .set({ leaseOwner: null, leaseUntil: null })
+      .where(and(eq(bulkOperations.id, operation.id), eq(bulkOperations.leaseOwner, owner)));
+    log.info('[jobs] Bulk operation paused: this instance is stopping; another instance or the next start resumes it', { processed });
+  }
+  return { operationId: operation.id, processed };
+}
+
+/**
+ * Acts on one job of the set; the job is marked done (and counted) in the same transaction as its
+ * change. False when the operation stopped meanwhile (nothing was changed).
+ */
+async function actOn(deps: BulkDeps, operation: BulkOperation, item: { jobId: string; position: number }, log: Logger): Promise<boolean> {
+  const markDone = (tx: JobWriter) => markItem(tx, operation.id, item.position, 'succeeded');
+  const commandDeps = { db: deps.db, dispatcher: deps.dispatcher, logger: log };
+  try {
+    if (operation.kind === 'retry') {
+      await retryJob(commandDeps, item.jobId, { stuckAfterMinutes: deps.stuckAfterMinutes, inTransaction: markDone });
+    } else {
+      await cancelJob(commandDeps, item.jobId, { inTransaction: markDone });
+    }
+  } catch (error) {
+    if (error instanceof BulkStoppedError) return false;
+    // Nothing was changed (the verb's transaction rolled back): record why, once.
+    try {
+      await markItem(deps.db, operation.id, item.position, 'failed', { jobId: item.jobId, code: errorCode(error), message: errorMessage(error) });
+    } catch (markError) {
+      if (markError instanceof BulkStoppedError) return false;
+      throw markError;
+    }
+  }
+  return true;
+}
+
+/** The operation was cancelled (or finished) while a job was in hand: that job's change is rolled back. */
+class BulkStoppedError extends Error {
+  override name = 'BulkStoppedError';
+}
+
+/**
+ * Counts one job of the set as done, in the transaction that changed it. The count is taken only
+ * while the operation is still running: once a cancel has committed, the job's change rolls back
+ * with it (BulkStoppedError), so no job is acted on after the cancel.
+ */
+async function markItem(
+  db: JobWriter,
+  operationId: string,
+  position: number,
+  state: 'succeeded' | 'failed',
+  failure?: { jobId: string; code: string; message: string },
+): Promise<void> {
+  const counted = await db
+    .update(bulkOperations)
+    .set({
+      processed: sql`${bulkOperations.processed} + 1`,
+      ...(state === 'succeeded'
+        ? { succeeded: sql`${bulkOperations.succeeded} + 1` }
+        : {
+            failed: sql`${bulkOperations.failed} + 1`,
+            errors: sql`CASE WHEN jsonb_array_length(${bulkOperations.errors}) < ${BULK_ERRORS_KEPT}
+              THEN ${bulkOperations.errors} || ${JSON.stringify([failure])}::text::jsonb ELSE ${bulkOperations.errors} END`,
+          }),
+    })
+    .where(and(eq(bulkOperations.id, operationId), eq(bulkOperations.status, 'running')))
+    .returning({ id: bulkOperations.id });
+  if (counted.length === 0) throw new BulkStoppedError(`Bulk operation ${operationId} is no longer running`);
+  await db
+    .update(bulkOperationJobs)
+    .set({ state, error: failure?.code ?? null })
+    .where(and(eq(bulkOperationJobs.operationId, operationId), eq(bulkOperationJobs.position, position)));
+}
+
+async function finish(db: Database, id: string, status: 'completed' | 'failed'): Promise<void> {
+  await db
+    .update(bulkOperations)
+    .set({ status, finishedAt: new Date(), leaseOwner: null, leaseUntil: null })
+    .where(and(eq(bulkOperations.id, id), eq(bulkOperations.status, 'running')));
+}
+
+/** Whether the operation has ended (no more progress will come). */
+export const isFinished = (operation: Pick<BulkOperation, 'status'>) => operation.status !== 'running';
+
+/** The first BULK_SAMPLE_SIZE jobs of an operation's set, in the order it works through them. */
+export async function sampleOfBulk(db: Database, id: string): Promise<JobExecution[]> {
+  const rows = await db
+    .select({ job: jobExecutions })
+    .from(bulkOperationJobs)
+    .innerJoin(jobExecutions, eq(jobExecutions.jobId, bulkOperationJobs.jobId))
+    .where(eq(bulkOperationJobs.operationId, id))
+    .orderBy(asc(bulkOperationJobs.position))
+    .limit(BULK_SAMPLE_SIZE);
+  return rows.map((r) => r.job);
+}
