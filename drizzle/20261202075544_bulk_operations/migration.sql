@@ -1,4 +1,4 @@
-CREATE TABLE "bulk_operation_jobs" (
+CREATE TABLE IF NOT EXISTS "bulk_operation_jobs" (
 	"operation_id" text,
 	"job_id" text NOT NULL,
 	"position" integer,
@@ -7,7 +7,7 @@ CREATE TABLE "bulk_operation_jobs" (
 	CONSTRAINT "bulk_operation_jobs_pkey" PRIMARY KEY("operation_id","position")
 );
 --> statement-breakpoint
-CREATE TABLE "bulk_operations" (
+CREATE TABLE IF NOT EXISTS "bulk_operations" (
 	"id" text PRIMARY KEY,
 	"kind" text NOT NULL,
 	"filter" jsonb NOT NULL,
@@ -26,10 +26,19 @@ CREATE TABLE "bulk_operations" (
 	"lease_until" timestamp with time zone
 );
 --> statement-breakpoint
-ALTER TABLE "audit_log" ADD COLUMN "bulk_operation_id" text;--> statement-breakpoint
-CREATE INDEX "audit_log_bulk_operation_idx" ON "audit_log" ("bulk_operation_id") WHERE "bulk_operation_id" IS NOT NULL;--> statement-breakpoint
-CREATE INDEX "bulk_operation_jobs_pending_idx" ON "bulk_operation_jobs" ("operation_id","position") WHERE "state" = 'pending';--> statement-breakpoint
-CREATE INDEX "bulk_operation_jobs_job_idx" ON "bulk_operation_jobs" ("job_id");--> statement-breakpoint
-CREATE INDEX "bulk_operations_created_at_idx" ON "bulk_operations" ("created_at","id");--> statement-breakpoint
-CREATE INDEX "bulk_operations_running_idx" ON "bulk_operations" ("lease_until") WHERE "status" = 'running';--> statement-breakpoint
-ALTER TABLE "bulk_operation_jobs" ADD CONSTRAINT "bulk_operation_jobs_operation_id_bulk_operations_id_fkey" FOREIGN KEY ("operation_id") REFERENCES "bulk_operations"("id") ON DELETE CASCADE;
+ALTER TABLE "audit_log" ADD COLUMN IF NOT EXISTS "bulk_operation_id" text;--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "audit_log_bulk_operation_idx" ON "audit_log" ("bulk_operation_id") WHERE "bulk_operation_id" IS NOT NULL;--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "bulk_operation_jobs_pending_idx" ON "bulk_operation_jobs" ("operation_id","position") WHERE "state" = 'pending';--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "bulk_operation_jobs_job_idx" ON "bulk_operation_jobs" ("job_id");--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "bulk_operations_created_at_idx" ON "bulk_operations" ("created_at","id");--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "bulk_operations_running_idx" ON "bulk_operations" ("lease_until") WHERE "status" = 'running';--> statement-breakpoint
+DO $$
+BEGIN
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+    WHERE c.conname = 'bulk_operation_jobs_operation_id_bulk_operations_id_fkey' AND n.nspname = current_schema()
+  ) THEN
+    ALTER TABLE "bulk_operation_jobs" ADD CONSTRAINT "bulk_operation_jobs_operation_id_bulk_operations_id_fkey" FOREIGN KEY ("operation_id") REFERENCES "bulk_operations"("id") ON DELETE CASCADE;
+  END IF;
+END
+$$;
