@@ -1,4 +1,4 @@
-import type { BulkKind, BulkOperation } from '../db/schema.js';
+import type { BulkKind, BulkOperation, JobExecution } from '../db/schema.js';
 import { BulkOperationNotFoundError } from '../jobs/errors.js';
 import type { BulkAnswer, BulkRequest } from '../jobs/index.js';
 import { BULK_SAMPLE_SIZE } from '../jobs/ops/bulk.js';
@@ -9,12 +9,39 @@ import { JobExecutionFilterInput, toFilter } from './job-executions.js';
 import { forwardOnly, forwardPage } from './pages.js';
 import { untilClosed } from './subscriptions.js';
 
-/** A bulk operation as GraphQL shows it: a stored one, or a dry run (no id, nothing stored). */
-type BulkView =
-  | { dryRun: false; operation: BulkOperation }
-  | { dryRun: true; kind: BulkKind; filter: Record<string, unknown>; matched: number; sample: Extract<BulkAnswer, { dryRun: true }>['sample'] };
+/**
+ * A bulk operation as GraphQL shows it: a stored one as it is, or a dry run as an operation that
+ * was never stored (no id, status `dry-run`, nothing processed) carrying the sample it counted.
+ */
+type BulkView = Omit<BulkOperation, 'id' | 'status' | 'actor' | 'ratePerSecond' | 'createdAt' | 'leaseOwner' | 'leaseUntil'> & {
+  id: string | null;
+  status: BulkOperation['status'] | 'dry-run';
+  actor: string | null;
+  ratePerSecond: number | null;
+  createdAt: Date | null;
+  /** A dry run's sample; a stored operation's is read from its set when asked for. */
+  sample?: JobExecution[];
+};
 
-const storedView = (operation: BulkOperation): BulkView => ({ dryRun: false, operation });
+function dryRunView(answer: Extract<BulkAnswer, { dryRun: true }>, filter: Record<string, unknown>): BulkView {
+  return {
+    id: null,
+    kind: answer.kind,
+    filter,
+    status: 'dry-run',
+    matched: answer.matched,
+    processed: 0,
+    succeeded: 0,
+    failed: 0,
+    errors: [],
+    actor: null,
+    idempotencyKey: null,
+    ratePerSecond: null,
+    createdAt: null,
+    finishedAt: null,
+    sample: answer.sample,
+  };
+}
 
 const BulkKindEnum = builder.enumType('BulkOperationKind', {
   values: { RETRY: { value: 'retry' }, CANCEL: { value: 'cancel' } } as const,
@@ -39,41 +66,38 @@ const BulkErrorRef = builder.objectRef<{ jobId: string; code: string; message: s
   }),
 });
 
-const stored = <T>(view: BulkView, read: (operation: BulkOperation) => T, dryRun: T): T => (view.dryRun ? dryRun : read(view.operation));
-
 const BulkOperationRef = builder.objectRef<BulkView>('BulkOperation').implement({
   description:
     'A bulk retry or cancel. Its set of jobs is fixed when it starts (jobs that match later are not swept in); one ' +
     'instance at a time works through it at JOBSCOPE_BULK_RATE_PER_SECOND, and a restart or another instance resumes it.',
   fields: (t) => ({
-    id: t.id({ nullable: true, description: 'Null for a dry run.', resolve: (v) => stored(v, (o) => o.id, null) }),
-    kind: t.field({ type: BulkKindEnum, resolve: (v) => stored(v, (o) => o.kind, v.dryRun ? v.kind : 'retry') }),
-    dryRun: t.boolean({ resolve: (v) => v.dryRun }),
-    filter: t.field({ type: 'JSON', description: 'The filter as given.', resolve: (v) => stored(v, (o) => o.filter, v.dryRun ? v.filter : {}) }),
-    status: t.field({ type: BulkStatusEnum, resolve: (v) => stored(v, (o) => o.status, 'dry-run' as const) }),
-    matched: t.int({
+    id: t.exposeID('id', { nullable: true, description: 'Null for a dry run.' }),
+    kind: t.expose('kind', { type: BulkKindEnum }),
+    dryRun: t.boolean({ resolve: (v) => v.status === 'dry-run' }),
+    filter: t.expose('filter', { type: 'JSON', description: 'The filter as given.' }),
+    status: t.expose('status', { type: BulkStatusEnum }),
+    matched: t.exposeInt('matched', {
       description: 'Jobs in its set: those the filter named that the verb may act on (a retry: failed, cancelled or stuck; a cancel: pending or retrying).',
-      resolve: (v) => stored(v, (o) => o.matched, v.dryRun ? v.matched : 0),
     }),
-    processed: t.int({ description: 'Jobs acted on so far: succeeded + failed.', resolve: (v) => stored(v, (o) => o.processed, 0) }),
-    succeeded: t.int({ resolve: (v) => stored(v, (o) => o.succeeded, 0) }),
-    failed: t.int({ resolve: (v) => stored(v, (o) => o.failed, 0) }),
-    errors: t.field({ type: [BulkErrorRef], description: 'The first 20 failures.', resolve: (v) => stored(v, (o) => o.errors, []) }),
+    processed: t.exposeInt('processed', { description: 'Jobs acted on so far: succeeded + failed.' }),
+    succeeded: t.exposeInt('succeeded'),
+    failed: t.exposeInt('failed'),
+    errors: t.expose('errors', { type: [BulkErrorRef], description: 'The first 20 failures.' }),
     sample: t.field({
       type: [JobExecutionRef],
       description: `The first ${BULK_SAMPLE_SIZE} jobs of the set (newest first), for a dry run what a real run would act on now.`,
-      resolve: (v, _args, ctx) => (v.dryRun ? v.sample : ctx.jobs.read.bulkSample(v.operation.id)),
+      resolve: (v, _args, ctx) => v.sample ?? (v.id ? ctx.jobs.read.bulkSample(v.id) : []),
     }),
-    actor: t.string({ nullable: true, description: 'Who started it.', resolve: (v) => stored(v, (o) => o.actor, null) }),
-    ratePerSecond: t.float({ nullable: true, description: 'Jobs per second it is paced at.', resolve: (v) => stored(v, (o) => o.ratePerSecond, null) }),
-    idempotencyKey: t.string({ nullable: true, resolve: (v) => stored(v, (o) => o.idempotencyKey, null) }),
-    createdAt: t.field({ type: 'DateTime', nullable: true, resolve: (v) => stored(v, (o) => o.createdAt, null) }),
-    finishedAt: t.field({ type: 'DateTime', nullable: true, resolve: (v) => stored(v, (o) => o.finishedAt, null) }),
+    actor: t.exposeString('actor', { nullable: true, description: 'Who started it.' }),
+    ratePerSecond: t.exposeFloat('ratePerSecond', { nullable: true, description: 'Jobs per second it is paced at.' }),
+    idempotencyKey: t.exposeString('idempotencyKey', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
   }),
 });
 
 const view = (answer: BulkAnswer, request: BulkRequest): BulkView =>
-  answer.dryRun ? { dryRun: true, kind: answer.kind, filter: request.filterAsGiven, matched: answer.matched, sample: answer.sample } : answer;
+  answer.dryRun ? dryRunView(answer, request.filterAsGiven) : answer.operation;
 
 function bulkVerb(name: 'retryJobs' | 'cancelJobs', kind: BulkKind, description: string) {
   builder.mutationField(name, (t) =>
@@ -110,7 +134,7 @@ builder.mutationField('cancelBulkOperation', (t) =>
     type: BulkOperationRef,
     description: 'Stops a running bulk operation; jobs it has acted on stay acted on. A finished one is returned as it is. Errors: BULK_OPERATION_NOT_FOUND.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, ctx) => storedView(await ctx.jobs.cancelBulk(String(args.id), { actor: ctx.actor })),
+    resolve: async (_root, args, ctx) => ctx.jobs.cancelBulk(String(args.id), { actor: ctx.actor }),
   }),
 );
 
@@ -119,10 +143,7 @@ builder.queryField('bulkOperation', (t) =>
     type: BulkOperationRef,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const operation = await ctx.jobs.read.bulkOperation(String(args.id));
-      return operation ? storedView(operation) : null;
-    },
+    resolve: async (_root, args, ctx) => (await ctx.jobs.read.bulkOperation(String(args.id))) ?? null,
   }),
 );
 
@@ -136,7 +157,7 @@ builder.queryField('bulkOperations', (t) =>
       resolve: async (_root, args, ctx) => {
         forwardOnly('bulkOperations', args);
         const page = await ctx.jobs.read.bulkOperations({ first: args.first ?? undefined, after: args.after ?? undefined });
-        return forwardPage(page.operations.map(storedView), (view) => (view.dryRun ? '' : view.operation.id), page.hasNextPage, args);
+        return forwardPage(page.operations, (operation) => operation.id, page.hasNextPage, args);
       },
     },
     {
@@ -160,7 +181,7 @@ builder.subscriptionField('bulkOperationProgress', (t) =>
       'is its final state). Errors: BULK_OPERATION_NOT_FOUND.',
     args: { id: t.arg.id({ required: true }) },
     subscribe: (_root, args, ctx) => untilClosed(ctx as { request?: Request }, (signal) => progress(ctx, String(args.id), signal)),
-    resolve: (operation: BulkOperation) => storedView(operation),
+    resolve: (operation: BulkOperation): BulkView => operation,
   }),
 );
 

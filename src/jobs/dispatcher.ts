@@ -42,7 +42,7 @@ export interface RepublishOptions {
   /** The caller's logger (it names the actor). */
   logger?: Logger | undefined;
   /** The transaction the row was reset in: the publish request commits with it. */
-  tx?: Pick<Database, 'insert'> | undefined;
+  tx?: OutboxWriter | undefined;
 }
 
 export interface DispatcherDeps {

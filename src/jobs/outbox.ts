@@ -34,7 +34,7 @@ export async function queuePublish(
  * Queues a job again for a manual retry: the next generation (a new deduplication id), attempts
  * and error cleared. Rows of jobs enqueued before the outbox existed get their first request.
  */
-export async function requeuePublish(db: Pick<Database, 'insert'>, jobId: string, { deadlineSeconds }: { deadlineSeconds: number }): Promise<void> {
+export async function requeuePublish(db: OutboxWriter, jobId: string, { deadlineSeconds }: { deadlineSeconds: number }): Promise<void> {
   const deadlineAt = sql`now() + make_interval(secs => ${deadlineSeconds})`;
   await db
     .insert(jobPublishes)

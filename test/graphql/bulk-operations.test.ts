@@ -219,6 +219,25 @@ describe(`retryJobs, cancelJobs and bulk operations on ${databaseKind}`, () => {
     expect((await statuses(jobIds)).cancelled).toBe(6);
   });
 
+  it('counts a job that moved on before the operation reached it as failed, with its code', async () => {
+    const jobIds = await seed('moved-on', 3, 'pending', null);
+    const { operation } = await startBulk(db(), {
+      kind: 'cancel',
+      filter: { jobType: ['echo'], status: ['pending'], createdAfter: new Date(Date.now() - 60_000) },
+      filterAsGiven: {},
+      actor: APP_ACTOR,
+      ratePerSecond: 2,
+      maxJobs: 1_000,
+      stuckAfterMinutes: 10,
+    });
+    // The oldest, reached last, completes meanwhile.
+    const last = jobIds.at(-1)!;
+    await db().update(jobExecutions).set({ status: 'completed', completedAt: new Date() }).where(eq(jobExecutions.jobId, last));
+    const done = await waitFor(operation.id, (o) => o.status === 'COMPLETED');
+    expect(done).toMatchObject({ matched: 3, processed: 3, succeeded: 2, failed: 1, errors: [{ jobId: last, code: 'JOB_NOT_CANCELLABLE' }] });
+    expect(await statuses(jobIds)).toEqual({ cancelled: 2, completed: 1 });
+  });
+
   it('refuses a set larger than the cap with BULK_TOO_LARGE and starts nothing', async () => {
     await seed('cap', 8, 'failed', 'capped failure');
     const before = await db().$count(bulkOperations);
@@ -328,8 +347,8 @@ describe(`a bulk operation across a restart and a cancel on ${databaseKind}`, ()
       await new Promise((r) => setTimeout(r, 1_500));
       const after = await progressOf(operation.id);
       expect(after.status).toBe('cancelled');
-      // At most the job in hand when the cancel came.
-      expect(after.processed).toBeLessThanOrEqual(at + 1);
+      // The job in hand when the cancel committed rolled back with its count: nothing after it.
+      expect(after.processed).toBe(at);
       expect(after.processed).toBeLessThan(40);
       expect((await statusesOf(db, slow)).failed).toBe(40 - after.processed);
     } finally {

@@ -21,7 +21,7 @@ import { actorLabel, type Actor } from '../actor.js';
 import { cancelJob } from '../cancel.js';
 import type { JobDispatcher } from '../dispatcher.js';
 import { BulkOperationNotFoundError, BulkTooLargeError, errorCode, errorMessage, InvalidArgumentError } from '../errors.js';
-import { mayTransition, type JobWriter, type Transition } from '../lifecycle.js';
+import { mayTransition, type JobWriter } from '../lifecycle.js';
 import { filterConditions, type JobExecutionFilter } from '../queries/index.js';
 import { retryJob } from '../retry.js';
 
@@ -34,8 +34,6 @@ export const BULK_ERRORS_KEPT = 20;
 /** How long a runner's claim on an operation lasts without renewal; it renews after every batch. */
 const LEASE_MS = 30_000;
 
-const TRANSITION_OF: Record<BulkKind, Transition> = { retry: 'retry', cancel: 'cancel' };
-
 export interface BulkDeps {
   db: Database;
   dispatcher: JobDispatcher;
@@ -45,7 +43,7 @@ export interface BulkDeps {
 
 /** The jobs `kind` would act on now: the filter and the transition's rule (a retry takes failed, cancelled and stuck jobs). */
 function eligible(kind: BulkKind, filter: JobExecutionFilter, stuckAfterMinutes: number, t = jobExecutions) {
-  return and(mayTransition(TRANSITION_OF[kind], stuckAfterMinutes, t), ...filterConditions(filter, t));
+  return and(mayTransition(kind, stuckAfterMinutes, t), ...filterConditions(filter, t));
 }
 
 /** A dry run: how many jobs a real run would act on now, and the first BULK_SAMPLE_SIZE of them (newest first). */
@@ -118,8 +116,10 @@ export async function startBulk(db: Database, input: StartBulk): Promise<{ opera
         LIMIT ${input.maxJobs + 1}
         RETURNING 1
       )
-      SELECT count(*)::int AS n FROM chosen`);
-    const matched = Number(rowsOf<{ n: number }>(fixed)[0]?.n ?? 0);
+      SELECT count(*)::int AS n FROM chosen`,
+      'objects',
+    );
+    const matched = Number(fixed[0]?.n ?? 0);
     if (matched > input.maxJobs) {
       const [counted] = await tx.select({ n: sql<number>`count(*)::int` }).from(jobExecutions).where(where);
       throw new BulkTooLargeError(counted?.n ?? matched, input.maxJobs);
@@ -133,11 +133,6 @@ export async function startBulk(db: Database, input: StartBulk): Promise<{ opera
   });
   const operation = started ? await getBulk(db, id) : await findByIdempotencyKey(db, input.idempotencyKey!);
   return { operation: operation!, started };
-}
-
-function rowsOf<T>(result: unknown): T[] {
-  // postgres.js answers an array of rows; PGlite an object with `rows`.
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 async function findByIdempotencyKey(db: Database, key: string): Promise<BulkOperation | undefined> {
@@ -192,15 +187,17 @@ export async function cancelBulk(db: Database, id: string): Promise<BulkOperatio
  * different one, and an expired lease (its runner died) is taken over.
  */
 async function claim(db: Database, owner: string): Promise<BulkOperation | undefined> {
-  const result = await db.execute<BulkOperation>(sql`
+  const result = await db.execute<{ id: string }>(sql`
     UPDATE ${bulkOperations} SET lease_owner = ${owner}, lease_until = now() + make_interval(secs => ${LEASE_MS / 1000})
     WHERE id = (
       SELECT id FROM ${bulkOperations}
       WHERE status = 'running' AND (lease_until IS NULL OR lease_until < now() OR lease_owner = ${owner})
       ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
     )
-    RETURNING id`);
-  const [row] = rowsOf<{ id: string }>(result);
+    RETURNING id`,
+    'objects',
+  );
+  const [row] = result;
   return row ? getBulk(db, row.id) : undefined;
 }
 
