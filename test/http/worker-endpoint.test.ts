@@ -210,7 +210,7 @@ describe(`worker endpoint on ${databaseKind}`, () => {
     const again = await deliver(t, body, { messageId: 'msg_sched_run_1', retried: 1, scheduleId: 'scd_nightly' });
     expect(again.status).toBe(200);
     expect((await database.handle.query("SELECT 1 FROM job_executions WHERE schedule_id = 'scd_nightly'")).length).toBe(3);
-    const data = await graphqlData<{ jobExecution: { scheduleId: string | null } }>(
+    const data = await graphqlData<{ jobExecution: { scheduleId: string | null } }, Record<string, never>>(
       t.baseUrl,
       '{ jobExecution(jobId: "msg_sched_run_2") { scheduleId } }',
     );
