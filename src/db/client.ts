@@ -38,13 +38,6 @@ export interface DatabaseHandle {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   /** PGlite only: the data directory as a tarball (tests start from a migrated dump). */
   dumpDataDir?: (compression?: 'none' | 'gzip') => Promise<Blob>;
-  /**
-   * PGlite only: re-reads the array types the schema defines. PGlite learns them when it opens;
-   * without this, an enum created later (a migration on a fresh database) is sent as a plain
-   * string where an array of it is bound (`status = ANY($1::job_status[])`), which PostgreSQL
-   * refuses as a malformed array literal.
-   */
-  refreshTypes?: () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -202,7 +195,6 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     async dumpDataDir(compression = 'none') {
       return client.dumpDataDir(compression);
     },
-    refreshTypes: () => client.refreshArrayTypes(),
     async close() {
       try {
         if (!client.closed) await client.close();

@@ -62,10 +62,8 @@ export async function migrateDatabase(handle: DatabaseHandle): Promise<void> {
   try {
     if (await allApplied(handle, migrationsSchema)) return;
     if (handle.schema !== undefined) await handle.query(`CREATE SCHEMA IF NOT EXISTS "${handle.schema}"`);
-    if (handle.kind === 'pglite') {
-      await migratePglite(handle.db as never, config);
-      await handle.refreshTypes?.();
-    } else await migratePostgres(handle.db as never, config);
+    if (handle.kind === 'pglite') await migratePglite(handle.db as never, config);
+    else await migratePostgres(handle.db as never, config);
   } catch (error) {
     throw new MigrationError({ cause: error });
   }

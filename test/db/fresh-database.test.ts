@@ -6,10 +6,10 @@ import { listJobExecutions } from '../../src/jobs/queries/list.js';
 import { createEmptyDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 
 /**
- * A database migrated from nothing in the same session that then serves (an embedded PGlite the
- * first time, or a new PostgreSQL database): PGlite learned the enums' array types when it opened,
- * before the migration created them, and bound `status = ANY($1::job_status[])` as a plain string
- * until it re-read them ("malformed array literal").
+ * A database migrated from nothing on connections that then serve it (an embedded PGlite the
+ * first time, a new PostgreSQL database): both drivers learn the enums' array types when they
+ * connect, before the migration created them, and bound `status = ANY($1::job_status[])` as a
+ * plain string ("malformed array literal") until they reconnected.
  */
 describe(`a database migrated from nothing, then queried in the same session, on ${databaseKind}`, () => {
   let database: TestDatabase;

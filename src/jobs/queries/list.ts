@@ -82,7 +82,10 @@ function placeholders(): { bind: Bind; values: Record<string, unknown> } {
 export function filterConditions(filter: JobExecutionFilter = {}, t: JobExecutionsTable = jobExecutions, bind: Bind = inline): SQL[] {
   const conditions: SQL[] = [];
   // = ANY(array): one statement whatever the number of statuses or types.
-  if (filter.status) conditions.push(sql`${t.status} = ANY(${bind('status', [...filter.status])}::job_status[])`);
+  // Bound as text[] and cast: a driver knows text[] from the start, but learns an enum's array
+  // type only when it connects, so a connection opened before the migration that created
+  // job_status sent the array as a plain string ("malformed array literal"). Still an index scan.
+  if (filter.status) conditions.push(sql`${t.status} = ANY(${bind('status', [...filter.status])}::text[]::job_status[])`);
   if (filter.jobType) conditions.push(sql`${t.jobType} = ANY(${bind('jobType', [...filter.jobType])}::text[])`);
   if (filter.createdAfter) conditions.push(sql`${t.createdAt} >= ${bind('createdAfter', filter.createdAfter.toISOString())}::timestamptz`);
   if (filter.createdBefore) conditions.push(sql`${t.createdAt} < ${bind('createdBefore', filter.createdBefore.toISOString())}::timestamptz`);
