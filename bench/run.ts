@@ -1,5 +1,6 @@
 import { openDatabase, type DatabaseHandle } from '../src/db/client.js';
 import { migrateDatabase } from '../src/db/migrate.js';
+import { benchBulk } from './bulk.js';
 import { benchFanout } from './fanout.js';
 import { benchFloor } from './floor.js';
 import { benchGraphQL } from './graphql.js';
@@ -30,7 +31,7 @@ console.log(`jobscope benchmarks: ${iterations} iterations per case (statistics:
 // truncates job_executions before seeding each size.
 const statsSizes = (value: string) => value.split(',').map(Number).filter((n) => n > 0);
 const statsIterations = Number(process.env.BENCH_STATS_ITERATIONS ?? 20);
-// BENCH_ONLY runs one part: startup, memory, floor, list, deliveries, fanout, shedding, retention, pipeline, graphql or stats.
+// BENCH_ONLY runs one part: startup, memory, floor, list, deliveries, fanout, shedding, retention, pipeline, bulk, graphql or stats.
 const only = process.env.BENCH_ONLY;
 const runs = (part: string) => !only || only === part;
 if (runs('startup')) await benchStartup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 5));
@@ -42,12 +43,14 @@ if (runs('deliveries') && process.env.DATABASE_URL) await benchDeliveries(proces
 if (runs('fanout')) await benchFanout(process.env.DATABASE_URL);
 if (runs('shedding')) await benchShedding(process.env.DATABASE_URL);
 if (runs('retention') && process.env.DATABASE_URL) await benchRetention(process.env.DATABASE_URL);
-if (only && !['pipeline', 'graphql', 'stats'].includes(only)) process.exit(0);
+if (only && !['pipeline', 'bulk', 'graphql', 'stats'].includes(only)) process.exit(0);
 for (const [label, open] of targets) {
   const database = await open();
   try {
     await migrateDatabase(database);
     if (runs('pipeline')) await benchPipeline(database, label, iterations);
+    // PostgreSQL only, as the other loads: on PGlite every publish, delivery and poll shares one thread.
+    if (runs('bulk') && database.kind === 'postgres') await benchBulk(database, label);
     if (runs('graphql')) await benchGraphQL(database, label, rows, iterations);
     if (!runs('stats')) continue;
     const sizes = database.kind === 'pglite' ? process.env.BENCH_STATS_PGLITE_ROWS ?? '10000,100000' : process.env.BENCH_STATS_ROWS ?? '10000,1000000';

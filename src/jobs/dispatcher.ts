@@ -109,6 +109,11 @@ export class JobDispatcher {
     return row;
   }
 
+  /** Publish requests were committed by a caller's own transaction: the relay looks now. */
+  queued(): void {
+    this.deps.onQueued?.();
+  }
+
   /**
    * Queues an existing row's envelope for publishing again (the manual retry), as a new message:
    * the next generation of its publish request. The caller has already reset the row.

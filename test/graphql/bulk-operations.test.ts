@@ -1,7 +1,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, bulkOperations, jobAttempts, jobExecutions, jobPublishes, type JobStatus } from '../../src/db/schema.js';
+import { auditLog, bulkOperationJobs, bulkOperations, jobAttempts, jobExecutions, jobPublishes, type JobStatus } from '../../src/db/schema.js';
 import { APP_ACTOR } from '../../src/jobs/actor.js';
 import { startBulk } from '../../src/jobs/ops/bulk.js';
 import { defineJob } from '../../src/jobs/registry.js';
@@ -236,6 +236,34 @@ describe(`retryJobs, cancelJobs and bulk operations on ${databaseKind}`, () => {
     const done = await waitFor(operation.id, (o) => o.status === 'COMPLETED');
     expect(done).toMatchObject({ matched: 3, processed: 3, succeeded: 2, failed: 1, errors: [{ jobId: last, code: 'JOB_NOT_CANCELLABLE' }] });
     expect(await statuses(jobIds)).toEqual({ cancelled: 2, completed: 1 });
+  });
+
+  it('retries many jobs to a transaction: one that moved on rolls back alone and counts as failed, the rest of its batch retried', async () => {
+    const jobIds = await seed('batch-retry', 30, 'failed', 'batched failure');
+    const { operation } = await startBulk(db(), {
+      kind: 'retry',
+      filter: { errorContains: 'batched failure' },
+      filterAsGiven: {},
+      actor: APP_ACTOR,
+      // 10 jobs to a transaction.
+      ratePerSecond: 100,
+      maxJobs: 1_000,
+      stuckAfterMinutes: 10,
+    });
+    // Two in the middle of one batch complete before the operation reaches them.
+    const movedOn = [jobIds[13]!, jobIds[16]!];
+    await db().update(jobExecutions).set({ status: 'completed', error: null, completedAt: new Date() }).where(inArray(jobExecutions.jobId, movedOn));
+    const done = await waitFor(operation.id, (o) => o.status === 'COMPLETED');
+    expect(done).toMatchObject({ matched: 30, processed: 30, succeeded: 28, failed: 2 });
+    expect(done.errors.map((e) => e.jobId).sort()).toEqual([...movedOn].sort());
+    expect(new Set(done.errors.map((e) => e.code))).toEqual(new Set(['JOB_NOT_RETRYABLE']));
+    // Each of the 28 was queued for publishing once; the two were left as they were.
+    const published = await db().select({ jobId: jobPublishes.jobId }).from(jobPublishes).where(inArray(jobPublishes.jobId, jobIds));
+    expect(published.map((p) => p.jobId).sort()).toEqual(jobIds.filter((id) => !movedOn.includes(id)).sort());
+    await expect.poll(async () => (await statuses(jobIds)).completed, { timeout: 30_000 }).toBe(30);
+    const items = await db().select({ state: bulkOperationJobs.state, error: bulkOperationJobs.error }).from(bulkOperationJobs).where(eq(bulkOperationJobs.operationId, operation.id!));
+    expect(items.filter((i) => i.state === 'failed').map((i) => i.error)).toEqual(['JOB_NOT_RETRYABLE', 'JOB_NOT_RETRYABLE']);
+    expect(items.filter((i) => i.state === 'succeeded')).toHaveLength(28);
   });
 
   it('refuses a set larger than the cap with BULK_TOO_LARGE and starts nothing', async () => {
