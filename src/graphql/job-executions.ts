@@ -7,7 +7,7 @@ import {
   type JobExecutionFilter,
   type JobExecutionOrder,
   type JobExecutionShape,
-} from '../jobs/queries/index.js';
+} from '../jobs/read/index.js';
 import { builder } from './builder.js';
 import { JobExecutionRef, narrowToFields } from './job-execution.js';
 import { selectedFields } from './selection.js';

@@ -1,4 +1,4 @@
-import type { JobStatistic } from '../jobs/queries/index.js';
+import type { JobStatistic } from '../jobs/read/index.js';
 import { builder } from './builder.js';
 import { JobStatusEnum } from './job-status.js';
 

@@ -1,4 +1,4 @@
-import type { ThroughputBucket } from '../jobs/queries/index.js';
+import type { ThroughputBucket } from '../jobs/read/index.js';
 import { builder } from './builder.js';
 
 const ThroughputBucketSizeEnum = builder.enumType('ThroughputBucketSize', {

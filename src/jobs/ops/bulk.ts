@@ -22,7 +22,7 @@ import { cancelJob } from '../cancel.js';
 import type { JobDispatcher } from '../dispatcher.js';
 import { BulkOperationNotFoundError, BulkTooLargeError, errorCode, errorMessage, InvalidArgumentError } from '../errors.js';
 import { mayTransition, type JobWriter } from '../lifecycle.js';
-import { filterConditions, type JobExecutionFilter } from '../queries/index.js';
+import { filterConditions, type JobExecutionFilter } from '../read/index.js';
 import { retryJob } from '../retry.js';
 
 export type { BulkKind, BulkOperation } from '../../db/schema.js';

@@ -2,7 +2,7 @@ import { and, asc, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { FINAL_STATUSES, jobExecutions } from '../../db/schema.js';
 import { startPeriodic, type Periodic } from '../../periodic.js';
-import { filterConditions, type JobExecutionFilter } from '../queries/list.js';
+import { filterConditions, type JobExecutionFilter } from '../read/list.js';
 
 /** Rows deleted per statement: each batch is its own short transaction. */
 export const PURGE_BATCH_ROWS = 1_000;
