@@ -248,9 +248,14 @@ export function matchesJobFilter(filter: JobFilter, row: FilterRow): boolean {
 /** The fields statistics can answer from the rollups (kept per hour, job type and status, by creation time). */
 export const ROLLUP_FIELDS: readonly JobFilterField[] = ['status', 'jobType', 'createdAfter', 'createdBefore'];
 
-/** Whether the filter names only fields the rollups are keyed by; otherwise statistics count the rows. */
-export function answerableFromRollups(filter: JobFilter = {}, fields: readonly JobFilterField[] = ROLLUP_FIELDS): boolean {
+/** Whether the filter gives no field outside `fields`. */
+export function namesOnly(filter: JobFilter = {}, fields: readonly JobFilterField[]): boolean {
   return givenFields(filter).every((name) => fields.includes(name));
+}
+
+/** Whether the filter names only fields the rollups are keyed by (or `fields`); otherwise statistics count the rows. */
+export function answerableFromRollups(filter: JobFilter = {}, fields: readonly JobFilterField[] = ROLLUP_FIELDS): boolean {
+  return namesOnly(filter, fields);
 }
 
 /**
@@ -276,7 +281,7 @@ export function eventFieldsOf(filter: JobFilter): JobFilter {
 
 /** Whether matching an event needs the job's row (the filter names a field the event does not carry). */
 export function needsRow(filter: JobFilter): boolean {
-  return !answerableFromRollups(filter, EVENT_FIELDS);
+  return !namesOnly(filter, EVENT_FIELDS);
 }
 
 /**
