@@ -69,8 +69,11 @@ export const JOB_FILTER_FIELDS = {
     input: list(z.enum(JOB_STATUSES)),
     kind: 'statuses',
     description: 'Any of these statuses.',
-    // = ANY(array): one statement whatever the number of values.
-    sql: (v, t, bind) => sql`${t.status} = ANY(${bind('status', [...v])}::job_status[])`,
+    // = ANY(array): one statement whatever the number of values. Bound as text[] and cast: a
+    // driver knows text[] from the start, but learns an enum's array type only when it connects,
+    // so a connection opened before the migration that created job_status sent the array as a
+    // plain string ("malformed array literal"). Still an index scan.
+    sql: (v, t, bind) => sql`${t.status} = ANY(${bind('status', [...v])}::text[]::job_status[])`,
     test: (v, r) => v.includes(r.status),
   }),
   jobType: rule({
