@@ -5,7 +5,7 @@ import { BULK_SAMPLE_SIZE } from '../jobs/ops/bulk.js';
 import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { JobExecutionRef } from './job-execution.js';
-import { JobExecutionFilterInput, toFilter } from './job-executions.js';
+import { JobFilterInput, toFilter } from './job-filter.js';
 import { forwardOnly, forwardPage } from './pages.js';
 import { untilClosed } from './subscriptions.js';
 
@@ -109,7 +109,7 @@ function bulkVerb(name: 'retryJobs' | 'cancelJobs', kind: BulkKind, description:
         '`cancelBulkOperation`). The same `idempotencyKey` returns the operation it started instead of starting another. ' +
         'Errors: BULK_TOO_LARGE past JOBSCOPE_BULK_MAX_JOBS.',
       args: {
-        filter: t.arg({ type: JobExecutionFilterInput, required: true }),
+        filter: t.arg({ type: JobFilterInput, required: true }),
         dryRun: t.arg.boolean({ defaultValue: true }),
         idempotencyKey: t.arg.string(),
       },

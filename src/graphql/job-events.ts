@@ -1,6 +1,9 @@
-import type { JobExecution, JobStatus } from '../db/schema.js';
+import type { JobExecution } from '../db/schema.js';
 import { JOB_EVENT_TYPES, type JobEvent } from '../jobs/events.js';
+import { eventFieldsOf, matchesJobEvent, needsRow, withArguments, type JobFilter } from '../jobs/read/filter.js';
 import { builder } from './builder.js';
+import type { GraphQLContext } from './context.js';
+import { JobFilterInput, toFilter } from './job-filter.js';
 import { JobExecutionRef } from './job-execution.js';
 import { JobStatusEnum } from './job-status.js';
 import { untilClosed } from './subscriptions.js';
@@ -47,21 +50,35 @@ const JobEventRef = builder.objectRef<JobEvent>('JobEvent').implement({
 builder.subscriptionField('jobEvents', (t) =>
   t.field({
     type: JobEventRef,
-    description: 'Job events as they are recorded, optionally only of one type, one job or some statuses.',
+    description:
+      'Job events as they are recorded, only of the jobs `filter` names (all by default). Status, job type, job id, ' +
+      'retry count and error are judged as the event says; the other fields on the job as it is when the event arrives.',
     args: {
-      jobType: t.arg.string(),
-      jobId: t.arg.id(),
-      statuses: t.arg({ type: [JobStatusEnum] }),
+      filter: t.arg({ type: JobFilterInput }),
+      jobType: t.arg.string({ deprecationReason: 'Use filter.jobType.' }),
+      jobId: t.arg.id({ deprecationReason: 'Use filter.jobId.' }),
+      statuses: t.arg({ type: [JobStatusEnum], deprecationReason: 'Use filter.status.' }),
     },
     subscribe: (_root, args, ctx) => {
-      const jobId = args.jobId === null || args.jobId === undefined ? undefined : String(args.jobId);
-      const statuses = args.statuses ? new Set<JobStatus>(args.statuses) : undefined;
-      const matches = (event: JobEvent) =>
-        (!args.jobType || event.jobType === args.jobType) &&
-        (!jobId || event.jobId === jobId) &&
-        (!statuses || statuses.has(event.status));
-      return untilClosed(ctx as { request?: Request }, (signal) => ctx.jobs.events.iterate(signal, matches));
+      const filter = withArguments(toFilter(args.filter), {
+        jobType: { argument: 'jobType', value: args.jobType === null || args.jobType === undefined ? undefined : [args.jobType] },
+        jobId: { argument: 'jobId', value: args.jobId === null || args.jobId === undefined ? undefined : [String(args.jobId)] },
+        status: { argument: 'statuses', value: args.statuses ?? undefined },
+      });
+      return untilClosed(ctx as { request?: Request }, (signal) => matchingEvents(ctx, filter, signal));
     },
     resolve: (event: JobEvent) => event,
   }),
 );
+
+/**
+ * The bus's events that match `filter`: judged on the event alone where it can be; otherwise the
+ * job is read once per event (the same read `execution` answers from) and judged on it.
+ */
+async function* matchingEvents(ctx: GraphQLContext, filter: JobFilter, signal: AbortSignal): AsyncGenerator<JobEvent> {
+  const onEvent = eventFieldsOf(filter);
+  const withRow = needsRow(filter);
+  for await (const event of ctx.jobs.events.iterate(signal, (e) => matchesJobEvent(onEvent, e, undefined))) {
+    if (!withRow || matchesJobEvent(filter, event, await executionOf(event, () => ctx.jobs.read.get(event.jobId)))) yield event;
+  }
+}

@@ -1,5 +1,5 @@
 import type { JobAttempt, JobExecution } from '../db/schema.js';
-import type { JobExecutionShape } from '../jobs/queries/index.js';
+import type { JobExecutionShape } from '../jobs/read/index.js';
 import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { JobStatusEnum } from './job-status.js';

@@ -1,17 +1,16 @@
 import { getSchemaConfig, queryFromInfo } from '@pothos/plugin-drizzle';
 import { Kind, type GraphQLResolveInfo } from 'graphql';
-import type { JobStatus } from '../db/schema.js';
 import {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
   type JobExecutionFilter,
   type JobExecutionOrder,
   type JobExecutionShape,
-} from '../jobs/queries/index.js';
+} from '../jobs/read/index.js';
 import { builder } from './builder.js';
 import { JobExecutionRef, narrowToFields } from './job-execution.js';
 import { selectedFields } from './selection.js';
-import { JobStatusEnum } from './job-status.js';
+import { JobExecutionFilterInput, toFilter } from './job-filter.js';
 
 export const OrderDirectionEnum = builder.enumType('OrderDirection', {
   values: { ASC: { value: 'asc' }, DESC: { value: 'desc' } } as const,
@@ -34,39 +33,6 @@ const JobExecutionOrderInput = builder.inputType('JobExecutionOrder', {
     direction: t.field({ type: OrderDirectionEnum, required: true }),
   }),
 });
-
-export const JobExecutionFilterInput = builder.inputType('JobExecutionFilter', {
-  description: 'Every given condition must hold.',
-  fields: (t) => ({
-    status: t.field({ type: [JobStatusEnum], required: false, description: 'Any of these statuses.' }),
-    jobType: t.stringList({ required: false, description: 'Any of these job types.' }),
-    createdAfter: t.field({ type: 'DateTime', required: false, description: 'Created at or after this instant.' }),
-    createdBefore: t.field({ type: 'DateTime', required: false, description: 'Created before this instant.' }),
-    errorContains: t.string({ required: false, description: 'Case-insensitive substring of the error.' }),
-    userId: t.string({ required: false, description: '`metadata.userId` equals this.' }),
-    organizationId: t.string({ required: false, description: '`metadata.organizationId` equals this.' }),
-    payloadContains: t.field({
-      type: 'JSON',
-      required: false,
-      description: 'jsonb containment on the job\'s payload: `{ "to": "ada@example.com" }` matches payloads holding that key and value.',
-    }),
-  }),
-});
-
-/** The filter as the domain takes it: GraphQL nulls mean "not given". */
-export function toFilter(input: typeof JobExecutionFilterInput.$inferInput | null | undefined): JobExecutionFilter {
-  if (!input) return {};
-  return {
-    status: (input.status ?? undefined) as JobStatus[] | undefined,
-    jobType: input.jobType ?? undefined,
-    createdAfter: input.createdAfter ?? undefined,
-    createdBefore: input.createdBefore ?? undefined,
-    errorContains: input.errorContains ?? undefined,
-    userId: input.userId ?? undefined,
-    organizationId: input.organizationId ?? undefined,
-    payloadContains: input.payloadContains ?? undefined,
-  };
-}
 
 const EMPTY_PAGE_INFO = { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null };
 

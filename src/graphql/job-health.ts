@@ -1,4 +1,4 @@
-import type { JobHealthReport } from '../jobs/queries/index.js';
+import type { JobHealthReport } from '../jobs/read/index.js';
 import { builder } from './builder.js';
 import { badUserInput } from './errors.js';
 import { JobStatusEnum } from './job-status.js';

@@ -1,5 +1,6 @@
-import type { JobStatistic } from '../jobs/queries/index.js';
+import type { JobStatistic } from '../jobs/read/index.js';
 import { builder } from './builder.js';
+import { JobFilterInput, toFilter } from './job-filter.js';
 import { JobStatusEnum } from './job-status.js';
 
 const JobStatRef = builder.objectRef<JobStatistic>('JobStat').implement({
@@ -20,14 +21,18 @@ const JobStatRef = builder.objectRef<JobStatistic>('JobStat').implement({
 builder.queryField('jobStats', (t) =>
   t.field({
     type: [JobStatRef],
-    description: 'One row per (jobType, status) over jobs created in [since, until); all time by default.',
+    description:
+      'One row per (jobType, status) over the jobs `filter` names (all jobs by default). A filter of statuses, job ' +
+      'types and creation time is read from the rollups; any other field counts the matching rows.',
     args: {
-      since: t.arg({ type: 'DateTime' }),
-      until: t.arg({ type: 'DateTime' }),
-      jobType: t.arg.string(),
+      filter: t.arg({ type: JobFilterInput }),
+      since: t.arg({ type: 'DateTime', deprecationReason: 'Use filter.createdAfter.' }),
+      until: t.arg({ type: 'DateTime', deprecationReason: 'Use filter.createdBefore.' }),
+      jobType: t.arg.string({ deprecationReason: 'Use filter.jobType.' }),
     },
     resolve: (_root, args, ctx) =>
       ctx.jobs.read.stats({
+        filter: toFilter(args.filter),
         since: args.since ?? undefined,
         until: args.until ?? undefined,
         jobType: args.jobType ?? undefined,

@@ -1,5 +1,5 @@
 import { builder } from './builder.js';
-import { JobExecutionFilterInput, toFilter } from './job-executions.js';
+import { JobExecutionFilterInput, toFilter } from './job-filter.js';
 
 const JobPurgeResult = builder
   .objectRef<{ matched: number; deleted: number; batches: number; longestBatchMs: number; dryRun: boolean; olderThan: Date }>('JobPurgeResult')

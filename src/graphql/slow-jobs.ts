@@ -1,4 +1,4 @@
-import type { SlowJobType } from '../jobs/queries/index.js';
+import type { SlowJobType } from '../jobs/read/index.js';
 import { builder } from './builder.js';
 import { badUserInput } from './errors.js';
 

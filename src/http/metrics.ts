@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { Jobs } from '../jobs/index.js';
-import type { RollupSnapshot } from '../jobs/queries/index.js';
+import type { RollupSnapshot } from '../jobs/read/index.js';
 
 /**
  * `GET /metrics` in the Prometheus text format. The job metrics are prom-client collectors that

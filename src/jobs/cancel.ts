@@ -5,7 +5,7 @@ import type { JobDispatcher } from './dispatcher.js';
 import { errorMessage, JobNotCancellableError, JobNotFoundError } from './errors.js';
 import { abandonPublish } from './outbox.js';
 import { markJobCancelled, type JobWriter } from './lifecycle.js';
-import { getJobExecutionByJobId } from './queries/index.js';
+import { getJobExecutionByJobId } from './read/index.js';
 
 /**
  * Cancels a job that has not started its current attempt (`pending`, e.g. delayed, or `retrying`

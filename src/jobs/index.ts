@@ -22,7 +22,7 @@ import {
   type ListJobExecutions,
   type StatsWindow,
   type ThroughputWindow,
-} from './queries/index.js';
+} from './read/index.js';
 import type { JobRegistry } from './registry.js';
 import { reapLostAttempts, type ReapResult } from './ops/reaper.js';
 import { audited, auditOfJob, listAuditLog, type AuditedAction, type AuditEntry, type AuditSummary, type ListAuditLog } from './ops/audit.js';

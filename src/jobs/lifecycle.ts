@@ -1,7 +1,7 @@
 import { and, eq, inArray, or, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { jobExecutions, type JobExecution, type JobStatus } from '../db/schema.js';
-import { isStuck } from './queries/stuck.js';
+import { isStuck } from './read/stuck.js';
 
 /** What may write a job's state: jobscope's database or a drizzle transaction on it. */
 export type JobWriter = Pick<Database, 'update' | 'insert' | 'select'>;

@@ -3,7 +3,7 @@ import type { JobExecution, JobMetadata } from '../db/schema.js';
 import type { Actor } from './actor.js';
 import type { JobDispatcher } from './dispatcher.js';
 import { JobNotFoundError } from './errors.js';
-import { getJobExecutionByJobId } from './queries/index.js';
+import { getJobExecutionByJobId } from './read/index.js';
 
 /** What a replay changes; each one left out is taken from the original job. */
 export interface ReplayInput {

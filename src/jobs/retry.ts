@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { JobDispatcher } from './dispatcher.js';
 import { JobNotFoundError, JobNotRetryableError } from './errors.js';
 import { resetJobForRetry, type JobWriter } from './lifecycle.js';
-import { getJobExecutionByJobId } from './queries/index.js';
+import { getJobExecutionByJobId } from './read/index.js';
 
 export interface RetryOptions {
   /** A `processing` job started longer ago than this counts as stuck and may be retried (the policy's). */

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobExecutions } from '../../src/db/schema.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { planBulk } from '../../src/jobs/ops/bulk.js';
-import { listJobExecutions } from '../../src/jobs/queries/list.js';
+import { countJobExecutions, listJobExecutions } from '../../src/jobs/read/list.js';
+import { jobStatistics } from '../../src/jobs/read/stats.js';
 import { createEmptyDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 
 /**
@@ -31,5 +32,11 @@ describe(`a database migrated from nothing, then queried in the same session, on
   it('plans a bulk retry over a status filter', async () => {
     const plan = await planBulk(database.handle.db, 'retry', { status: ['failed'], jobType: ['send-email'] }, 30);
     expect(plan.matched).toBe(1);
+  });
+
+  it('counts and aggregates by status from the rollups and from the rows (the same JobFilter SQL)', async () => {
+    expect(await countJobExecutions(database.handle.db, { status: ['failed'] })).toBe(1);
+    expect(await countJobExecutions(database.handle.db, { status: ['failed'], errorContains: 'econn' })).toBe(1);
+    expect((await jobStatistics(database.handle.db, { filter: { status: ['failed'] } })).map((s) => s.count)).toEqual([1]);
   });
 });

@@ -12,7 +12,7 @@ import {
   jobStatistics,
   jobThroughput,
   type JobStatistic,
-} from '../../src/jobs/queries/index.js';
+} from '../../src/jobs/read/index.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { generateExecutions, insertExecutions, random } from '../helpers/factories.js';
 import { GUIDE_SQL } from '../helpers/guide-sql.js';

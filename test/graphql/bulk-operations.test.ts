@@ -36,9 +36,9 @@ const READ = 'bulk-read-key';
 const env = (rate: number) => ({ JOBSCOPE_OPERATE_KEYS: `ops:${OPERATE}`, JOBSCOPE_READ_KEYS: READ, JOBSCOPE_BULK_RATE_PER_SECOND: String(rate) });
 
 const OPERATION = 'id kind dryRun status matched processed succeeded failed errors { jobId code } actor ratePerSecond idempotencyKey createdAt finishedAt filter';
-const RETRY_JOBS = `mutation ($filter: JobExecutionFilter!, $dryRun: Boolean, $key: String) {
+const RETRY_JOBS = `mutation ($filter: JobFilter!, $dryRun: Boolean, $key: String) {
   retryJobs(filter: $filter, dryRun: $dryRun, idempotencyKey: $key) { ${OPERATION} sample { jobId status } } }`;
-const CANCEL_JOBS = `mutation ($filter: JobExecutionFilter!, $dryRun: Boolean) { cancelJobs(filter: $filter, dryRun: $dryRun) { ${OPERATION} } }`;
+const CANCEL_JOBS = `mutation ($filter: JobFilter!, $dryRun: Boolean) { cancelJobs(filter: $filter, dryRun: $dryRun) { ${OPERATION} } }`;
 const CANCEL_OPERATION = `mutation ($id: ID!) { cancelBulkOperation(id: $id) { ${OPERATION} } }`;
 const GET = `query ($id: ID!) { bulkOperation(id: $id) { ${OPERATION} } }`;
 

@@ -68,8 +68,10 @@ describe(`jobExecutions on ${databaseKind}`, () => {
   const allRows = () => database.handle.db.select().from(jobExecutions);
 
   beforeAll(async () => {
-    // The outbox relay's poll (job_publishes) runs on its own clock: not the operation's statements.
-    database = await createTestDatabase({ logger: { logQuery: (query) => !query.includes('"job_publishes"') && statements?.push(query) } });
+    // The outbox relay's poll (job_publishes) and the bulk runner's (bulk_operations) run on their
+    // own clocks: not the operation's statements.
+    const background = (query: string) => query.includes('"job_publishes"') || query.includes('"bulk_operations"');
+    database = await createTestDatabase({ logger: { logQuery: (query) => !background(query) && statements?.push(query) } });
     t = await startTestApp(database.handle);
     await insertExecutions(database.handle.db, generateExecutions({ count: 60, seed: 7 }));
   });

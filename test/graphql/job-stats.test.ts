@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobExecutions, type JobExecution } from '../../src/db/schema.js';
-import { HISTOGRAM_RELATIVE_ERROR } from '../../src/jobs/queries/index.js';
+import { HISTOGRAM_RELATIVE_ERROR } from '../../src/jobs/read/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { generateExecutions, insertExecutions } from '../helpers/factories.js';

@@ -55,7 +55,7 @@ describe(`operation limits at their defaults on ${databaseKind}`, () => {
   it('lets every example operation and a whole dashboard page through', async () => {
     await graphqlData(t.baseUrl, DashboardDocument);
     await graphqlData(t.baseUrl, JobExecutionsDocument, { variables: { first: 50, filter: { status: ['FAILED', 'CANCELLED'] } } });
-    await graphqlData(t.baseUrl, JobStatsDocument, { variables: { since: new Date(Date.now() - 86_400_000).toISOString() } });
+    await graphqlData(t.baseUrl, JobStatsDocument, { variables: { filter: { createdAfter: new Date(Date.now() - 86_400_000).toISOString() } } });
     await graphqlData(t.baseUrl, JobThroughputDocument, { variables: { bucket: 'MINUTE' } });
     await graphqlData(t.baseUrl, JobHealthDocument);
     await graphqlData(t.baseUrl, SlowJobsDocument);

@@ -49,7 +49,7 @@ afterAll(async () => {
 describe(`subscriptions on ${databaseKind}`, () => {
   it('delivers jobEvents over SSE to the graphql-sse client, for a job enqueued through the API', async () => {
     const client = createSSEClient({ url: `${t.baseUrl}/graphql`, headers: { authorization: `Bearer ${READ_KEY}` }, retryAttempts: 0 });
-    const variables: JobEventsSubscriptionVariables = { jobType: 'send-email' };
+    const variables: JobEventsSubscriptionVariables = { filter: { jobType: ['send-email'] } };
     const subscription = collect(client.iterate<JobEventsSubscription>({ query: print(JobEventsDocument), variables }));
     try {
       await serverSubscribed(1);
@@ -79,7 +79,7 @@ describe(`subscriptions on ${databaseKind}`, () => {
       connectionParams: { authorization: `Bearer ${READ_KEY}` },
       retryAttempts: 0,
     });
-    const variables: JobEventsSubscriptionVariables = { statuses: ['COMPLETED'] };
+    const variables: JobEventsSubscriptionVariables = { filter: { status: ['COMPLETED'] } };
     const subscription = collect(client.iterate<JobEventsSubscription>({ query: print(JobEventsDocument), variables }));
     try {
       await serverSubscribed(2);

@@ -4,7 +4,7 @@ import { createApp, type JobscopeApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { serveNode, type NodeServer } from '../../src/adapters/node-server.js';
 import type { DatabaseHandle } from '../../src/db/client.js';
-import { getJobExecutionByJobId } from '../../src/jobs/queries/index.js';
+import { getJobExecutionByJobId } from '../../src/jobs/read/index.js';
 import type { JobDefinition } from '../../src/jobs/registry.js';
 import type { JobExecution, JobStatus } from '../../src/db/schema.js';
 import { createLogger, type Logger } from '../../src/logger.js';

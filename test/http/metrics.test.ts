@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METRIC_BOUND_EXPONENTS } from '../../src/jobs/queries/index.js';
+import { METRIC_BOUND_EXPONENTS } from '../../src/jobs/read/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { generateExecutions, insertExecutions } from '../helpers/factories.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.js';
 import type { JobEvent } from '../../src/jobs/events.js';
-import { getJobExecutionByJobId, updateJobExecution } from '../../src/jobs/queries/index.js';
+import { getJobExecutionByJobId, updateJobExecution } from '../../src/jobs/read/index.js';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY } from '../../src/qstash/dev-credentials.js';
 import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';

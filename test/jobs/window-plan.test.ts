@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, HOUR_MS, planWindow, type SignedRange, type WindowPlan } from '../../src/jobs/queries/rollups.js';
+import { DAY_MS, HOUR_MS, planWindow, type SignedRange, type WindowPlan } from '../../src/jobs/read/rollups.js';
 import { random } from '../helpers/factories.js';
 
 /**

@@ -22,7 +22,7 @@ import { cancelJob } from '../cancel.js';
 import type { JobDispatcher } from '../dispatcher.js';
 import { BulkOperationNotFoundError, BulkTooLargeError, errorCode, errorMessage, InvalidArgumentError } from '../errors.js';
 import { mayTransition, type JobWriter } from '../lifecycle.js';
-import { filterConditions, type JobExecutionFilter } from '../queries/index.js';
+import { jobFilterCondition, type JobFilter } from '../read/filter.js';
 import { retryJob } from '../retry.js';
 
 export type { BulkKind, BulkOperation } from '../../db/schema.js';
@@ -44,15 +44,15 @@ export interface BulkDeps {
 }
 
 /** The jobs `kind` would act on now: the filter and the transition's rule (a retry takes failed, cancelled and stuck jobs). */
-function eligible(kind: BulkKind, filter: JobExecutionFilter, stuckAfterMinutes: number, t = jobExecutions) {
-  return and(mayTransition(kind, stuckAfterMinutes, t), ...filterConditions(filter, t));
+function eligible(kind: BulkKind, filter: JobFilter, stuckAfterMinutes: number, t = jobExecutions) {
+  return and(mayTransition(kind, stuckAfterMinutes, t), jobFilterCondition(filter, t));
 }
 
 /** A dry run: how many jobs a real run would act on now, and the first BULK_SAMPLE_SIZE of them (newest first). */
 export async function planBulk(
   db: Database,
   kind: BulkKind,
-  filter: JobExecutionFilter,
+  filter: JobFilter,
   stuckAfterMinutes: number,
 ): Promise<{ matched: number; sample: JobExecution[] }> {
   const [counted] = await db.select({ n: sql<number>`count(*)::int` }).from(jobExecutions).where(eligible(kind, filter, stuckAfterMinutes));
@@ -67,7 +67,7 @@ export async function planBulk(
 
 export interface StartBulk {
   kind: BulkKind;
-  filter: JobExecutionFilter;
+  filter: JobFilter;
   /** The filter as the caller gave it, kept with the operation. */
   filterAsGiven: Record<string, unknown>;
   actor: Actor;

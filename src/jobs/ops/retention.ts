@@ -2,7 +2,7 @@ import { and, asc, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { FINAL_STATUSES, jobExecutions } from '../../db/schema.js';
 import { startPeriodic, type Periodic } from '../../periodic.js';
-import { filterConditions, type JobExecutionFilter } from '../queries/list.js';
+import { jobFilterCondition, type JobFilter } from '../read/filter.js';
 
 /** Rows deleted per statement: each batch is its own short transaction. */
 export const PURGE_BATCH_ROWS = 1_000;
@@ -11,7 +11,7 @@ export interface PurgeJobExecutions {
   /** Jobs that reached their final state (`completedAt`) before this instant. */
   olderThan: Date;
   /** Further conditions (job type, status, …); a job that is not final is never deleted. */
-  filter?: JobExecutionFilter | undefined;
+  filter?: JobFilter | undefined;
   /** Count what would be deleted, delete nothing. */
   dryRun?: boolean | undefined;
   batchSize?: number | undefined;
@@ -41,7 +41,7 @@ export async function purgeJobExecutions(db: Database, input: PurgeJobExecutions
   const where = and(
     inArray(jobExecutions.status, [...FINAL_STATUSES]),
     lt(jobExecutions.completedAt, input.olderThan),
-    ...filterConditions(input.filter),
+    jobFilterCondition(input.filter),
   );
   const [counted] = await db.select({ n: sql<number>`count(*)::int` }).from(jobExecutions).where(where);
   const matched = counted?.n ?? 0;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jobStatistics } from '../queries/index.js';
+import { jobStatistics } from '../read/index.js';
 import { defineJob } from '../registry.js';
 
 export const GenerateReportJobPayloadSchema = z

@@ -1,25 +1,13 @@
-import { and, param, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { and, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { jobExecutions, type JobExecution, type JobStatus } from '../../db/schema.js';
+import { durationSeconds, jobExecutions, type JobExecution } from '../../db/schema.js';
 import { InvalidArgumentError } from '../errors.js';
+import { answerableFromRollups, givenFields, jobFilterCondition, type Bind, type JobExecutionsTable, type JobFilter } from './filter.js';
 import { countFromRollups } from './rollups.js';
 import type { JobExecutionShape } from './shape.js';
 
-/** What a list of executions can be filtered on; every given condition must hold. */
-export interface JobExecutionFilter {
-  status?: readonly JobStatus[] | undefined;
-  jobType?: readonly string[] | undefined;
-  /** Created at or after this instant. */
-  createdAfter?: Date | undefined;
-  /** Created strictly before this instant. */
-  createdBefore?: Date | undefined;
-  /** Case-insensitive substring of the error message. */
-  errorContains?: string | undefined;
-  userId?: string | undefined;
-  organizationId?: string | undefined;
-  /** jsonb containment (`@>`) on the job's own payload (the envelope's `payload`). */
-  payloadContains?: unknown;
-}
+/** The list's filter is the one JobFilter (./filter.ts); the old name stays for callers that use it. */
+export type JobExecutionFilter = JobFilter;
 
 export const JOB_EXECUTION_ORDER_FIELDS = ['createdAt', 'startedAt', 'completedAt', 'duration'] as const;
 export type JobExecutionOrderField = (typeof JOB_EXECUTION_ORDER_FIELDS)[number];
@@ -57,16 +45,6 @@ export interface JobExecutionPage {
   hasPreviousPage: boolean;
 }
 
-/** The table as a query names it: drizzle's relational queries alias it, so SQL is built per alias. */
-type JobExecutionsTable = typeof jobExecutions;
-
-/**
- * How a value enters the SQL: as a parameter of the statement being built (`inline`), or as a
- * named placeholder of a prepared one, its value kept aside (`placeholders`). One definition of
- * every condition serves both.
- */
-export type Bind = (name: string, value: unknown) => SQLWrapper;
-const inline: Bind = (_name, value) => param(value);
 function placeholders(): { bind: Bind; values: Record<string, unknown> } {
   const values: Record<string, unknown> = {};
   return {
@@ -76,34 +54,6 @@ function placeholders(): { bind: Bind; values: Record<string, unknown> } {
       return sql.placeholder(name);
     },
   };
-}
-
-/** The conditions of `filter` on `t` (every one must hold), values bound by `bind`. */
-export function filterConditions(filter: JobExecutionFilter = {}, t: JobExecutionsTable = jobExecutions, bind: Bind = inline): SQL[] {
-  const conditions: SQL[] = [];
-  // = ANY(array): one statement whatever the number of statuses or types.
-  // Bound as text[] and cast: a driver knows text[] from the start, but learns an enum's array
-  // type only when it connects, so a connection opened before the migration that created
-  // job_status sent the array as a plain string ("malformed array literal"). Still an index scan.
-  if (filter.status) conditions.push(sql`${t.status} = ANY(${bind('status', [...filter.status])}::text[]::job_status[])`);
-  if (filter.jobType) conditions.push(sql`${t.jobType} = ANY(${bind('jobType', [...filter.jobType])}::text[])`);
-  if (filter.createdAfter) conditions.push(sql`${t.createdAt} >= ${bind('createdAfter', filter.createdAfter.toISOString())}::timestamptz`);
-  if (filter.createdBefore) conditions.push(sql`${t.createdAt} < ${bind('createdBefore', filter.createdBefore.toISOString())}::timestamptz`);
-  if (filter.errorContains !== undefined) {
-    conditions.push(sql`${t.error} ILIKE ${bind('errorContains', `%${escapeLike(filter.errorContains)}%`)}`);
-  }
-  if (filter.userId !== undefined) conditions.push(sql`${t.userId} = ${bind('userId', filter.userId)}`);
-  if (filter.organizationId !== undefined) conditions.push(sql`${t.organizationId} = ${bind('organizationId', filter.organizationId)}`);
-  if (filter.payloadContains !== undefined) {
-    // The same expression as the GIN index job_executions_payload_gin_idx, so the index applies. The
-    // parameter goes as text: postgres.js would JSON-encode a jsonb-typed string a second time.
-    conditions.push(sql`(${t.payload} -> 'payload') @> ${bind('payloadContains', JSON.stringify(filter.payloadContains))}::text::jsonb`);
-  }
-  return conditions;
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /**
@@ -136,7 +86,7 @@ const ORDER_KEYS: Record<JobExecutionOrderField, (t: JobExecutionsTable) => Orde
   startedAt: timestampKey((t) => t.startedAt, true),
   completedAt: timestampKey((t) => t.completedAt, true),
   duration: (t) => {
-    const expression = sql`EXTRACT(EPOCH FROM (${t.completedAt} - ${t.startedAt}))`;
+    const expression = durationSeconds(t);
     return { expression, cursorText: sql`(${expression})::text`, cast: sql`numeric`, nullable: true, isValid: (text) => /^-?\d+(\.\d+)?$/.test(text) };
   },
 };
@@ -273,7 +223,7 @@ export async function listJobExecutions(
   const { bind, values } = placeholders();
   const conditions = (t: JobExecutionsTable): SQL[] => {
     const key = keyOf(t);
-    const list = filterConditions(input.filter, t, bind);
+    const list = [jobFilterCondition(input.filter, t, bind)];
     if (after) list.push(afterCursor(key, after, t, bind));
     if (before) list.push(beforeCursor(key, before, t, bind));
     return list;
@@ -295,7 +245,7 @@ export async function listJobExecutions(
   const signature = cacheableShape(shape)
     ? JSON.stringify([
         shape,
-        Object.entries(input.filter ?? {}).filter(([, v]) => v !== undefined).map(([k]) => k).sort(),
+        givenFields(input.filter),
         order,
         backward,
         after ? after.value === null : 'none',
@@ -333,14 +283,8 @@ export async function listJobExecutions(
  * creation time only is answered from the rollups (whole hours, plus an exact count of the partial
  * first and last hour); any other condition counts the rows.
  */
-export async function countJobExecutions(db: Database, filter: JobExecutionFilter = {}): Promise<number> {
-  const { status, jobType, createdAfter, createdBefore, ...rest } = filter;
-  if (Object.values(rest).every((value) => value === undefined)) {
-    return countFromRollups(db, { status, jobType, createdAfter, createdBefore });
-  }
-  const [row] = await db
-    .select({ count: sql<number>`count(*)::int` })
-    .from(jobExecutions)
-    .where(and(...filterConditions(filter)));
+export async function countJobExecutions(db: Database, filter: JobFilter = {}): Promise<number> {
+  if (answerableFromRollups(filter)) return countFromRollups(db, filter);
+  const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(jobExecutions).where(jobFilterCondition(filter));
   return row?.count ?? 0;
 }

@@ -10,6 +10,7 @@ import {
   jobRollups,
   type JobStatus,
 } from '../../db/schema.js';
+import { jobFilterCondition, rollupFilterCondition, type JobFilter } from './filter.js';
 
 /**
  * How the statistics read the rollups (tables job_rollups, job_rollup_bins, job_rollup_minutes;
@@ -316,19 +317,11 @@ export function binsByKey<R extends { value: unknown; n: unknown }>(rows: readon
 /**
  * Jobs with one of `status`, one of `jobType`, created in [createdAfter, createdBefore): the
  * created series' all-time rows without a time condition, else its days and hours plus an exact
- * count of what the window's ends add or take away ({@link planWindow}). An empty list matches nothing, as `IN ()` would.
+ * count of what the window's ends add or take away ({@link planWindow}). An empty list matches nothing.
  */
-export async function countFromRollups(
-  db: Database,
-  filter: { status?: readonly JobStatus[] | undefined; jobType?: readonly string[] | undefined; createdAfter?: Date | undefined; createdBefore?: Date | undefined },
-): Promise<number> {
-  if (filter.status?.length === 0 || filter.jobType?.length === 0) return 0;
-  const list = (values: readonly string[]) => sql.join(values.map((v) => sql`${v}`), sql`, `);
-  const conditions = [
-    filter.status ? sql` AND status::text IN (${list(filter.status)})` : sql``,
-    filter.jobType ? sql` AND job_type IN (${list(filter.jobType)})` : sql``,
-  ];
-  const where = sql.join(conditions, sql``);
+export async function countFromRollups(db: Database, filter: Pick<JobFilter, 'status' | 'jobType' | 'createdAfter' | 'createdBefore'>): Promise<number> {
+  const rollup = rollupFilterCondition(filter);
+  const scanned = jobFilterCondition({ status: filter.status, jobType: filter.jobType });
   const allTime = filter.createdAfter === undefined && filter.createdBefore === undefined;
   const plan = allTime ? { days: [], hours: [], scans: [] } : planWindow(filter.createdAfter, filter.createdBefore, ['day', 'hour']);
   const buckets = allTime ? { where: sql`series = 'created' AND bucket_start = '-infinity'::timestamptz`, sign: sql`1` } : planBuckets(plan, 'created');
@@ -336,9 +329,9 @@ export async function countFromRollups(
   const [row] = await db.execute<{ n: unknown }>(
     sql`
       SELECT coalesce(sum(n), 0) AS n FROM (
-        SELECT sum(${buckets.sign} * jobs) AS n FROM ${rollupRows} rollup WHERE ${buckets.where}${where}
+        SELECT sum(${buckets.sign} * jobs) AS n FROM ${rollupRows} rollup WHERE ${buckets.where} AND ${rollup}
         UNION ALL
-        SELECT sum(${edges.sign}) FROM ${jobExecutions} WHERE ${edges.where}${where}
+        SELECT sum(${edges.sign}) FROM ${jobExecutions} WHERE ${edges.where} AND ${scanned}
       ) s`,
     'objects',
   );
