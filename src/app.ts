@@ -23,7 +23,7 @@ import { PublishRelay } from './jobs/relay.js';
 import { exampleJobs } from './jobs/types/index.js';
 import type { Logger } from './logger.js';
 import { createQStashClient } from './jobs/publisher.js';
-import { createQStashStandIn, type QStashStandIn } from './qstash/standin.js';
+import { createQStashStandIn, type QStashStandIn } from './qstash/standin/index.js';
 
 export interface AppOptions {
   config: Config;

@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import { createServerAdapter } from '@whatwg-node/server';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from './dev-credentials.js';
-import { createQStashStandIn } from './standin.js';
+import { createQStashStandIn } from './standin/index.js';
 
 if (process.env.NODE_ENV === 'production') {
   console.error('The local QStash stand-in uses public development credentials and refuses to run with NODE_ENV=production.');

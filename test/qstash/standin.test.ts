@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, QstashError, Receiver } from '@upstash/qstash';
 import { createServerAdapter } from '@whatwg-node/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQStashStandIn, type QStashStandIn } from '../../src/qstash/standin.js';
+import { createQStashStandIn, type QStashStandIn } from '../../src/qstash/standin/index.js';
 
 const TOKEN = 'test-token';
 const CURRENT_SIGNING_KEY = 'sig_currentTestKey123';
