@@ -2,6 +2,7 @@
 import { randomId } from '../signing.js';
 import { ApiError, json, readJson, withCursor } from './api.js';
 import { type Filterable, matchesFilters, paginate } from './paging.js';
+import { parseSettings, splitHeaders } from './publish-spec.js';
 import type { RouteContext } from './routes.js';
 import type { LiveMessage, Outcome } from './types.js';
 import { messagePayload, outcomeFields } from './wire.js';
@@ -72,13 +73,18 @@ export async function dlqRoute({ request, method, id, extra, query, dlq, engine,
     if (method !== 'POST') return notAllowed();
     const body = await readJson(request);
     const bodyIds = typeof body === 'object' && body !== null && Array.isArray((body as { dlqIds?: unknown }).dlqIds) ? (body as { dlqIds: unknown[] }).dlqIds.map(String) : [];
-    const singleId = extra === undefined ? [] : [extra];
-    const { entries, cursor } = dlq.select(query, [...bodyIds, ...singleId]);
+    // Configuration headers on the retry request override the original message's (the docs' `Upstash-Retries: 0`).
+    const now = Date.now();
+    const overrides = parseSettings(splitHeaders(request.headers).settings, now);
+    const { entries, cursor } = dlq.select(query, [...bodyIds, ...(extra === undefined ? [] : [extra])]);
     const responses = entries.map((entry) => {
-      const result = engine.publish({ ...entry.message.spec, notBefore: Date.now(), delayed: false, deduplicationId: undefined, contentBasedDeduplication: false }, entry.message.isCallback);
+      const fresh = { notBefore: now, delayed: false, deduplicationId: undefined, contentBasedDeduplication: false };
+      const result = engine.publish({ ...entry.message.spec, ...fresh, ...overrides }, entry.message.isCallback);
       dlq.delete(entry.dlqId);
       return result;
     });
+    // `POST /v2/dlq/retry/{dlqId}` answers the one new message; the bulk form a list of them.
+    if (extra !== undefined) return json(200, responses[0]);
     return json(200, withCursor({ responses }, cursor));
   }
   if (id === undefined) {

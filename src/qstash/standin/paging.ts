@@ -10,11 +10,16 @@ function pageSize(query: URLSearchParams): number {
   return Number.isInteger(count) && count > 0 ? Math.min(count, MAX_PAGE_SIZE) : DEFAULT_PAGE_SIZE;
 }
 
-/** Newest-first page of `items` (each with a growing `seq`), continuing below `cursor`. */
+/**
+ * A page of `items` (each with a growing `seq`), newest first (`order=earliestFirst` turns it
+ * round), continuing past `cursor`.
+ */
 export function paginate<T extends { seq: number }>(items: T[], query: URLSearchParams): { page: T[]; cursor: string | undefined } {
-  const cursor = Number(query.get('cursor') ?? Number.POSITIVE_INFINITY);
-  const below = Number.isFinite(cursor) ? items.filter((item) => item.seq < cursor) : items;
-  const sorted = below.sort((a, b) => b.seq - a.seq);
+  const earliestFirst = query.get('order') === 'earliestFirst';
+  const cursorText = query.get('cursor');
+  const cursor = cursorText === null || cursorText === '' ? Number.NaN : Number(cursorText);
+  const after = Number.isFinite(cursor) ? items.filter((item) => (earliestFirst ? item.seq > cursor : item.seq < cursor)) : items;
+  const sorted = after.sort((a, b) => (earliestFirst ? a.seq - b.seq : b.seq - a.seq));
   const size = pageSize(query);
   const page = sorted.slice(0, size);
   const last = page.at(-1);

@@ -5,7 +5,7 @@ import { ApiError } from './api.js';
 import type { PublishSpec } from './types.js';
 
 const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH']);
-export const DEFAULT_RETRIES = 3;
+const DEFAULT_RETRIES = 3;
 /** Headers a destination request may not carry even when the publisher asks to forward them. */
 const UNFORWARDABLE = new Set([
   'connection',
@@ -48,16 +48,9 @@ function parseNonNegativeInteger(name: string, value: string): number {
   return Number(value.trim());
 }
 
-/**
- * Validates a publish (destination, headers, body) into a `PublishSpec`; throws a 400
- * `ApiError` naming the first bad header.
- */
-export function parsePublish(rawDestination: string, headers: Iterable<[string, string]>, body: Uint8Array<ArrayBuffer>, now: number): PublishSpec {
-  const url = normaliseDestination(rawDestination);
-  if (!isHttpUrl(url)) {
-    throw new ApiError(400, `invalid destination: "${rawDestination}" (the stand-in only delivers to http(s) URLs; URL groups and APIs are not supported)`);
-  }
-  const lower = new Map<string, string>();
+/** Splits request headers into the `Upstash-*` settings (lower-cased names) and the headers to forward. */
+export function splitHeaders(headers: Iterable<[string, string]>): { settings: Map<string, string>; forwardHeaders: Array<[string, string]> } {
+  const settings = new Map<string, string>();
   const forwardHeaders: Array<[string, string]> = [];
   for (const [name, value] of headers) {
     const key = name.toLowerCase();
@@ -65,15 +58,44 @@ export function parsePublish(rawDestination: string, headers: Iterable<[string, 
       const forwarded = key.slice('upstash-forward-'.length);
       if (forwarded !== '' && !UNFORWARDABLE.has(forwarded)) forwardHeaders.push([forwarded, value]);
     } else {
-      lower.set(key, value);
+      settings.set(key, value);
     }
   }
+  return { settings, forwardHeaders };
+}
 
-  const method = (lower.get('upstash-method') ?? 'POST').trim().toUpperCase();
-  if (!HTTP_METHODS.has(method)) throw new ApiError(400, `invalid Upstash-Method header: ${method}`);
+/** The delivery settings a publish may set, and what they are when it does not. */
+type Settings = Pick<
+  PublishSpec,
+  | 'method'
+  | 'maxRetries'
+  | 'retryDelayExpression'
+  | 'timeoutMs'
+  | 'callback'
+  | 'failureCallback'
+  | 'notBefore'
+  | 'delayed'
+  | 'deduplicationId'
+  | 'contentBasedDeduplication'
+  | 'labels'
+>;
+
+/**
+ * The settings among `Upstash-*` headers (lower-cased names), only those present: a publish fills
+ * in the defaults, a DLQ retry keeps the original message's. Throws a 400 `ApiError` naming the
+ * first bad header.
+ */
+export function parseSettings(lower: Map<string, string>, now: number): Partial<Settings> {
+  const settings: Partial<Settings> = {};
+  const methodHeader = lower.get('upstash-method');
+  if (methodHeader !== undefined) {
+    const method = methodHeader.trim().toUpperCase();
+    if (!HTTP_METHODS.has(method)) throw new ApiError(400, `invalid Upstash-Method header: ${method}`);
+    settings.method = method;
+  }
 
   const retriesHeader = lower.get('upstash-retries');
-  const maxRetries = retriesHeader === undefined ? DEFAULT_RETRIES : parseNonNegativeInteger('Upstash-Retries', retriesHeader);
+  if (retriesHeader !== undefined) settings.maxRetries = parseNonNegativeInteger('Upstash-Retries', retriesHeader);
 
   const retryDelayExpression = lower.get('upstash-retry-delay')?.trim() || undefined;
   if (retryDelayExpression !== undefined) {
@@ -82,70 +104,58 @@ export function parsePublish(rawDestination: string, headers: Iterable<[string, 
     } catch (error) {
       throw new ApiError(400, `invalid Upstash-Retry-Delay header: ${retryDelayExpression} (${(error as Error).message})`);
     }
+    settings.retryDelayExpression = retryDelayExpression;
   }
 
-  let timeoutMs: number | undefined;
   const timeoutHeader = lower.get('upstash-timeout');
   if (timeoutHeader !== undefined) {
-    timeoutMs = parseDuration(timeoutHeader);
+    const timeoutMs = parseDuration(timeoutHeader);
     if (timeoutMs === undefined || timeoutMs <= 0) throw new ApiError(400, `invalid Upstash-Timeout header: ${timeoutHeader}`);
+    settings.timeoutMs = timeoutMs;
   }
 
-  let notBefore = now;
-  let delayed = false;
   const notBeforeHeader = lower.get('upstash-not-before');
   const delayHeader = lower.get('upstash-delay');
   if (notBeforeHeader !== undefined) {
     // Upstash-Not-Before (unix seconds) takes precedence over Upstash-Delay.
-    notBefore = Math.max(now, parseNonNegativeInteger('Upstash-Not-Before', notBeforeHeader) * 1000);
-    delayed = true;
+    settings.notBefore = Math.max(now, parseNonNegativeInteger('Upstash-Not-Before', notBeforeHeader) * 1000);
+    settings.delayed = true;
   } else if (delayHeader !== undefined) {
     const delayMs = parseDuration(delayHeader);
     if (delayMs === undefined) throw new ApiError(400, `invalid Upstash-Delay header: ${delayHeader}`);
-    notBefore = now + delayMs;
-    delayed = true;
+    settings.notBefore = now + delayMs;
+    settings.delayed = true;
   }
 
   const callback = lower.get('upstash-callback')?.trim() || undefined;
-  if (callback !== undefined && !isHttpUrl(callback)) throw new ApiError(400, `invalid Upstash-Callback header: ${callback}`);
+  if (callback !== undefined) {
+    if (!isHttpUrl(callback)) throw new ApiError(400, `invalid Upstash-Callback header: ${callback}`);
+    settings.callback = callback;
+  }
   const failureCallback = lower.get('upstash-failure-callback')?.trim() || undefined;
-  if (failureCallback !== undefined && !isHttpUrl(failureCallback)) {
-    throw new ApiError(400, `invalid Upstash-Failure-Callback header: ${failureCallback}`);
+  if (failureCallback !== undefined) {
+    if (!isHttpUrl(failureCallback)) throw new ApiError(400, `invalid Upstash-Failure-Callback header: ${failureCallback}`);
+    settings.failureCallback = failureCallback;
   }
 
+  const deduplicationId = lower.get('upstash-deduplication-id')?.trim() || undefined;
+  if (deduplicationId !== undefined) settings.deduplicationId = deduplicationId;
   const contentBasedHeader = lower.get('upstash-content-based-deduplication');
-  const labels = (lower.get('upstash-label') ?? '')
-    .split(',')
-    .map((label) => label.trim())
-    .filter((label) => label !== '');
-
-  return {
-    url,
-    method,
-    contentType: lower.get('content-type'),
-    forwardHeaders,
-    body,
-    maxRetries,
-    retryDelayExpression,
-    timeoutMs,
-    callback,
-    failureCallback,
-    notBefore,
-    delayed,
-    deduplicationId: lower.get('upstash-deduplication-id')?.trim() || undefined,
-    contentBasedDeduplication: contentBasedHeader?.trim().toLowerCase() === 'true',
-    labels,
-  };
+  if (contentBasedHeader !== undefined) settings.contentBasedDeduplication = contentBasedHeader.trim().toLowerCase() === 'true';
+  const labelHeader = lower.get('upstash-label');
+  if (labelHeader !== undefined) {
+    settings.labels = labelHeader
+      .split(',')
+      .map((label) => label.trim())
+      .filter((label) => label !== '');
+  }
+  return settings;
 }
 
-/** A plain signed JSON POST to `url` with QStash's defaults (used for callbacks). */
-export function jsonPostSpec(url: string, payload: unknown, now: number): PublishSpec {
+/** What a publish gets for each setting it does not make. */
+function defaultSettings(now: number): Settings {
   return {
-    url,
     method: 'POST',
-    contentType: 'application/json',
-    forwardHeaders: [],
-    body: Buffer.from(JSON.stringify(payload)),
     maxRetries: DEFAULT_RETRIES,
     retryDelayExpression: undefined,
     timeoutMs: undefined,
@@ -157,6 +167,24 @@ export function jsonPostSpec(url: string, payload: unknown, now: number): Publis
     contentBasedDeduplication: false,
     labels: [],
   };
+}
+
+/**
+ * Validates a publish (destination, headers, body) into a `PublishSpec`; throws a 400
+ * `ApiError` naming the first bad header.
+ */
+export function parsePublish(rawDestination: string, headers: Iterable<[string, string]>, body: Uint8Array<ArrayBuffer>, now: number): PublishSpec {
+  const url = normaliseDestination(rawDestination);
+  if (!isHttpUrl(url)) {
+    throw new ApiError(400, `invalid destination: "${rawDestination}" (the stand-in only delivers to http(s) URLs; URL groups and APIs are not supported)`);
+  }
+  const { settings, forwardHeaders } = splitHeaders(headers);
+  return { ...defaultSettings(now), ...parseSettings(settings, now), url, contentType: settings.get('content-type'), forwardHeaders, body };
+}
+
+/** A plain signed JSON POST to `url` with QStash's defaults (used for callbacks). */
+export function jsonPostSpec(url: string, payload: unknown, now: number): PublishSpec {
+  return { ...defaultSettings(now), url, contentType: 'application/json', forwardHeaders: [], body: Buffer.from(JSON.stringify(payload)) };
 }
 
 /** The key two publishes share when the second one is a duplicate; `undefined` when not deduplicated. */
