@@ -117,6 +117,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
           nextSigningKey: config.signingKeys.next,
           basePath: standInPath,
           retryDelayFactor: config.retryDelayFactor,
+          scheduleTimeScale: config.scheduleTimeScale,
           logger: logger.child({ component: 'qstash-standin' }),
         })
       : undefined;

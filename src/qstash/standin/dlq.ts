@@ -31,6 +31,7 @@ function filterable(entry: DlqEntry): Filterable {
     messageId: entry.message.id,
     url: entry.message.spec.url,
     labels: entry.message.spec.labels,
+    scheduleId: entry.message.spec.scheduleId,
     time: entry.failedAt,
     ...(entry.outcome.kind === 'response' ? { responseStatus: entry.outcome.status } : {}),
   };

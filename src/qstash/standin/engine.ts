@@ -33,6 +33,8 @@ export interface Engine {
   messages(): IterableIterator<LiveMessage>;
   /** Cancels a live message; false when it is already cancelling. */
   cancel(message: LiveMessage): boolean;
+  /** Calls `listener` once each message leaves the system: delivered, or failed into the DLQ, or cancelled. */
+  onSettled(listener: (message: LiveMessage, delivered: boolean) => void): void;
   idle(withinMs: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -44,7 +46,13 @@ export function createEngine(deps: EngineDeps): Engine {
   const inFlight = new Set<Promise<void>>();
   const deduplication = new Map<string, { result: PublishResult; expiresAt: number }>();
   const idleWaiters = new Set<{ withinMs: number; resolve: () => void }>();
+  const settledListeners: Array<(message: LiveMessage, delivered: boolean) => void> = [];
   let closed = false;
+
+  function finish(message: LiveMessage, delivered: boolean): void {
+    live.delete(message.id);
+    for (const listener of settledListeners) listener(message, delivered);
+  }
 
   function isIdle(withinMs: number): boolean {
     if (inFlight.size > 0) return false;
@@ -150,6 +158,7 @@ export function createEngine(deps: EngineDeps): Engine {
     headers.set('user-agent', 'Upstash-QStash');
     headers.set('upstash-message-id', message.id);
     headers.set('upstash-retried', String(message.retried));
+    if (spec.scheduleId !== undefined) headers.set('upstash-schedule-id', spec.scheduleId);
     // A GET carries no body, so its signature covers the empty body the destination receives.
     const sendsBody = spec.method !== 'GET';
     const body = sendsBody ? spec.body : new Uint8Array();
@@ -181,13 +190,13 @@ export function createEngine(deps: EngineDeps): Engine {
     if (delivered) {
       events.record(message, 'DELIVERED', outcomeFields(outcome));
       logger.info('qstash stand-in: message delivered', { messageId: message.id, status: outcome.status, retried: message.retried });
-      live.delete(message.id);
+      finish(message, true);
       sendCallback(message, outcome, spec.callback);
       return;
     }
     if (message.cancelRequested) {
       events.record(message, 'CANCELLED');
-      live.delete(message.id);
+      finish(message, false);
       return;
     }
     const nonRetryable =
@@ -205,7 +214,7 @@ export function createEngine(deps: EngineDeps): Engine {
       return;
     }
     const dlqId = dlq.add(message, outcome);
-    live.delete(message.id);
+    finish(message, false);
     events.record(message, 'FAILED', { ...outcomeFields(outcome), error, dlqId });
     logger.warn('qstash stand-in: message failed, moved to the DLQ', { messageId: message.id, dlqId, error, nonRetryable });
     sendCallback(message, outcome, spec.failureCallback, dlqId);
@@ -255,11 +264,15 @@ export function createEngine(deps: EngineDeps): Engine {
       events.record(message, 'CANCEL_REQUESTED');
       if (message.abort === undefined) {
         unschedule(message);
-        live.delete(message.id);
+        finish(message, false);
         events.record(message, 'CANCELLED');
       }
       logger.info('qstash stand-in: message cancelled', { messageId: message.id });
       return true;
+    },
+
+    onSettled(listener) {
+      settledListeners.push(listener);
     },
 
     idle(withinMs) {

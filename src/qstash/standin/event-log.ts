@@ -31,6 +31,7 @@ export function createEventLog(): EventLog {
         state,
         url: spec.url,
         labels: spec.labels,
+        scheduleId: spec.scheduleId,
         payload: {
           time,
           state,
@@ -39,6 +40,7 @@ export function createEventLog(): EventLog {
           header: messageHeaderRecord(spec),
           body: toBase64(spec.body),
           ...(spec.labels.length === 0 ? {} : { label: spec.labels[0], labels: spec.labels }),
+          ...(spec.scheduleId === undefined ? {} : { scheduleId: spec.scheduleId }),
           ...extra,
         },
       });

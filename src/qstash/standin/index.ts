@@ -4,17 +4,18 @@
  * It speaks the protocol the real `@upstash/qstash` `Client` and `Receiver` use (see
  * /work/shared/QSTASH.md): publish and batch, signed deliveries with retries and backoff,
  * `489` non-retryable failures, timeouts, delays, deduplication, callbacks, cancel, the DLQ,
- * the event log and the signing keys. Queues, schedules, URL groups and flow control are not
- * implemented and answer 501.
+ * the event log, schedules (cron) and the signing keys. Queues, URL groups and flow control are
+ * not implemented and answer 501.
  *
  * One file per concern: `publish-spec` reads a publish, `engine` delivers, `dlq` keeps dead
- * letters, `event-log` the states, `routes` maps the HTTP API onto them.
+ * letters, `event-log` the states, `schedules` runs crons, `routes` maps the HTTP API onto them.
  */
 import { ApiError, json } from './api.js';
 import { createDeadLetterQueue } from './dlq.js';
 import { createEngine } from './engine.js';
 import { createEventLog } from './event-log.js';
 import { createRouter } from './routes.js';
+import { createScheduleStore } from './schedules.js';
 import type { QStashStandIn, QStashStandInOptions, StandInLogger } from './types.js';
 
 export type { MessageState, QStashStandIn, QStashStandInOptions, StandInLogger } from './types.js';
@@ -37,6 +38,7 @@ export function createQStashStandIn(options: QStashStandInOptions): QStashStandI
     events,
     dlq,
   });
+  const schedules = createScheduleStore({ engine, logger, timeScale: options.scheduleTimeScale ?? 1 });
   const router = createRouter({
     token: options.token,
     basePath: (options.basePath ?? '').replace(/\/+$/, ''),
@@ -44,6 +46,7 @@ export function createQStashStandIn(options: QStashStandInOptions): QStashStandI
     engine,
     dlq,
     events,
+    schedules,
     logger,
   });
 
@@ -62,6 +65,9 @@ export function createQStashStandIn(options: QStashStandInOptions): QStashStandI
       }
     },
     idle: (withinMs = Number.POSITIVE_INFINITY) => engine.idle(withinMs),
-    close: () => engine.close(),
+    close: () => {
+      schedules.close();
+      return engine.close();
+    },
   };
 }

@@ -3,7 +3,7 @@
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 /** Filters the real API knows but that never match here (no URL groups, schedules, queues…). */
-const UNSUPPORTED_FILTERS = ['topicName', 'urlGroup', 'scheduleId', 'queueName', 'flowControlKey', 'callerIp', 'api', 'endpointName', 'workflowRunId'];
+const UNSUPPORTED_FILTERS = ['topicName', 'urlGroup', 'queueName', 'flowControlKey', 'callerIp', 'api', 'endpointName', 'workflowRunId'];
 
 function pageSize(query: URLSearchParams): number {
   const count = Number(query.get('count') ?? DEFAULT_PAGE_SIZE);
@@ -34,6 +34,7 @@ export interface Filterable {
   time: number;
   state?: string;
   responseStatus?: number;
+  scheduleId?: string | undefined;
 }
 
 /** Whether an item matches the filter query parameters the Client sends (values OR, fields AND). */
@@ -44,6 +45,7 @@ export function matchesFilters(item: Filterable, query: URLSearchParams): boolea
     return wanted.length === 0 || (value !== undefined && wanted.includes(value));
   };
   if (!anyOf('messageId', item.messageId) || !anyOf('url', item.url) || !anyOf('state', item.state)) return false;
+  if (!anyOf('scheduleId', item.scheduleId)) return false;
   if (!anyOf('responseStatus', item.responseStatus === undefined ? undefined : String(item.responseStatus))) return false;
   const labels = query.getAll('label');
   if (labels.length > 0 && !labels.some((label) => item.labels.includes(label))) return false;

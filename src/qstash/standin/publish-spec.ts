@@ -78,6 +78,7 @@ type Settings = Pick<
   | 'deduplicationId'
   | 'contentBasedDeduplication'
   | 'labels'
+  | 'scheduleId'
 >;
 
 /**
@@ -166,6 +167,7 @@ function defaultSettings(now: number): Settings {
     deduplicationId: undefined,
     contentBasedDeduplication: false,
     labels: [],
+    scheduleId: undefined,
   };
 }
 

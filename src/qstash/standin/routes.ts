@@ -6,22 +6,26 @@ import type { Engine } from './engine.js';
 import type { EventLog } from './event-log.js';
 import { matchesFilters } from './paging.js';
 import { parsePublish } from './publish-spec.js';
+import type { ScheduleStore } from './schedules.js';
 import type { StandInLogger } from './types.js';
 import { messagePayload } from './wire.js';
 
-const UNSUPPORTED_ROUTES = new Set(['enqueue', 'queues', 'schedules', 'topics', 'flowControl', 'globalParallelism', 'workflows', 'llm']);
+const UNSUPPORTED_ROUTES = new Set(['enqueue', 'queues', 'topics', 'flowControl', 'globalParallelism', 'workflows', 'llm']);
 
 /** What a resource handler gets: the request split into `/v2/{resource}/{id}/{extra}` and the stand-in's parts. */
 export interface RouteContext {
   request: Request;
   method: string;
   rawPath: string;
+  /** The raw path and query after `/v2/{resource}/`, undecoded (a schedule's destination). */
+  tail: string;
   id: string | undefined;
   extra: string | undefined;
   query: URLSearchParams;
   engine: Engine;
   dlq: DeadLetterQueue;
   events: EventLog;
+  schedules: ScheduleStore;
   keys: { current: string; next: string };
   /** Throws the 405 for a method the resource does not serve. */
   notAllowed(): never;
@@ -88,6 +92,7 @@ const ROUTES: Record<string, Handler> = {
   dlq: dlqRoute,
   events: eventsRoute,
   logs: eventsRoute,
+  schedules: (context) => context.schedules.route(context),
 };
 
 export interface Router {
@@ -101,6 +106,7 @@ export function createRouter(parts: {
   engine: Engine;
   dlq: DeadLetterQueue;
   events: EventLog;
+  schedules: ScheduleStore;
   logger: StandInLogger;
 }): Router {
   const { basePath, engine } = parts;
@@ -128,12 +134,8 @@ export function createRouter(parts: {
         return json(result.deduplicated ? 202 : 200, result);
       }
 
-      const segments = rawPath
-        .slice(basePath.length + '/v2/'.length)
-        .split('/')
-        .filter((segment) => segment !== '')
-        .map((segment) => decodeURIComponent(segment));
-      const [resource, id, extra] = segments;
+      const rawSegments = rawPath.slice(basePath.length + '/v2/'.length).split('/');
+      const [resource, id, extra] = rawSegments.filter((segment) => segment !== '').map((segment) => decodeURIComponent(segment));
       const handler = resource === undefined ? undefined : ROUTES[resource];
       if (handler === undefined) {
         if (resource !== undefined && UNSUPPORTED_ROUTES.has(resource)) {
@@ -145,12 +147,14 @@ export function createRouter(parts: {
         request,
         method,
         rawPath,
+        tail: rest.slice(`/v2/${rawSegments[0] ?? ''}/`.length),
         id,
         extra,
         query: new URL(request.url).searchParams,
         engine,
         dlq: parts.dlq,
         events: parts.events,
+        schedules: parts.schedules,
         keys: parts.keys,
         notAllowed: () => {
           throw new ApiError(405, `method ${method} not allowed on ${rawPath}`);

@@ -17,6 +17,11 @@ export interface QStashStandInOptions {
   basePath?: string;
   /** Multiplies the QStash backoff formula min(86400, e^(2.5·n)) seconds; default 1. Tests pass e.g. 0.0001 so retries take milliseconds. A Retry-After answer header is scaled the same way. */
   retryDelayFactor?: number;
+  /**
+   * Speeds up the schedule clock (1 = real time): at 600 a `* * * * *` schedule runs every 100 ms.
+   * For tests and demos; deliveries themselves are not sped up.
+   */
+  scheduleTimeScale?: number;
   /** Optional logger; default: silent. */
   logger?: StandInLogger;
 }
@@ -64,6 +69,8 @@ export interface PublishSpec {
   deduplicationId: string | undefined;
   contentBasedDeduplication: boolean;
   labels: string[];
+  /** The schedule a run was published by (delivered as `Upstash-Schedule-Id`). */
+  scheduleId: string | undefined;
 }
 
 /** What one delivery attempt came back with. */

@@ -51,6 +51,7 @@ export function messagePayload(message: LiveMessage): Record<string, unknown> {
     ...(spec.callback === undefined ? {} : { callback: spec.callback }),
     ...(spec.failureCallback === undefined ? {} : { failureCallback: spec.failureCallback }),
     ...(spec.labels.length === 0 ? {} : { label: spec.labels[0], labels: spec.labels }),
+    ...(spec.scheduleId === undefined ? {} : { scheduleId: spec.scheduleId }),
   };
 }
 
