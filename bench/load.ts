@@ -54,7 +54,12 @@ export async function startServer(
 ): Promise<ServerProcess> {
   const port = given ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const [executable, ...args] = pinned(command, core);
+  // BENCH_CPU_PROF=<dir>: jobscope's own server writes a V8 CPU profile there when it stops, so a
+  // figure can be explained from the run that produced it ("profile before you optimise").
+  const profiled = process.env.BENCH_CPU_PROF && name === 'jobscope' && command[0] === 'node'
+    ? ['node', '--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, ...command.slice(1)]
+    : command;
+  const [executable, ...args] = pinned(profiled, core);
   const child: ChildProcess = spawn(executable!, args, {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },

@@ -69,6 +69,8 @@ export const jobExecutions = pgTable(
     /** `metadata.organizationId`, copied out for filtering. */
     organizationId: text('organization_id'),
     /** The job this one replays (`replayJob`): same type, the payload as given or the original's. */
+    /** The QStash schedule whose run created this job (`Upstash-Schedule-Id`), if any. */
+    scheduleId: text('schedule_id'),
     replayOf: text('replay_of').references((): AnyPgColumn => jobExecutions.jobId, { onDelete: 'set null' }),
     /** When the job was enqueued (or first seen, for jobs published straight to QStash). */
     createdAt: timestamp('created_at', tz).notNull().defaultNow(),
@@ -88,6 +90,7 @@ export const jobExecutions = pgTable(
     index('job_executions_message_id_idx').on(t.messageId),
     index('job_executions_user_id_idx').on(t.userId),
     index('job_executions_organization_id_idx').on(t.organizationId),
+    index('job_executions_schedule_id_idx').on(t.scheduleId, t.createdAt).where(sql`${t.scheduleId} IS NOT NULL`),
     index('job_executions_replay_of_idx').on(t.replayOf).where(sql`${t.replayOf} IS NOT NULL`),
     // jsonb containment filters (`payloadContains`) on the job's own payload. jsonb_path_ops
     // serves only `@>`, the one operator the filter uses, with a smaller index than jsonb_ops.

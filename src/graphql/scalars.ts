@@ -10,6 +10,9 @@ import { builder } from './builder.js';
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
   serialize(value) {
+    // The columns' own Dates (nearly every value) skip graphql-scalars' checks of other inputs:
+    // 3 % of a 50-row list's CPU. An invalid Date still goes through them and is refused there.
+    if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
     const serialized = DateTimeResolver.serialize(value);
     return serialized instanceof Date ? serialized.toISOString() : serialized;
   },

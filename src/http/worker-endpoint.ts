@@ -108,6 +108,7 @@ export function createWorkerEndpoint(deps: WorkerEndpointDeps) {
         definition,
         body,
         messageId,
+        scheduleId: request.headers.get('upstash-schedule-id') || undefined,
         retried: Number.isFinite(retried) && retried >= 0 ? retried : 0,
       });
       return answerFor(outcome);

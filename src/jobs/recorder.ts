@@ -8,6 +8,11 @@ export interface DeliveryKey {
   retried: number;
 }
 
+/** The QStash schedule that created a job, recorded when the job is first seen. */
+interface FromSchedule {
+  scheduleId?: string | undefined;
+}
+
 /** What `beginAttempt` decided. */
 export type AttemptStart =
   /** Run the handler; the attempt and the `processing` state are committed. */
@@ -37,7 +42,7 @@ export interface Liveness {
   lostAfterMs: number;
 }
 
-export interface BeginAttempt extends DeliveryKey {
+export interface BeginAttempt extends DeliveryKey, FromSchedule {
   envelope: JobEnvelope;
   maxRetries: number;
   timeoutSeconds: number;
@@ -90,7 +95,7 @@ export async function beginAttempt(db: Database, input: BeginAttempt): Promise<A
     // A row this statement inserted is ours alone until commit, and has no attempts yet.
     const [arrived] = await tx
       .insert(jobExecutions)
-      .values({ ...arrivalRow(envelope, input.maxRetries), messageId })
+      .values({ ...arrivalRow(envelope, input.maxRetries, input.scheduleId), messageId })
       .onConflictDoNothing({ target: jobExecutions.jobId })
       .returning({ jobId: jobExecutions.jobId });
     if (!arrived) {
@@ -220,7 +225,7 @@ export async function finishAttempt(
  */
 export async function recordRejectedDelivery(
   db: Database,
-  input: DeliveryKey & { envelope: JobEnvelope; maxRetries: number; error: string; httpStatus: number },
+  input: DeliveryKey & FromSchedule & { envelope: JobEnvelope; maxRetries: number; error: string; httpStatus: number },
 ): Promise<JobExecution> {
   const now = new Date();
   const { envelope } = input;
@@ -236,7 +241,7 @@ export async function recordRejectedDelivery(
     };
     const [row] = await tx
       .insert(jobExecutions)
-      .values({ ...arrivalRow(envelope, input.maxRetries), ...failed })
+      .values({ ...arrivalRow(envelope, input.maxRetries, input.scheduleId), ...failed })
       .onConflictDoUpdate({ target: jobExecutions.jobId, set: failed })
       .returning();
     await tx
@@ -256,7 +261,7 @@ export async function recordRejectedDelivery(
   });
 }
 
-function arrivalRow(envelope: JobEnvelope, maxRetries: number) {
+function arrivalRow(envelope: JobEnvelope, maxRetries: number, scheduleId: string | undefined) {
   const metadata = envelope.metadata ?? {};
   return {
     jobId: envelope.jobId,
@@ -266,6 +271,7 @@ function arrivalRow(envelope: JobEnvelope, maxRetries: number) {
     maxRetries,
     userId: typeof metadata.userId === 'string' ? metadata.userId : null,
     organizationId: typeof metadata.organizationId === 'string' ? metadata.organizationId : null,
+    scheduleId: scheduleId ?? null,
   };
 }
 

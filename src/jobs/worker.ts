@@ -50,6 +50,11 @@ export interface Delivery extends DeliveryKey {
   definition: JobDefinition;
   /** The request body exactly as received (already signature-checked). */
   body: string;
+  /**
+   * The QStash schedule whose run this message is (`Upstash-Schedule-Id`). Every run of a schedule
+   * carries the same body, so each run is its own job, named by its message id.
+   */
+  scheduleId?: string | undefined;
 }
 
 /** What became of a delivery; the transport turns it into an answer (status code, headers). */
@@ -110,6 +115,7 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
     await recordRejectedDelivery(deps.db, {
       envelope: validated.envelope,
       messageId,
+      scheduleId: delivery.scheduleId,
       retried,
       maxRetries: definition.retries,
       error,
@@ -124,6 +130,7 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
     beginAttempt(deps.db, {
       envelope,
       messageId,
+      scheduleId: delivery.scheduleId,
       retried,
       maxRetries: definition.retries,
       timeoutSeconds: definition.timeoutSeconds,
@@ -238,10 +245,11 @@ type Validated =
   | { ok: true; envelope: JobEnvelope; payload: unknown }
   | { ok: false; envelope: JobEnvelope; issues: PayloadIssue[] };
 
-function validateDelivery({ body, definition, messageId }: Delivery): Validated {
+function validateDelivery({ body, definition, messageId, scheduleId }: Delivery): Validated {
   let json: unknown;
   try {
     json = JSON.parse(body);
+    if (scheduleId !== undefined && json !== null && typeof json === 'object' && !Array.isArray(json)) json = { ...json, jobId: messageId };
   } catch {
     const issues: PayloadIssue[] = [{ path: [], message: 'body is not JSON' }];
     if (!isStorable(body)) issues.push({ path: [], message: `the body ${UNSTORABLE_MESSAGE}` });

@@ -7,6 +7,7 @@ import { defineJob } from '../../src/jobs/registry.js';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY } from '../../src/qstash/dev-credentials.js';
 import { signDelivery } from '../../src/qstash/signing.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { graphqlData } from '../helpers/graphql.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 
 let runs = 0;
@@ -39,7 +40,7 @@ const batchJob = defineJob({
 async function deliver(
   t: TestApp,
   body: string,
-  options: { signature?: string | null; messageId?: string; retried?: number; path?: string } = {},
+  options: { signature?: string | null; messageId?: string; retried?: number; path?: string; scheduleId?: string } = {},
 ) {
   const path = options.path ?? '/api/jobs/blocking';
   const signature =
@@ -52,6 +53,7 @@ async function deliver(
     'upstash-retried': String(options.retried ?? 0),
   };
   if (signature !== null) headers['upstash-signature'] = signature;
+  if (options.scheduleId) headers['upstash-schedule-id'] = options.scheduleId;
   return fetch(t.baseUrl + path, { method: 'POST', headers, body });
 }
 
@@ -184,6 +186,35 @@ describe(`worker endpoint on ${databaseKind}`, () => {
     const res = await deliver(t, body);
     expect(res.status).toBe(489);
     expect(await res.json()).toMatchObject({ error: 'Invalid job payload', issues: [{ path: ['type'] }] });
+  });
+
+  it("records each run of a QStash schedule as its own job, named by its message id, with the schedule's id", async () => {
+    // A schedule delivers the same body every time, the jobId in it included.
+    const body = envelope('schedule-template');
+    const first = await deliver(t, body, { messageId: 'msg_sched_run_1', scheduleId: 'scd_nightly' });
+    const second = await deliver(t, body, { messageId: 'msg_sched_run_2', scheduleId: 'scd_nightly' });
+    const invalid = await deliver(t, JSON.stringify({ jobId: 'x', type: 'blocking', payload: {} }), {
+      messageId: 'msg_sched_bad',
+      scheduleId: 'scd_nightly',
+    });
+    expect([first.status, second.status, invalid.status]).toEqual([200, 200, 489]);
+    const rows = await database.handle.query<{ job_id: string; schedule_id: string; status: string }>(
+      "SELECT job_id, schedule_id, status FROM job_executions WHERE schedule_id IS NOT NULL ORDER BY job_id",
+    );
+    expect(rows).toEqual([
+      { job_id: 'msg_sched_bad', schedule_id: 'scd_nightly', status: 'failed' },
+      { job_id: 'msg_sched_run_1', schedule_id: 'scd_nightly', status: 'completed' },
+      { job_id: 'msg_sched_run_2', schedule_id: 'scd_nightly', status: 'completed' },
+    ]);
+    // A retry of a run is the same job, not another one.
+    const again = await deliver(t, body, { messageId: 'msg_sched_run_1', retried: 1, scheduleId: 'scd_nightly' });
+    expect(again.status).toBe(200);
+    expect((await database.handle.query("SELECT 1 FROM job_executions WHERE schedule_id = 'scd_nightly'")).length).toBe(3);
+    const data = await graphqlData<{ jobExecution: { scheduleId: string | null } }, Record<string, never>>(
+      t.baseUrl,
+      '{ jobExecution(jobId: "msg_sched_run_2") { scheduleId } }',
+    );
+    expect(data.jobExecution.scheduleId).toBe('scd_nightly');
   });
 
   it('answers an invalid payload with issue paths as arrays of keys and indexes under "payload"', async () => {
