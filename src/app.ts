@@ -147,7 +147,19 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     intervalMs: config.heartbeat.intervalSeconds * 1000,
     lostAfterMs: config.heartbeat.intervalSeconds * config.heartbeat.misses * 1000,
   };
-  const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus, liveness, bulk: config.bulk });
+  const jobs = createJobs({
+    db: database.db,
+    registry,
+    dispatcher,
+    events,
+    policy: config.policy,
+    logger,
+    answerStatus,
+    liveness,
+    bulk: config.bulk,
+    qstash,
+    endpointUrl: (path) => publicUrl() + path,
+  });
   const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });
   const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger, maxBodyBytes: config.http.workerMaxBodyKiB * 1024 });
   const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger });

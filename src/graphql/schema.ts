@@ -17,6 +17,7 @@ import './purge-job-executions.js';
 import './replay-job.js';
 import './audit-log.js';
 import './bulk-operations.js';
+import './dead-letters.js';
 import './job-events.js';
 
 /** The schema, built once from every registered module. */

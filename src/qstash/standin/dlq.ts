@@ -20,8 +20,11 @@ export interface DeadLetterQueue {
   add(message: LiveMessage, outcome: Outcome): string;
   get(dlqId: string): DlqEntry | undefined;
   delete(dlqId: string): boolean;
-  /** The entries a bulk call (`dlqIds=…`, filters, or all) targets, newest first, paged; 404 for an unknown id. */
-  select(query: URLSearchParams, ids: string[]): { entries: DlqEntry[]; cursor: string | undefined };
+  /**
+   * The entries a call (`dlqIds=…`, filters, or all) targets, newest first, paged. An unknown id
+   * is a 404 for `strict` callers (retry, delete) and simply not listed otherwise.
+   */
+  select(query: URLSearchParams, ids: string[], strict?: boolean): { entries: DlqEntry[]; cursor: string | undefined };
   /** The entry as `GET /v2/dlq` answers it. */
   payload(entry: DlqEntry): Record<string, unknown>;
 }
@@ -48,13 +51,13 @@ export function createDeadLetterQueue(): DeadLetterQueue {
     },
     get: (dlqId) => entries.get(dlqId),
     delete: (dlqId) => entries.delete(dlqId),
-    select(query, ids) {
+    select(query, ids, strict = true) {
       const wanted = [...query.getAll('dlqIds'), ...ids];
       if (wanted.length > 0) {
-        const found = wanted.map((id) => {
+        const found = wanted.flatMap((id) => {
           const entry = entries.get(id);
-          if (!entry) throw new ApiError(404, `dlq message not found: ${id}`);
-          return entry;
+          if (!entry && strict) throw new ApiError(404, `dlq message not found: ${id}`);
+          return entry ? [entry] : [];
         });
         return { entries: found, cursor: undefined };
       }
@@ -90,7 +93,7 @@ export async function dlqRoute({ request, method, id, extra, query, dlq, engine,
   }
   if (id === undefined) {
     if (method === 'GET') {
-      const { entries, cursor } = dlq.select(query, []);
+      const { entries, cursor } = dlq.select(query, [], false);
       return json(200, withCursor({ messages: entries.map((entry) => dlq.payload(entry)) }, cursor));
     }
     if (method === 'DELETE') {
