@@ -48,6 +48,16 @@ import {
   type RetriedDeadLetter,
 } from './ops/dead-letters.js';
 import type { QStashStateDeps } from './ops/qstash.js';
+import {
+  createSchedule,
+  deleteSchedule,
+  getSchedule,
+  lastRunOf,
+  listSchedules,
+  setSchedulePaused,
+  type CreateSchedule,
+  type Schedule,
+} from './ops/schedules.js';
 import { purgeJobExecutions, type PurgeJobExecutions, type PurgeResult } from './ops/retention.js';
 import type { Liveness } from './recorder.js';
 import { replayJob, type ReplayInput } from './replay.js';
@@ -60,6 +70,7 @@ export type { AuditEntry, AuditLogFilter, ListAuditLog } from './ops/audit.js';
 export type { ReplayInput } from './replay.js';
 export type { BulkKind, BulkOperation, BulkPass } from './ops/bulk.js';
 export type { DeadLetter, DeadLetterFilter, ListDeadLetters, RetriedDeadLetter } from './ops/dead-letters.js';
+export type { CreateSchedule, Schedule } from './ops/schedules.js';
 
 /** A bulk retry or cancel as asked for (`retryJobs`, `cancelJobs`). */
 export interface BulkRequest {
@@ -125,6 +136,12 @@ export interface Jobs {
   retryDeadLetters(dlqIds: readonly string[], options?: CommandOptions): Promise<RetriedDeadLetter[]>;
   /** Deletes QStash dead letters (DeadLetterNotFoundError when any id is unknown: then nothing is deleted). */
   deleteDeadLetters(dlqIds: readonly string[], options?: CommandOptions): Promise<DeadLetter[]>;
+  /** Creates a QStash schedule of a job type (UnknownJobTypeError, InvalidPayloadError, InvalidArgumentError for the cron). */
+  createSchedule(input: CreateSchedule, options?: CommandOptions): Promise<Schedule>;
+  /** Pauses or resumes a schedule (ScheduleNotFoundError). */
+  setSchedulePaused(scheduleId: string, paused: boolean, options?: CommandOptions): Promise<Schedule>;
+  /** Deletes a schedule, answering it as it was (ScheduleNotFoundError); its runs' jobs stay. */
+  deleteSchedule(scheduleId: string, options?: CommandOptions): Promise<Schedule>;
   /** Deletes final jobs that finished before `olderThan`, in small batches (or counts them: `dryRun`). */
   purge(input: PurgeJobExecutions, options?: CommandOptions): Promise<PurgeResult>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
@@ -166,6 +183,11 @@ export interface Jobs {
     deadLetters(input?: ListDeadLetters): ReturnType<typeof listDeadLetters>;
     /** The dead letter of one message (a job's latest), if it is in the DLQ. */
     deadLetterOfMessage(messageId: string): Promise<DeadLetter | undefined>;
+    /** QStash's schedules, oldest first. */
+    schedules(): Promise<Schedule[]>;
+    schedule(scheduleId: string): Promise<Schedule | undefined>;
+    /** The latest job a schedule's run created (from the database). */
+    lastRunOf(scheduleId: string): Promise<JobExecution | undefined>;
   };
 }
 
@@ -287,6 +309,30 @@ export function createJobs(deps: JobsDeps): Jobs {
         () => deleteDeadLetters({ ...qstashState, logger: logFor(options.actor) }, dlqIds),
         (deleted) => ({ jobIds: linkedJobs(deleted), detail: { deleted: deleted.length } }),
       ),
+    createSchedule: (input, options = {}) =>
+      audit(
+        options.actor ?? APP_ACTOR,
+        'createSchedule',
+        { jobType: input.jobType, cron: input.cron, payload: input.payload, metadata: input.metadata ?? null },
+        () => createSchedule({ ...qstashState, logger: logFor(options.actor) }, input),
+        (schedule) => ({ detail: { scheduleId: schedule.id } }),
+      ),
+    setSchedulePaused: (scheduleId, paused, options = {}) =>
+      audit(
+        options.actor ?? APP_ACTOR,
+        paused ? 'pauseSchedule' : 'resumeSchedule',
+        { scheduleId },
+        () => setSchedulePaused({ ...qstashState, logger: logFor(options.actor) }, scheduleId, paused),
+        (schedule) => ({ detail: { scheduleId: schedule.id, paused: schedule.paused } }),
+      ),
+    deleteSchedule: (scheduleId, options = {}) =>
+      audit(
+        options.actor ?? APP_ACTOR,
+        'deleteSchedule',
+        { scheduleId },
+        () => deleteSchedule({ ...qstashState, logger: logFor(options.actor) }, scheduleId),
+        (schedule) => ({ detail: { scheduleId: schedule.id, jobType: schedule.jobType } }),
+      ),
     runBulk: (owner, shouldStop) => runBulkPass(bulkDeps, owner, shouldStop),
     purge: (input, options = {}) =>
       audit(
@@ -307,6 +353,9 @@ export function createJobs(deps: JobsDeps): Jobs {
     qstash: {
       deadLetters: (input) => listDeadLetters(qstashState, input),
       deadLetterOfMessage: (messageId) => deadLetterOfMessage(qstashState, messageId),
+      schedules: () => listSchedules(qstashState),
+      schedule: (scheduleId) => getSchedule(qstashState, scheduleId),
+      lastRunOf: (scheduleId) => lastRunOf(qstashState, scheduleId),
     },
   };
 }

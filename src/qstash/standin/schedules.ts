@@ -4,7 +4,8 @@
  * not run. A time scale speeds the schedule clock up for tests: at scale 600 a `* * * * *` cron
  * runs every 100 ms.
  */
-import { Cron } from 'croner';
+import type { Cron } from 'croner';
+import { parseQStashCron } from '../cron.js';
 import { randomId } from '../signing.js';
 import { parseDuration } from '../timing.js';
 import { ApiError, json, readBody } from './api.js';
@@ -51,15 +52,10 @@ export interface ScheduleStore {
   close(): void;
 }
 
-/**
- * Reads a QStash cron: five fields, optionally behind `CRON_TZ=<zone> `; throws a 400 `ApiError`
- * naming the problem.
- */
-export function parseCron(text: string): Cron {
-  const match = /^\s*CRON_TZ=(\S+)\s+(.+)$/.exec(text);
-  const pattern = (match ? match[2] : text)?.trim() ?? '';
+/** A QStash cron, or a 400 `ApiError` naming the problem. */
+function parseCron(text: string): Cron {
   try {
-    return new Cron(pattern, { mode: '5-part', paused: true, ...(match ? { timezone: match[1] } : {}) });
+    return parseQStashCron(text);
   } catch (error) {
     throw new ApiError(400, `invalid Upstash-Cron header: ${text} (${(error as Error).message})`);
   }
