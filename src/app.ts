@@ -23,7 +23,7 @@ import { PublishRelay } from './jobs/relay.js';
 import { exampleJobs } from './jobs/types/index.js';
 import type { Logger } from './logger.js';
 import { createQStashClient } from './jobs/publisher.js';
-import { createQStashStandIn, type QStashStandIn } from './qstash/standin.js';
+import { createQStashStandIn, type QStashStandIn } from './qstash/standin/index.js';
 
 export interface AppOptions {
   config: Config;
@@ -117,6 +117,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
           nextSigningKey: config.signingKeys.next,
           basePath: standInPath,
           retryDelayFactor: config.retryDelayFactor,
+          scheduleTimeScale: config.scheduleTimeScale,
           logger: logger.child({ component: 'qstash-standin' }),
         })
       : undefined;
@@ -146,7 +147,19 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     intervalMs: config.heartbeat.intervalSeconds * 1000,
     lostAfterMs: config.heartbeat.intervalSeconds * config.heartbeat.misses * 1000,
   };
-  const jobs = createJobs({ db: database.db, registry, dispatcher, events, policy: config.policy, logger, answerStatus, liveness, bulk: config.bulk });
+  const jobs = createJobs({
+    db: database.db,
+    registry,
+    dispatcher,
+    events,
+    policy: config.policy,
+    logger,
+    answerStatus,
+    liveness,
+    bulk: config.bulk,
+    qstash,
+    endpointUrl: (path) => publicUrl() + path,
+  });
   const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });
   const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger, maxBodyBytes: config.http.workerMaxBodyKiB * 1024 });
   const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger });

@@ -30,6 +30,7 @@ export const ENV_OPTIONS = {
   QSTASH_CURRENT_SIGNING_KEY: v('string', 'qstash', 'currentSigningKey'),
   QSTASH_NEXT_SIGNING_KEY: v('string', 'qstash', 'nextSigningKey'),
   QSTASH_RETRY_DELAY_FACTOR: v('number', 'qstash', 'retryDelayFactor'),
+  QSTASH_SCHEDULE_TIME_SCALE: v('number', 'qstash', 'scheduleTimeScale'),
   JOBSCOPE_PUBLISH_DEADLINE_SECONDS: v('number', 'publish', 'deadlineSeconds'),
   JOBSCOPE_PUBLISH_RETRY_BASE_MS: v('number', 'publish', 'retryBaseMs'),
   JOBSCOPE_READ_KEYS: v('list', 'apiKeys', 'read'),

@@ -32,6 +32,8 @@ export interface Config {
   qstash: QStashMode;
   signingKeys: { current: string; next: string };
   retryDelayFactor: number;
+  /** The local stand-in's schedule clock speed (1 = real time). */
+  scheduleTimeScale: number;
   /** How the outbox relay retries a publish, and when it gives up. */
   publish: ResolvedOptions['publish'];
   log: { level: ResolvedOptions['log']['level']; format: 'pretty' | 'json'; dir: string | undefined };
@@ -166,6 +168,7 @@ function toConfig(options: ResolvedOptions): Config {
       next: qstash.nextSigningKey ?? DEV_NEXT_SIGNING_KEY,
     },
     retryDelayFactor: qstash.retryDelayFactor,
+    scheduleTimeScale: qstash.scheduleTimeScale,
     publish: options.publish,
     log: {
       level: options.log.level,

@@ -76,6 +76,8 @@ export const OptionsSchema = z.strictObject({
       nextSigningKey: z.string().min(1).optional(),
       /** Scales the local stand-in's retry backoff (1 = QStash's real delays). */
       retryDelayFactor: z.number().positive().default(1),
+      /** Speeds up the local stand-in's schedule clock (1 = real time; 600 runs a per-minute cron every 100 ms). */
+      scheduleTimeScale: z.number().positive().default(1),
     })
     .prefault({}),
   publish: z

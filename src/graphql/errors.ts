@@ -13,6 +13,9 @@ import {
   UnknownJobTypeError,
   BulkOperationNotFoundError,
   BulkTooLargeError,
+  DeadLetterNotFoundError,
+  QStashRequestError,
+  ScheduleNotFoundError,
 } from '../jobs/errors.js';
 
 /** `extensions.code` of the errors a client is expected to handle. */
@@ -28,7 +31,10 @@ export type ErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'EVENTS_LOST'
   | 'BULK_OPERATION_NOT_FOUND'
-  | 'BULK_TOO_LARGE';
+  | 'BULK_TOO_LARGE'
+  | 'DEAD_LETTER_NOT_FOUND'
+  | 'SCHEDULE_NOT_FOUND'
+  | 'QSTASH_ERROR';
 
 /** The database could not be reached: HTTP 503 with Retry-After, the driver's words left to the log. */
 export function serviceUnavailable(): GraphQLError {
@@ -63,6 +69,9 @@ function codedExtensions(error: unknown): { code: ErrorCode; [key: string]: unkn
   if (error instanceof JobEventsLostError) return { code: error.code, gapSeconds: Math.round(error.gapMs / 1000) };
   if (error instanceof BulkOperationNotFoundError) return { code: error.code, operationId: error.operationId };
   if (error instanceof BulkTooLargeError) return { code: error.code, matched: error.matched, maxJobs: error.maxJobs };
+  if (error instanceof DeadLetterNotFoundError) return { code: error.code, dlqIds: error.dlqIds };
+  if (error instanceof ScheduleNotFoundError) return { code: error.code, scheduleId: error.scheduleId };
+  if (error instanceof QStashRequestError) return { code: error.code, status: error.status ?? null };
   return undefined;
 }
 

@@ -17,6 +17,8 @@ import './purge-job-executions.js';
 import './replay-job.js';
 import './audit-log.js';
 import './bulk-operations.js';
+import './dead-letters.js';
+import './schedules.js';
 import './job-events.js';
 
 /** The schema, built once from every registered module. */

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { actorLabel, APP_ACTOR, type Actor } from './actor.js';
 import { InvalidPayloadError, toPayloadIssues } from './errors.js';
 import { queuePublish, requeuePublish, type OutboxWriter } from './outbox.js';
-import type { JobRegistry } from './registry.js';
+import type { JobDefinition, JobRegistry } from './registry.js';
 import { UNSTORABLE_TEXT, unstorablePaths } from './storable.js';
 
 export { QSTASH_TIMEOUT_GRACE_SECONDS } from './relay.js';
@@ -57,6 +57,21 @@ export interface DispatcherDeps {
   onQueued?: (() => void) | undefined;
 }
 
+/**
+ * The payload as its job type's zod schema parses it, or InvalidPayloadError (also for what
+ * PostgreSQL cannot store, which would otherwise fail the insert as an unexpected error). What
+ * an enqueue and a schedule's runs are checked by.
+ */
+export function validatePayload(definition: JobDefinition, payload: unknown, metadata: JobMetadata): unknown {
+  const parsed = definition.schema.safeParse(payload);
+  if (!parsed.success) throw new InvalidPayloadError(definition.type, toPayloadIssues(parsed.error));
+  const unstorable = unstorablePaths({ payload: parsed.data, metadata });
+  if (unstorable.length > 0) {
+    throw new InvalidPayloadError(definition.type, unstorable.map((path) => ({ path, message: UNSTORABLE_TEXT })));
+  }
+  return parsed.data;
+}
+
 /** Validates and records jobs with their publish requests; the relay (relay.ts) publishes them. */
 export class JobDispatcher {
   constructor(private readonly deps: DispatcherDeps) {}
@@ -70,13 +85,7 @@ export class JobDispatcher {
   async enqueue(type: string, payload: unknown, command: EnqueueCommand = {}): Promise<JobExecution> {
     const metadata = command.metadata ?? {};
     const definition = this.deps.registry.get(type);
-    const parsed = definition.schema.safeParse(payload);
-    if (!parsed.success) throw new InvalidPayloadError(type, toPayloadIssues(parsed.error));
-    // What PostgreSQL refuses would fail the insert as an unexpected error: refused here, named.
-    const unstorable = unstorablePaths({ payload: parsed.data, metadata });
-    if (unstorable.length > 0) {
-      throw new InvalidPayloadError(type, unstorable.map((path) => ({ path, message: UNSTORABLE_TEXT })));
-    }
+    const parsed = { data: validatePayload(definition, payload, metadata) };
 
     const jobId = randomUUID();
     const envelope: JobEnvelope = {

@@ -181,3 +181,30 @@ export class BulkTooLargeError extends CodedError {
     );
   }
 }
+
+/** No dead letter (QStash DLQ message) has one of these ids; nothing was changed. */
+export class DeadLetterNotFoundError extends CodedError {
+  override name = 'DeadLetterNotFoundError';
+  readonly code = 'DEAD_LETTER_NOT_FOUND';
+  constructor(readonly dlqIds: readonly string[]) {
+    super(`No dead letter with id ${dlqIds.join(', ')}`);
+  }
+}
+
+/** No QStash schedule has that id. */
+export class ScheduleNotFoundError extends CodedError {
+  override name = 'ScheduleNotFoundError';
+  readonly code = 'SCHEDULE_NOT_FOUND';
+  constructor(readonly scheduleId: string) {
+    super(`No schedule with id ${scheduleId}`);
+  }
+}
+
+/** QStash refused a request about its own state (DLQ, schedules) or could not be reached. */
+export class QStashRequestError extends CodedError {
+  override name = 'QStashRequestError';
+  readonly code = 'QSTASH_ERROR';
+  constructor(readonly status: number | undefined, options: { cause: unknown }) {
+    super(`QStash answered ${status ?? 'nothing'}: ${errorMessage(options.cause)}`, options);
+  }
+}

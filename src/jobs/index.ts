@@ -38,6 +38,26 @@ import {
   type BulkOperation,
   type BulkPass,
 } from './ops/bulk.js';
+import {
+  deadLetterOfMessage,
+  deleteDeadLetters,
+  listDeadLetters,
+  retryDeadLetters,
+  type DeadLetter,
+  type ListDeadLetters,
+  type RetriedDeadLetter,
+} from './ops/dead-letters.js';
+import type { QStashStateDeps } from './ops/qstash.js';
+import {
+  createSchedule,
+  deleteSchedule,
+  getSchedule,
+  lastRunOf,
+  listSchedules,
+  setSchedulePaused,
+  type CreateSchedule,
+  type Schedule,
+} from './ops/schedules.js';
 import { purgeJobExecutions, type PurgeJobExecutions, type PurgeResult } from './ops/retention.js';
 import type { Liveness } from './recorder.js';
 import { replayJob, type ReplayInput } from './replay.js';
@@ -49,6 +69,8 @@ export type { EnqueueCommand, EnqueueTransaction } from './dispatcher.js';
 export type { AuditEntry, AuditLogFilter, ListAuditLog } from './ops/audit.js';
 export type { ReplayInput } from './replay.js';
 export type { BulkKind, BulkOperation, BulkPass } from './ops/bulk.js';
+export type { DeadLetter, DeadLetterFilter, ListDeadLetters, RetriedDeadLetter } from './ops/dead-letters.js';
+export type { CreateSchedule, Schedule } from './ops/schedules.js';
 
 /** A bulk retry or cancel as asked for (`retryJobs`, `cancelJobs`). */
 export interface BulkRequest {
@@ -107,6 +129,19 @@ export interface Jobs {
   cancelBulk(operationId: string, options?: CommandOptions): Promise<BulkOperation>;
   /** One pass of the bulk runner: claims a running operation no live instance holds and works on it. */
   runBulk(owner: string, shouldStop: () => boolean): Promise<BulkPass>;
+  /**
+   * Retries QStash dead letters (new messages, retried from 0); their jobs go back to `pending`
+   * (DeadLetterNotFoundError when any id is unknown: then nothing is retried).
+   */
+  retryDeadLetters(dlqIds: readonly string[], options?: CommandOptions): Promise<RetriedDeadLetter[]>;
+  /** Deletes QStash dead letters (DeadLetterNotFoundError when any id is unknown: then nothing is deleted). */
+  deleteDeadLetters(dlqIds: readonly string[], options?: CommandOptions): Promise<DeadLetter[]>;
+  /** Creates a QStash schedule of a job type (UnknownJobTypeError, InvalidPayloadError, InvalidArgumentError for the cron). */
+  createSchedule(input: CreateSchedule, options?: CommandOptions): Promise<Schedule>;
+  /** Pauses or resumes a schedule (ScheduleNotFoundError). */
+  setSchedulePaused(scheduleId: string, paused: boolean, options?: CommandOptions): Promise<Schedule>;
+  /** Deletes a schedule, answering it as it was (ScheduleNotFoundError); its runs' jobs stay. */
+  deleteSchedule(scheduleId: string, options?: CommandOptions): Promise<Schedule>;
   /** Deletes final jobs that finished before `olderThan`, in small batches (or counts them: `dryRun`). */
   purge(input: PurgeJobExecutions, options?: CommandOptions): Promise<PurgeResult>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
@@ -142,6 +177,18 @@ export interface Jobs {
     /** The first jobs of an operation's set, in the order it works through them. */
     bulkSample(id: string): Promise<JobExecution[]>;
   };
+  /** QStash's own state, read through the Client (the stand-in, or QStash by configuration). */
+  readonly qstash: {
+    /** QStash's dead letters, newest first, each with the job it belongs to. */
+    deadLetters(input?: ListDeadLetters): ReturnType<typeof listDeadLetters>;
+    /** The dead letter of one message (a job's latest), if it is in the DLQ. */
+    deadLetterOfMessage(messageId: string): Promise<DeadLetter | undefined>;
+    /** QStash's schedules, oldest first. */
+    schedules(): Promise<Schedule[]>;
+    schedule(scheduleId: string): Promise<Schedule | undefined>;
+    /** The latest job a schedule's run created (from the database). */
+    lastRunOf(scheduleId: string): Promise<JobExecution | undefined>;
+  };
 }
 
 export interface JobsDeps {
@@ -156,6 +203,9 @@ export interface JobsDeps {
   liveness: Liveness;
   /** Pacing and cap of bulk operations. */
   bulk: { ratePerSecond: number; maxJobs: number };
+  /** The QStash Client (its DLQ and schedules) and the public URL of a worker endpoint path. */
+  qstash: QStashStateDeps['qstash'];
+  endpointUrl: QStashStateDeps['endpointUrl'];
 }
 
 /** The reaper acts as jobscope itself; its log lines say `system:reaper`. */
@@ -172,6 +222,8 @@ export function createJobs(deps: JobsDeps): Jobs {
   const audit = <T>(actor: Actor | undefined, action: string, args: AuditedAction['args'], command: () => Promise<T>, summarize: (result: T) => AuditSummary) =>
     actor === undefined || actor.kind === 'app' ? command() : audited({ db, logger }, { actor, action, args }, command, summarize);
   const touched = (job: JobExecution): AuditSummary => ({ jobIds: [job.jobId] });
+  const qstashState: QStashStateDeps = { db, registry, logger, qstash: deps.qstash, endpointUrl: deps.endpointUrl };
+  const linkedJobs = (letters: readonly { jobId: string | null }[]) => letters.flatMap((letter) => (letter.jobId ? [letter.jobId] : []));
   return {
     registry,
     events,
@@ -241,6 +293,46 @@ export function createJobs(deps: JobsDeps): Jobs {
         bulkOperationId: operation.id,
         detail: { status: operation.status, processed: operation.processed },
       })),
+    retryDeadLetters: (dlqIds, options = {}) =>
+      audit(
+        options.actor ?? APP_ACTOR,
+        'retryDeadLetters',
+        { dlqIds: [...dlqIds] },
+        () => retryDeadLetters({ ...qstashState, logger: logFor(options.actor), stuckAfterMinutes: policy.stuckAfterMinutes }, dlqIds),
+        (retried) => ({ jobIds: linkedJobs(retried), detail: { messageIds: retried.map((entry) => entry.messageId) } }),
+      ),
+    deleteDeadLetters: (dlqIds, options = {}) =>
+      audit(
+        options.actor ?? APP_ACTOR,
+        'deleteDeadLetters',
+        { dlqIds: [...dlqIds] },
+        () => deleteDeadLetters({ ...qstashState, logger: logFor(options.actor) }, dlqIds),
+        (deleted) => ({ jobIds: linkedJobs(deleted), detail: { deleted: deleted.length } }),
+      ),
+    createSchedule: (input, options = {}) =>
+      audit(
+        options.actor ?? APP_ACTOR,
+        'createSchedule',
+        { jobType: input.jobType, cron: input.cron, payload: input.payload, metadata: input.metadata ?? null },
+        () => createSchedule({ ...qstashState, logger: logFor(options.actor) }, input),
+        (schedule) => ({ detail: { scheduleId: schedule.id } }),
+      ),
+    setSchedulePaused: (scheduleId, paused, options = {}) =>
+      audit(
+        options.actor ?? APP_ACTOR,
+        paused ? 'pauseSchedule' : 'resumeSchedule',
+        { scheduleId },
+        () => setSchedulePaused({ ...qstashState, logger: logFor(options.actor) }, scheduleId, paused),
+        (schedule) => ({ detail: { scheduleId: schedule.id, paused: schedule.paused } }),
+      ),
+    deleteSchedule: (scheduleId, options = {}) =>
+      audit(
+        options.actor ?? APP_ACTOR,
+        'deleteSchedule',
+        { scheduleId },
+        () => deleteSchedule({ ...qstashState, logger: logFor(options.actor) }, scheduleId),
+        (schedule) => ({ detail: { scheduleId: schedule.id, jobType: schedule.jobType } }),
+      ),
     runBulk: (owner, shouldStop) => runBulkPass(bulkDeps, owner, shouldStop),
     purge: (input, options = {}) =>
       audit(
@@ -258,6 +350,13 @@ export function createJobs(deps: JobsDeps): Jobs {
     reap: () => reapLostAttempts({ db, registry, dispatcher, logger: logFor(REAPER_ACTOR), liveness }),
     liveness,
     read: createReader(db, policy),
+    qstash: {
+      deadLetters: (input) => listDeadLetters(qstashState, input),
+      deadLetterOfMessage: (messageId) => deadLetterOfMessage(qstashState, messageId),
+      schedules: () => listSchedules(qstashState),
+      schedule: (scheduleId) => getSchedule(qstashState, scheduleId),
+      lastRunOf: (scheduleId) => lastRunOf(qstashState, scheduleId),
+    },
   };
 }
 

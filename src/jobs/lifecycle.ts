@@ -35,12 +35,36 @@ export function mayTransition(transition: Transition, stuckAfterMinutes: number,
 export async function resetJobForRetry(
   db: JobWriter,
   jobId: string,
-  { stuckAfterMinutes }: { stuckAfterMinutes: number },
+  {
+    stuckAfterMinutes,
+    redelivery,
+  }: {
+    stuckAfterMinutes: number;
+    /**
+     * QStash redelivers the job's message `from` as the new message `to` (a DLQ retry): only while
+     * the row still names `from`, since the new delivery may have arrived and moved it on already.
+     */
+    redelivery?: { from: string; to: string } | undefined;
+  },
 ): Promise<JobExecution | undefined> {
   const [row] = await db
     .update(jobExecutions)
-    .set({ status: TRANSITIONS.retry.to, error: null, retryCount: 0, startedAt: null, completedAt: null, updatedAt: new Date() })
-    .where(and(eq(jobExecutions.jobId, jobId), mayTransition('retry', stuckAfterMinutes)))
+    .set({
+      status: TRANSITIONS.retry.to,
+      error: null,
+      retryCount: 0,
+      startedAt: null,
+      completedAt: null,
+      updatedAt: new Date(),
+      ...(redelivery === undefined ? {} : { messageId: redelivery.to }),
+    })
+    .where(
+      and(
+        eq(jobExecutions.jobId, jobId),
+        mayTransition('retry', stuckAfterMinutes),
+        redelivery === undefined ? undefined : eq(jobExecutions.messageId, redelivery.from),
+      ),
+    )
     .returning();
   return row;
 }

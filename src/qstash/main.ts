@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import { createServerAdapter } from '@whatwg-node/server';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from './dev-credentials.js';
-import { createQStashStandIn } from './standin.js';
+import { createQStashStandIn } from './standin/index.js';
 
 if (process.env.NODE_ENV === 'production') {
   console.error('The local QStash stand-in uses public development credentials and refuses to run with NODE_ENV=production.');
@@ -18,13 +18,21 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.exit(1);
 }
 
-// Scales the retry backoff (and Retry-After answers) like the in-process stand-in's option, so
-// tests and demos against this process see retries in seconds, not minutes.
-const retryDelayFactor = process.env.QSTASH_RETRY_DELAY_FACTOR ? Number(process.env.QSTASH_RETRY_DELAY_FACTOR) : 1;
-if (!Number.isFinite(retryDelayFactor) || retryDelayFactor <= 0) {
-  console.error(`Invalid QSTASH_RETRY_DELAY_FACTOR: ${process.env.QSTASH_RETRY_DELAY_FACTOR} (a positive number, 1 = QStash's real delays)`);
-  process.exit(1);
+/** A positive number from the environment, `1` when unset; exits with the hint when it is not one. */
+function positiveFactor(name: string, hint: string): number {
+  const text = process.env[name];
+  const value = text ? Number(text) : 1;
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error(`Invalid ${name}: ${text} (${hint})`);
+    process.exit(1);
+  }
+  return value;
 }
+
+// Scale the retry backoff (and Retry-After answers) and the schedule clock like the in-process
+// stand-in's options, so tests and demos against this process see retries and cron runs in seconds.
+const retryDelayFactor = positiveFactor('QSTASH_RETRY_DELAY_FACTOR', "a positive number, 1 = QStash's real delays");
+const scheduleTimeScale = positiveFactor('QSTASH_SCHEDULE_TIME_SCALE', 'a positive number, 1 = real time, 60 = a minute per second');
 
 const log =
   (level: string) =>
@@ -37,6 +45,7 @@ const standIn = createQStashStandIn({
   currentSigningKey: DEV_CURRENT_SIGNING_KEY,
   nextSigningKey: DEV_NEXT_SIGNING_KEY,
   retryDelayFactor,
+  scheduleTimeScale,
   logger: {
     info: log('info'),
     warn: log('warn'),

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServerAdapter } from '@whatwg-node/server';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from '../../src/qstash/dev-credentials.js';
-import { createQStashStandIn, type QStashStandIn } from '../../src/qstash/standin.js';
+import { createQStashStandIn, type QStashStandIn } from '../../src/qstash/standin/index.js';
 
 const runs = new Map<string, number>();
 /**

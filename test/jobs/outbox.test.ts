@@ -13,7 +13,7 @@ import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
 import { jobAttempts, jobExecutions, jobPublishes } from '../../src/db/schema.js';
 import { claimPublishes, deduplicationId } from '../../src/jobs/outbox.js';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from '../../src/qstash/dev-credentials.js';
-import { createQStashStandIn, type QStashStandIn } from '../../src/qstash/standin.js';
+import { createQStashStandIn, type QStashStandIn } from '../../src/qstash/standin/index.js';
 import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
 import { graphqlData } from '../helpers/graphql.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';

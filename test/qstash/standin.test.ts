@@ -1,67 +1,28 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Client, QstashError, Receiver } from '@upstash/qstash';
-import { createServerAdapter } from '@whatwg-node/server';
+import { Client, QstashError } from '@upstash/qstash';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQStashStandIn, type QStashStandIn } from '../../src/qstash/standin.js';
+import { createQStashStandIn, type QStashStandIn } from '../../src/qstash/standin/index.js';
+import {
+  closedPortUrl,
+  CURRENT_SIGNING_KEY,
+  header,
+  NEXT_SIGNING_KEY,
+  type Received,
+  type Responder,
+  type StandInHarness,
+  startStandInHarness,
+  TOKEN,
+} from '../helpers/standin.js';
 
-const TOKEN = 'test-token';
-const CURRENT_SIGNING_KEY = 'sig_currentTestKey123';
-const NEXT_SIGNING_KEY = 'sig_nextTestKey456';
-
-/** One request the destination server received. */
-interface Received {
-  path: string;
-  method: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  at: number;
-}
-
-interface Reply {
-  status?: number;
-  headers?: Record<string, string>;
-  body?: string;
-  /** Never answer (the stand-in's timeout has to end the attempt). */
-  hang?: boolean;
-  /** Answer only once this settles. */
-  after?: Promise<unknown>;
-}
-
-type Responder = (request: Received, attempt: number) => Reply;
-
+let harness: StandInHarness;
 let standIn: QStashStandIn;
-let qstashServer: Server;
-let destinationServer: Server;
 let qstashUrl: string;
 let destinationUrl: string;
 let client: Client;
-const receiver = new Receiver({ currentSigningKey: CURRENT_SIGNING_KEY, nextSigningKey: NEXT_SIGNING_KEY });
-const received: Received[] = [];
-const responders = new Map<string, Responder>();
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function stop(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
-
-/** Requests the destination received on `pathname` (query ignored), in arrival order. */
-function requestsTo(pathname: string): Received[] {
-  return received.filter((request) => request.path.split('?')[0] === pathname);
-}
-
-function header(request: Received | undefined, name: string): string | undefined {
-  const value = request?.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
+let responders: Map<string, Responder>;
+let requestsTo: (pathname: string) => Received[];
 
 async function verify(request: Received | undefined, url: string, body = request?.body ?? ''): Promise<boolean> {
-  return receiver.verify({ signature: header(request, 'upstash-signature') ?? '', body, url });
+  return harness.receiver.verify({ signature: header(request, 'upstash-signature') ?? '', body, url });
 }
 
 async function eventStates(messageId: string): Promise<string[]> {
@@ -70,45 +31,12 @@ async function eventStates(messageId: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  destinationServer = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const request: Received = {
-        path: req.url ?? '/',
-        method: req.method ?? 'GET',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        at: Date.now(),
-      };
-      received.push(request);
-      const pathname = request.path.split('?')[0] ?? '/';
-      const responder = responders.get(pathname);
-      const reply = responder ? responder(request, requestsTo(pathname).length) : {};
-      if (reply.hang) return;
-      void (reply.after ?? Promise.resolve()).then(() => {
-        res.writeHead(reply.status ?? 200, { 'content-type': 'text/plain', ...reply.headers });
-        res.end(reply.body ?? 'ok');
-      });
-    });
-  });
-  destinationUrl = await listen(destinationServer);
-
-  standIn = createQStashStandIn({
-    token: TOKEN,
-    currentSigningKey: CURRENT_SIGNING_KEY,
-    nextSigningKey: NEXT_SIGNING_KEY,
-    retryDelayFactor: 0.0001,
-  });
-  qstashServer = createServer(createServerAdapter((request: Request) => standIn.fetch(request)));
-  qstashUrl = await listen(qstashServer);
-  client = new Client({ baseUrl: qstashUrl, token: TOKEN, retry: false, enableTelemetry: false });
+  harness = await startStandInHarness();
+  ({ standIn, qstashUrl, destinationUrl, client, responders, requestsTo } = harness);
 });
 
 afterAll(async () => {
-  await standIn?.close();
-  if (qstashServer) await stop(qstashServer);
-  if (destinationServer) await stop(destinationServer);
+  await harness?.close();
 });
 
 describe('QStash stand-in', () => {
@@ -315,9 +243,7 @@ describe('QStash stand-in', () => {
   });
 
   it('counts a network error as a failed attempt', async () => {
-    const closedServer = createServer();
-    const closedUrl = await listen(closedServer);
-    await stop(closedServer);
+    const closedUrl = await closedPortUrl();
     const { messageId } = await client.publishJSON({ url: `${closedUrl}/gone`, body: {}, retries: 1 });
     await standIn.idle();
     const { events } = await client.logs({ filter: { messageId } });
