@@ -91,6 +91,7 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
     const client = postgres(target.url, {
       max: options.maxConnections ?? 10,
       onnotice: () => {},
+      backoff: reconnectBackoffSeconds,
       // A startup parameter, so every connection of the pool (LISTEN included) has it from the start.
       connection: { application_name: 'jobscope', ...(schema !== undefined ? { search_path: schema } : {}) },
     });
@@ -203,6 +204,21 @@ export async function openDatabase(target: DatabaseTarget, options: OpenOptions 
       }
     },
   };
+}
+
+/**
+ * The longest wait, in seconds, before the pool tries a lost connection again. postgres.js counts
+ * failed connects in one counter for the whole pool and waits (0.5–1) × min(3^n / 100, 20) s, so
+ * after a cut of a few seconds, in which every connection of the pool failed several times, it
+ * waited up to 20 s: jobscope answered 503 for 10–20 s after the database was back (the combined
+ * fault test, test/jobs/cut-under-load.test.ts). Capped, a restored database is used again within
+ * about this long.
+ */
+export const RECONNECT_MAX_SECONDS = 1;
+
+/** postgres.js' `backoff`: 50 ms doubling per failed connect, at most {@link RECONNECT_MAX_SECONDS}, with jitter. */
+export function reconnectBackoffSeconds(failures: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(RECONNECT_MAX_SECONDS, 0.05 * 2 ** failures);
 }
 
 /**

@@ -248,12 +248,23 @@ export class JobEventBus {
 
   /** LISTEN on a new session, then replay (or, the first time, only take note of) what the log holds. */
   private async connect(replay: boolean): Promise<number> {
-    const session = await this.handle.listen(JOB_EVENTS_CHANNEL, (payload) => this.onPayload(payload));
+    // Live payloads wait from the moment LISTEN may be in place, not from when `listen` has
+    // resolved: a notification can come in the same socket read as LISTEN's answer and be handed
+    // over before this function goes on. Delivered then, it came ahead of the older events the
+    // replay delivers next (seen once in CI: one event early, with a single writer).
+    this.buffered = [];
+    let session: ListenSession;
+    try {
+      session = await this.handle.listen(JOB_EVENTS_CHANNEL, (payload) => this.onPayload(payload));
+    } catch (error) {
+      this.buffered = undefined;
+      throw error;
+    }
     if (this.closed) {
+      this.buffered = undefined;
       await session.stop();
       return 0;
     }
-    this.buffered = [];
     let replayed = 0;
     try {
       const gapMs = Date.now() - this.healthyAt;

@@ -69,31 +69,35 @@ export interface ClaimedPublish {
  * deduplication id, so QStash does not deliver it twice. Counts the attempt.
  */
 export async function claimPublishes(db: Database, { limit, leaseMs }: { limit: number; leaseMs: number }): Promise<ClaimedPublish[]> {
-  const due = db
-    .select({ jobId: jobPublishes.jobId })
-    .from(jobPublishes)
-    .where(and(eq(jobPublishes.state, 'queued'), lte(jobPublishes.nextAttemptAt, sql`now()`)))
-    .orderBy(jobPublishes.nextAttemptAt)
-    .limit(limit)
-    .for('update', { skipLocked: true });
-  const requests = await db
-    .update(jobPublishes)
-    .set({
-      attempts: sql`${jobPublishes.attempts} + 1`,
-      nextAttemptAt: sql`now() + make_interval(secs => ${leaseMs / 1000})`,
-    })
-    .where(inArray(jobPublishes.jobId, due))
-    .returning();
-  if (requests.length === 0) return [];
-  const jobs = await db
-    .select({ jobId: jobExecutions.jobId, jobType: jobExecutions.jobType, status: jobExecutions.status, payload: jobExecutions.payload })
-    .from(jobExecutions)
-    .where(inArray(jobExecutions.jobId, requests.map((r) => r.jobId)));
-  const byId = new Map(jobs.map((job) => [job.jobId, job]));
-  // The foreign key cascades: a request's job exists while the request does.
-  return requests.flatMap((request) => {
-    const job = byId.get(request.jobId);
-    return job ? [{ request, job }] : [];
+  // One transaction: a claim whose jobs could not be read (the connection lost in between) is
+  // undone, instead of holding the requests for the whole lease.
+  return db.transaction(async (tx) => {
+    const due = tx
+      .select({ jobId: jobPublishes.jobId })
+      .from(jobPublishes)
+      .where(and(eq(jobPublishes.state, 'queued'), lte(jobPublishes.nextAttemptAt, sql`now()`)))
+      .orderBy(jobPublishes.nextAttemptAt)
+      .limit(limit)
+      .for('update', { skipLocked: true });
+    const requests = await tx
+      .update(jobPublishes)
+      .set({
+        attempts: sql`${jobPublishes.attempts} + 1`,
+        nextAttemptAt: sql`now() + make_interval(secs => ${leaseMs / 1000})`,
+      })
+      .where(inArray(jobPublishes.jobId, due))
+      .returning();
+    if (requests.length === 0) return [];
+    const jobs = await tx
+      .select({ jobId: jobExecutions.jobId, jobType: jobExecutions.jobType, status: jobExecutions.status, payload: jobExecutions.payload })
+      .from(jobExecutions)
+      .where(inArray(jobExecutions.jobId, requests.map((r) => r.jobId)));
+    const byId = new Map(jobs.map((job) => [job.jobId, job]));
+    // The foreign key cascades: a request's job exists while the request does.
+    return requests.flatMap((request) => {
+      const job = byId.get(request.jobId);
+      return job ? [{ request, job }] : [];
+    });
   });
 }
 
@@ -111,6 +115,17 @@ export async function markPublished(db: Database, request: Pick<JobPublish, 'job
       .returning({ jobId: jobPublishes.jobId });
     if (row) await tx.update(jobExecutions).set({ messageId }).where(eq(jobExecutions.jobId, request.jobId));
   });
+}
+
+/**
+ * Gives a claimed request back, due now, for the relay to take again: its outcome could not be
+ * recorded (the database went away), so it is not left waiting out the lease.
+ */
+export async function releaseClaim(db: Database, request: Pick<JobPublish, 'jobId' | 'generation'>): Promise<void> {
+  await db
+    .update(jobPublishes)
+    .set({ nextAttemptAt: sql`now()` })
+    .where(and(eq(jobPublishes.jobId, request.jobId), eq(jobPublishes.generation, request.generation), eq(jobPublishes.state, 'queued')));
 }
 
 /** A transient failure: tries again at `retryAt`, with the error kept for the record. */

@@ -64,6 +64,11 @@ export function workerLostError(silentMs: number): string {
   return `${WORKER_LOST}: no heartbeat for ${(silentMs / 1000).toFixed(1)} s (the worker stopped mid-run)`;
 }
 
+/** The `error` of an attempt whose request QStash saw end (it delivered the next one) without an outcome recorded. */
+export function answeredWithoutOutcomeError(attempt: number): string {
+  return `${WORKER_LOST}: QStash delivered attempt ${attempt + 1}, so attempt ${attempt} had ended without recording an outcome`;
+}
+
 /** Whether an open attempt still has its worker, judged from its last heartbeat (or start, before heartbeats). */
 export function attemptLiveness(
   open: Pick<JobAttempt, 'startedAt' | 'heartbeatAt'>,
@@ -129,11 +134,16 @@ export async function beginAttempt(db: Database, input: BeginAttempt): Promise<A
 
       const open = attempts.find((a) => a.finishedAt === null);
       if (open) {
+        // QStash sends delivery n+1 of a message only once attempt n's request has ended (answered
+        // or timed out): an open earlier attempt of this very message will record nothing more
+        // (its worker answered without recording, the database being away, or died). Taken over
+        // at once: waiting for its heartbeats to lapse would answer 409 and spend a retry.
+        const answered = open.messageId === messageId && open.attempt < retried;
         const live = attemptLiveness(open, now, { timeoutSeconds: input.timeoutSeconds, lostAfterMs: input.liveness.lostAfterMs });
-        if (!live.lost) return { kind: 'busy', execution, lostInMs: live.lostInMs, endsInMs: live.endsInMs };
+        if (!live.lost && !answered) return { kind: 'busy', execution, lostInMs: live.lostInMs, endsInMs: live.endsInMs };
         await tx
           .update(jobAttempts)
-          .set({ finishedAt: now, error: workerLostError(live.silentMs) })
+          .set({ finishedAt: now, error: live.lost ? workerLostError(live.silentMs) : answeredWithoutOutcomeError(open.attempt) })
           .where(eq(jobAttempts.id, open.id));
         tookOver = { attemptId: open.id, messageId: open.messageId, attempt: open.attempt, silentMs: live.silentMs };
       }

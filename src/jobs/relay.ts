@@ -7,7 +7,7 @@ import { QstashError, QstashRatelimitError, type Client } from '@upstash/qstash'
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { errorMessage } from './errors.js';
-import { claimPublishes, deduplicationId, failPublish, markPublished, schedulePublishRetry, type ClaimedPublish } from './outbox.js';
+import { claimPublishes, deduplicationId, failPublish, markPublished, releaseClaim, schedulePublishRetry, type ClaimedPublish } from './outbox.js';
 import type { JobRegistry } from './registry.js';
 
 /**
@@ -62,6 +62,12 @@ export class PublishRelay {
   private stopped = false;
   /** Retries scheduled by this relay since it was created (for /metrics and the tests). */
   retries = 0;
+  /**
+   * Claims whose outcome could not be recorded (the database went away mid-round), by job id:
+   * recorded (a publish QStash accepted) or given back at the start of the next round, instead of
+   * holding the request, and its job `pending`, for the rest of the lease.
+   */
+  private readonly unfinished = new Map<string, { request: ClaimedPublish['request']; messageId: string | undefined }>();
 
   constructor(private readonly deps: RelayDeps) {}
 
@@ -126,19 +132,51 @@ export class PublishRelay {
 
   /** Claims one batch of due requests and publishes them; resolves to how many it claimed. */
   async round(): Promise<number> {
+    await this.settleUnfinished();
     const claimed = await claimPublishes(this.deps.db, { limit: BATCH_SIZE, leaseMs: LEASE_MS });
     await Promise.all(claimed.map((item) => this.publishOne(item)));
     return claimed.length;
   }
 
-  private async publishOne({ request, job }: ClaimedPublish): Promise<void> {
+  /** Records or gives back what an earlier round could not; throws (ending the round) while the database is still away. */
+  private async settleUnfinished(): Promise<void> {
+    for (const [jobId, { request, messageId }] of this.unfinished) {
+      if (messageId !== undefined) await markPublished(this.deps.db, request, messageId);
+      else await releaseClaim(this.deps.db, request);
+      this.unfinished.delete(jobId);
+      this.deps.logger.info('[jobs] Publish outcome settled after the database answered again', {
+        jobId,
+        ...(messageId !== undefined ? { messageId, event: 'enqueued' } : { released: true }),
+      });
+    }
+  }
+
+  private async publishOne(item: ClaimedPublish): Promise<void> {
+    const { request, job } = item;
+    let messageId: string | undefined;
+    try {
+      if (job.status === 'cancelled') {
+        await failPublish(this.deps.db, request, { error: 'The job was cancelled before it was published', failJob: false });
+        return;
+      }
+      const outcome = await this.attempt(item);
+      if (outcome.kind === 'published') messageId = outcome.messageId;
+      await this.record(item, outcome);
+    } catch (error) {
+      // Only the database can fail here (attempt() turns QStash's failures into outcomes).
+      this.unfinished.set(job.jobId, { request, messageId });
+      this.deps.logger.warn('[jobs] Publish outcome not recorded; settled once the database answers', {
+        jobId: job.jobId,
+        type: job.jobType,
+        published: messageId !== undefined,
+        error: errorMessage(error),
+      });
+    }
+  }
+
+  private async record({ request, job }: ClaimedPublish, outcome: Outcome): Promise<void> {
     const { db, logger } = this.deps;
     const log = logger.child({ jobId: job.jobId, jobType: job.jobType });
-    if (job.status === 'cancelled') {
-      await failPublish(db, request, { error: 'The job was cancelled before it was published', failJob: false });
-      return;
-    }
-    const outcome = await this.attempt({ request, job });
     const meta = { jobId: job.jobId, type: job.jobType, attempt: request.attempts };
     if (outcome.kind === 'published') {
       await markPublished(db, request, outcome.messageId);

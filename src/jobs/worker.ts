@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Database } from '../db/client.js';
+import { isDatabaseUnavailable, type Database } from '../db/client.js';
 import type { JobEnvelope, JobStatus } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import {
@@ -17,6 +17,7 @@ import {
   finishAttempt,
   recordHeartbeat,
   recordRejectedDelivery,
+  type AttemptOutcome,
   type AttemptStart,
   WORKER_LOST,
   type DeliveryKey,
@@ -188,6 +189,8 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
   const maxRetries = start.execution.maxRetries;
   const startedAt = start.execution.startedAt ?? new Date();
   log.info('[jobs] Processing job', { jobId, type: envelope.type, attempt: retried, event: 'started' });
+  // When QStash stops waiting for this request's answer (the attempt's Upstash-Timeout), less a second to answer in.
+  const answerBy = Date.now() + (Math.ceil(definition.timeoutSeconds) + QSTASH_TIMEOUT_GRACE_SECONDS - 1) * 1000;
   const heartbeat = startHeartbeat(deps, start.attemptId, log);
   const superseded = (): DeliveryOutcome => {
     log.warn('[jobs] Outcome discarded: the attempt was closed as WORKER_LOST and the job taken over meanwhile', {
@@ -197,17 +200,20 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
     });
     return { kind: 'superseded', jobId };
   };
+  // The handler's outcome, then its recording: a failure to record is not the handler's failure.
+  let ran: { ok: true; result: unknown } | { ok: false; thrown: unknown };
   try {
-    const result = await runHandler(definition, payload, envelope, { db: deps.db, logger: log }).finally(heartbeat.stop);
+    ran = { ok: true, result: await runHandler(definition, payload, envelope, { db: deps.db, logger: log }).finally(heartbeat.stop) };
+  } catch (thrown) {
+    ran = { ok: false, thrown };
+  }
+  const record = (outcome: RecordedOutcome, attemptOutcome: AttemptOutcome) =>
+    untilRecorded(answerBy, log, () =>
+      finishAttempt(deps.db, { attemptId: start.attemptId, jobId, startedAt, httpStatus: deps.answerStatus(outcome), outcome: attemptOutcome }),
+    );
+  if (ran.ok) {
     const outcome: RecordedOutcome = { kind: 'completed', jobId };
-    const recorded = await finishAttempt(deps.db, {
-      attemptId: start.attemptId,
-      jobId,
-      startedAt,
-      httpStatus: deps.answerStatus(outcome),
-      outcome: { kind: 'completed', result },
-    });
-    if (!recorded) return superseded();
+    if (!(await record(outcome, { kind: 'completed', result: ran.result }))) return superseded();
     log.info('[jobs] Job processed successfully', {
       jobId,
       type: envelope.type,
@@ -215,29 +221,46 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
       event: 'completed',
     });
     return outcome;
-  } catch (thrown) {
-    const error = errorMessage(thrown);
-    const nonRetryable = isNonRetryable(thrown);
-    const final = nonRetryable || retried >= maxRetries;
-    const outcome: RecordedOutcome = { kind: 'failed', jobId, status: final ? 'failed' : 'retrying', error, nonRetryable };
-    const recorded = await finishAttempt(deps.db, {
-      attemptId: start.attemptId,
-      jobId,
-      startedAt,
-      httpStatus: deps.answerStatus(outcome),
-      outcome: { kind: 'failed', error, final },
-    });
-    if (!recorded) return superseded();
-    log.error('[jobs] Job processing failed', {
-      jobId,
-      type: envelope.type,
-      error,
-      attempt: retried,
-      willRetry: !final,
-      event: outcome.status,
-      ...(thrown instanceof Error && !(thrown instanceof JobTimeoutError) ? { stack: thrown.stack } : {}),
-    });
-    return outcome;
+  }
+  const { thrown } = ran;
+  const error = errorMessage(thrown);
+  const nonRetryable = isNonRetryable(thrown);
+  const final = nonRetryable || retried >= maxRetries;
+  const outcome: RecordedOutcome = { kind: 'failed', jobId, status: final ? 'failed' : 'retrying', error, nonRetryable };
+  if (!(await record(outcome, { kind: 'failed', error, final }))) return superseded();
+  log.error('[jobs] Job processing failed', {
+    jobId,
+    type: envelope.type,
+    error,
+    attempt: retried,
+    willRetry: !final,
+    event: outcome.status,
+    ...(thrown instanceof Error && !(thrown instanceof JobTimeoutError) ? { stack: thrown.stack } : {}),
+  });
+  return outcome;
+}
+
+/** The first wait before recording an outcome again while the database cannot be reached; doubled per try, at most 1 s. */
+const RECORD_RETRY_MIN_MS = 50;
+
+/**
+ * Records a run's outcome, trying again while the database cannot be reached, until `answerBy`.
+ * The handler has run: answering 5xx now would make QStash deliver it again and run it twice, so
+ * a short outage (a restart, a cut connection) is waited out inside the request QStash still holds
+ * open. Past `answerBy` QStash has given up on the request: the error goes up (the worker answers
+ * 503) and the attempt is left to the heartbeat takeover or the reaper.
+ */
+async function untilRecorded<T>(answerBy: number, log: Logger, write: () => Promise<T>): Promise<T> {
+  for (let wait = RECORD_RETRY_MIN_MS, tries = 1; ; wait = Math.min(1_000, wait * 2), tries++) {
+    try {
+      const written = await write();
+      if (tries > 1) log.info('[jobs] Outcome recorded once the database answered again', { tries });
+      return written;
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || Date.now() + wait >= answerBy) throw error;
+      if (tries === 1) log.warn('[jobs] Recording the outcome failed: the database is unavailable; trying again', { error: errorMessage(error) });
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 }
 

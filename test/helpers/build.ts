@@ -15,7 +15,7 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * Builds dist/ when it is missing or older than src/ or the migrations: the CLI tests run the
+ * Builds dist/ when it is missing or older than src/, the migrations or the dependency patches: the CLI tests run the
  * compiled command, as `npm start` and `npx jobscope` do. Called once per run, from the global
  * setup, so test files never build at the same time.
  */
@@ -23,6 +23,6 @@ export function ensureBuilt(): void {
   const stamp = join(ROOT, 'dist', 'db', 'pglite-template', 'PG_VERSION');
   const fresh =
     existsSync(stamp) &&
-    statSync(stamp).mtimeMs >= Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'drizzle')));
+    statSync(stamp).mtimeMs >= Math.max(...['src', 'drizzle', 'patches'].map((dir) => newestMtime(join(ROOT, dir))));
   if (!fresh) execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 }

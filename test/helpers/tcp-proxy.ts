@@ -1,3 +1,4 @@
+import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
 import { createServer, connect, type Socket } from 'node:net';
 
 /** What a cut does to connections that arrive while it lasts. */
@@ -99,6 +100,32 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       const stopped = stop();
       dropAll();
       await stopped;
+    },
+  };
+}
+
+/** A PostgreSQL database opened through a TCP proxy of its own, so that a test can cut jobscope off it. */
+export interface ProxiedDatabase {
+  proxy: TcpProxy;
+  /** The database as jobscope sees it: through the proxy. */
+  handle: DatabaseHandle;
+  /** Restores the proxy, closes the handle, then the proxy. */
+  close(): Promise<void>;
+}
+
+export async function openThroughProxy(target: { url: string }): Promise<ProxiedDatabase> {
+  const url = new URL(target.url);
+  const proxy = await startTcpProxy(Number(url.port || 5432), url.hostname);
+  url.hostname = '127.0.0.1';
+  url.port = String(proxy.port);
+  const handle = await openDatabase({ kind: 'postgres', url: url.toString() });
+  return {
+    proxy,
+    handle,
+    async close() {
+      await proxy.restore();
+      await handle.close();
+      await proxy.close();
     },
   };
 }

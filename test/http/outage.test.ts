@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { graphql } from '../helpers/graphql.js';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { openThroughProxy, type ProxiedDatabase, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { deliverSigned } from '../helpers/deliveries.js';
 
 const ENQUEUE = 'mutation { enqueueJob(input: { jobType: "send-email", payload: { to: "ada@example.com", subject: "s", text: "t" } }) { jobId status } }';
@@ -13,22 +12,18 @@ const ENQUEUE = 'mutation { enqueueJob(input: { jobType: "send-email", payload: 
 describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind a TCP proxy that is cut)`, () => {
   let database: TestDatabase;
   let proxy: TcpProxy;
-  let proxied: DatabaseHandle;
+  let through: ProxiedDatabase;
   let t: TestApp;
   beforeAll(async () => {
     database = await createTestDatabase();
-    const url = new URL((database.target as { url: string }).url);
-    proxy = await startTcpProxy(Number(url.port || 5432), url.hostname);
-    url.port = String(proxy.port);
-    url.hostname = '127.0.0.1';
-    proxied = await openDatabase({ kind: 'postgres', url: url.toString() });
-    t = await startTestApp(proxied);
+    through = await openThroughProxy(database.target as { url: string });
+    proxy = through.proxy;
+    t = await startTestApp(through.handle);
   });
   afterAll(async () => {
     await proxy?.restore();
     await t?.close();
-    await proxied?.close();
-    await proxy?.close();
+    await through?.close();
     await database?.destroy();
   });
 

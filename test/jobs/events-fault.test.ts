@@ -156,6 +156,44 @@ describe.skipIf(databaseKind !== 'postgres')('the job event stream across a cut 
     }
   }, 30_000);
 
+  it('delivers a live event that arrives with LISTEN\'s answer after the events replayed before it, not ahead of them', async () => {
+    const jobType = `race-${randomUUID().slice(0, 8)}`;
+    const [deaf, live] = [randomUUID(), randomUUID()];
+    let listens = 0;
+    // The database as it is, except that the bus's second LISTEN (its reconnect) happens with a
+    // change committed while it was deaf (replayed next), and only resolves once a notification
+    // that came after LISTEN has been handed over: the order a single socket read can produce.
+    const racing: DatabaseHandle = {
+      ...proxied,
+      async listen(channel, onPayload) {
+        if (++listens === 1) return proxied.listen(channel, onPayload);
+        await insertJob(jobType, deaf);
+        let arrived!: () => void;
+        const handedOver = new Promise<void>((resolve) => (arrived = resolve));
+        const session = await proxied.listen(channel, (payload) => {
+          onPayload(payload);
+          if (payload.includes(live)) arrived();
+        });
+        await insertJob(jobType, live);
+        await handedOver;
+        return session;
+      },
+    };
+    const bus = new JobEventBus(racing, createTestLogger().logger, { heartbeatMs: 100, reconnectMinMs: 20, reconnectMaxMs: 100 });
+    await bus.start();
+    const heard: string[] = [];
+    const stop = bus.subscribe((e) => e.jobType === jobType && heard.push(e.jobId));
+    try {
+      await database.handle.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'jobscope-listen' AND datname = current_database()`);
+      await vi.waitFor(() => expect(heard).toHaveLength(2), { timeout: 10_000 });
+      expect(listens).toBe(2);
+      expect(heard).toEqual([deaf, live]);
+    } finally {
+      stop();
+      await bus.close();
+    }
+  }, 30_000);
+
   it('ends a subscriber with EVENTS_LOST when the bus was deaf longer than the event log keeps events', async () => {
     const { logger, entries } = createTestLogger();
     const bus = new JobEventBus(proxied, logger, { heartbeatMs: 100, reconnectMinMs: 20, reconnectMaxMs: 100, retentionMs: 300 });

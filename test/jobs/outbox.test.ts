@@ -17,6 +17,7 @@ import { createQStashStandIn, type QStashStandIn } from '../../src/qstash/standi
 import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
 import { graphqlData } from '../helpers/graphql.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
+import { openThroughProxy } from '../helpers/tcp-proxy.js';
 
 /** A canned answer the front gives instead of the stand-in's. */
 interface Fault {
@@ -35,6 +36,8 @@ interface FlakyQStash {
   /** Publishes the stand-in accepted as new messages (200) and as repeats it deduplicated (202). */
   accepted: number;
   deduplicated: number;
+  /** Runs once, when the next publish has been accepted by the stand-in and before the front answers it. */
+  afterAccept: (() => Promise<void>) | undefined;
   close(): Promise<void>;
 }
 
@@ -45,7 +48,7 @@ async function startFlakyQStash(): Promise<FlakyQStash> {
     nextSigningKey: DEV_NEXT_SIGNING_KEY,
     retryDelayFactor: 0.0001,
   });
-  const state: Omit<FlakyQStash, 'url' | 'close'> = { standIn, faults: [], publishTimes: [], accepted: 0, deduplicated: 0 };
+  const state: Omit<FlakyQStash, 'url' | 'close'> = { standIn, faults: [], publishTimes: [], accepted: 0, deduplicated: 0, afterAccept: undefined };
   const server: Server = createServer(
     createServerAdapter(async (request: Request) => {
       if (request.method !== 'POST' || !new URL(request.url).pathname.startsWith('/v2/publish/')) return standIn.fetch(request);
@@ -55,6 +58,9 @@ async function startFlakyQStash(): Promise<FlakyQStash> {
       const response = await standIn.fetch(request);
       if (response.status === 202) state.deduplicated++;
       else if (response.ok) state.accepted++;
+      const hook = state.afterAccept;
+      state.afterAccept = undefined;
+      await hook?.();
       return response;
     }),
   );
@@ -115,6 +121,7 @@ describe(`the transactional outbox under faults, on ${databaseKind}`, () => {
     for (const app of apps.splice(0)) await app.close();
     for (const handle of extraHandles.splice(0)) await handle.close();
     qstash.faults.length = 0;
+    qstash.afterAccept = undefined;
   });
   afterAll(async () => {
     await qstash?.close();
@@ -191,6 +198,37 @@ describe(`the transactional outbox under faults, on ${databaseKind}`, () => {
     const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
     expect(metrics).toMatch(/^jobscope_publish_retries_total 3$/m);
   });
+
+  it.skipIf(databaseKind !== 'postgres')(
+    'a publish QStash accepted while the database was cut is recorded once it is back, not after the lease',
+    async () => {
+      const { proxy, handle: proxied, close } = await openThroughProxy(database.target as { url: string });
+      try {
+        const t = await startApp({}, proxied);
+        const before = { accepted: qstash.accepted, deduplicated: qstash.deduplicated };
+        // The database goes away between QStash taking the publish and the relay recording it.
+        qstash.afterAccept = async () => {
+          await proxy.cut('refuse');
+          setTimeout(() => void proxy.restore(), 500);
+        };
+        // Delivered in 2 s, when the database is back: only the relay's record is at stake.
+        const job = await t.app.jobs.enqueue('send-email', email('cut after accept'), { delaySeconds: 2 });
+        const published = Date.now();
+        await expect.poll(async () => (await publishOf(job.jobId))?.state, { timeout: 10_000 }).toBe('published');
+        // Well inside the relay's 30 s lease.
+        expect(Date.now() - published).toBeLessThan(5_000);
+        expect(t.logs.some((l) => l.message === '[jobs] Publish outcome not recorded; settled once the database answers' && l.jobId === job.jobId)).toBe(true);
+        await waitForJob(database.handle, job.jobId, hasStatus('completed'));
+        expect({ accepted: qstash.accepted - before.accepted, deduplicated: qstash.deduplicated - before.deduplicated }).toEqual({ accepted: 1, deduplicated: 0 });
+        expect(await attemptsOf(job.jobId)).toBe(1);
+        expect((await database.handle.db.select().from(jobExecutions).where(eq(jobExecutions.jobId, job.jobId)))[0]!.messageId).toMatch(/^msg_/);
+      } finally {
+        await proxy.restore();
+        for (const app of apps.splice(0)) await app.close();
+        await close();
+      }
+    },
+  );
 
   it("waits out a 429 until QStash's rate-limit reset, then publishes", async () => {
     const t = await startApp();
