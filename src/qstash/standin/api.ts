@@ -46,3 +46,17 @@ export async function readJson(request: Request): Promise<unknown> {
 export function withCursor(data: Record<string, unknown>, cursor: string | undefined): Record<string, unknown> {
   return cursor === undefined ? data : { ...data, cursor };
 }
+
+/** What a route reads of its request: routes.ts adds the stand-in's stores (RouteContext). */
+export interface RequestContext {
+  request: Request;
+  method: string;
+  rawPath: string;
+  /** The raw path and query after `/v2/{resource}/`, undecoded (a schedule's destination). */
+  tail: string;
+  id: string | undefined;
+  extra: string | undefined;
+  query: URLSearchParams;
+  /** Throws the 405 for a method the resource does not serve. */
+  notAllowed(): never;
+}

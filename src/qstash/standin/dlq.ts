@@ -1,10 +1,9 @@
 /** The dead-letter queue: messages whose retries ran out, with the last answer they got. */
 import { randomId } from '../signing.js';
-import { ApiError, json, readJson, withCursor } from './api.js';
+import { ApiError, json, readJson, type RequestContext, withCursor } from './api.js';
 import { type Filterable, matchesFilters, paginate } from './paging.js';
 import { parseSettings, splitHeaders } from './publish-spec.js';
-import type { RouteContext } from './routes.js';
-import type { LiveMessage, Outcome } from './types.js';
+import type { LiveMessage, Outcome, PublishResult, PublishSpec } from './types.js';
 import { messagePayload, outcomeFields } from './wire.js';
 
 export interface DlqEntry {
@@ -72,7 +71,12 @@ export function createDeadLetterQueue(): DeadLetterQueue {
 }
 
 /** `/v2/dlq`: list, get, delete (one or many) and retry. */
-export async function dlqRoute({ request, method, id, extra, query, dlq, engine, notAllowed }: RouteContext): Promise<Response> {
+export async function dlqRoute(
+  { request, method, id, extra, query, notAllowed }: RequestContext,
+  dlq: DeadLetterQueue,
+  /** The engine's publish, for a retry: a new message from the dead one. */
+  publish: (spec: PublishSpec, isCallback?: boolean) => PublishResult,
+): Promise<Response> {
   if (id === 'retry') {
     if (method !== 'POST') return notAllowed();
     const body = await readJson(request);
@@ -83,7 +87,7 @@ export async function dlqRoute({ request, method, id, extra, query, dlq, engine,
     const { entries, cursor } = dlq.select(query, [...bodyIds, ...(extra === undefined ? [] : [extra])]);
     const responses = entries.map((entry) => {
       const fresh = { notBefore: now, delayed: false, deduplicationId: undefined, contentBasedDeduplication: false };
-      const result = engine.publish({ ...entry.message.spec, ...fresh, ...overrides }, entry.message.isCallback);
+      const result = publish({ ...entry.message.spec, ...fresh, ...overrides }, entry.message.isCallback);
       dlq.delete(entry.dlqId);
       return result;
     });

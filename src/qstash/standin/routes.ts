@@ -1,6 +1,6 @@
 /** The stand-in's HTTP API: auth, the route table, and the handlers of publish, batch, messages, keys and events. */
 import { timingSafeEqual } from 'node:crypto';
-import { ApiError, json, rawPathAndQuery, readBody, readJson, withCursor } from './api.js';
+import { ApiError, json, rawPathAndQuery, readBody, readJson, type RequestContext, withCursor } from './api.js';
 import { type DeadLetterQueue, dlqRoute } from './dlq.js';
 import type { Engine } from './engine.js';
 import type { EventLog } from './event-log.js';
@@ -13,22 +13,12 @@ import { messagePayload } from './wire.js';
 const UNSUPPORTED_ROUTES = new Set(['enqueue', 'queues', 'topics', 'flowControl', 'globalParallelism', 'workflows', 'llm']);
 
 /** What a resource handler gets: the request split into `/v2/{resource}/{id}/{extra}` and the stand-in's parts. */
-export interface RouteContext {
-  request: Request;
-  method: string;
-  rawPath: string;
-  /** The raw path and query after `/v2/{resource}/`, undecoded (a schedule's destination). */
-  tail: string;
-  id: string | undefined;
-  extra: string | undefined;
-  query: URLSearchParams;
+export interface RouteContext extends RequestContext {
   engine: Engine;
   dlq: DeadLetterQueue;
   events: EventLog;
   schedules: ScheduleStore;
   keys: { current: string; next: string };
-  /** Throws the 405 for a method the resource does not serve. */
-  notAllowed(): never;
 }
 
 type Handler = (context: RouteContext) => Promise<Response> | Response;
@@ -89,7 +79,7 @@ const ROUTES: Record<string, Handler> = {
   batch: batchRoute,
   keys: ({ method, keys, notAllowed }) => (method === 'GET' ? json(200, keys) : notAllowed()),
   messages: messagesRoute,
-  dlq: dlqRoute,
+  dlq: (context) => dlqRoute(context, context.dlq, context.engine.publish),
   events: eventsRoute,
   logs: eventsRoute,
   schedules: (context) => context.schedules.route(context),

@@ -8,10 +8,9 @@ import type { Cron } from 'croner';
 import { parseQStashCron } from '../cron.js';
 import { randomId } from '../signing.js';
 import { parseDuration } from '../timing.js';
-import { ApiError, json, readBody } from './api.js';
+import { ApiError, json, readBody, type RequestContext } from './api.js';
 import type { Engine } from './engine.js';
 import { parsePublish, splitHeaders } from './publish-spec.js';
-import type { RouteContext } from './routes.js';
 import type { StandInLogger } from './types.js';
 import { bodyFields, messageHeaderRecord } from './wire.js';
 
@@ -47,7 +46,7 @@ interface Schedule {
 
 export interface ScheduleStore {
   /** `/v2/schedules`: create (POST to a destination), list, get, delete, pause and resume. */
-  route(context: RouteContext): Promise<Response>;
+  route(context: RequestContext): Promise<Response>;
   /** Stops every schedule's timer. */
   close(): void;
 }
@@ -142,7 +141,7 @@ export function createScheduleStore(parts: { engine: Engine; logger: StandInLogg
     return schedule;
   }
 
-  async function create(context: RouteContext): Promise<Response> {
+  async function create(context: RequestContext): Promise<Response> {
     const { settings } = splitHeaders(context.request.headers);
     const cron = settings.get('upstash-cron');
     if (cron === undefined || cron.trim() === '') throw new ApiError(400, 'the Upstash-Cron header is required');
