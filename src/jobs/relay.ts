@@ -8,6 +8,7 @@ import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { errorMessage } from './errors.js';
 import { claimPublishes, deduplicationId, failPublish, markPublished, releaseClaim, schedulePublishRetry, type ClaimedPublish } from './outbox.js';
+import { retryAfterMs } from './publisher.js';
 import type { JobRegistry } from './registry.js';
 
 /**
@@ -201,7 +202,7 @@ export class PublishRelay {
       return;
     }
     const backoff = Math.min(MAX_BACKOFF_MS, this.deps.settings.retryBaseMs * 2 ** (request.attempts - 1)) * (0.8 + Math.random() * 0.4);
-    // QStash's own wait (a 429's reset time) wins over our backoff; neither goes past the deadline.
+    // QStash's own wait (a 429's reset time, a Retry-After) wins over our backoff; neither goes past the deadline.
     const waitMs = Math.max(0, Math.min(outcome.waitMs ?? backoff, request.deadlineAt.getTime() - Date.now()));
     await schedulePublishRetry(db, request, { retryAt: new Date(Date.now() + waitMs), error: outcome.error });
     this.retries++;
@@ -249,7 +250,8 @@ export class PublishRelay {
  * Which failures are worth another attempt: no answer at all (network, timeout), 408, 429 and
  * 5xx. Any other 4xx is QStash refusing this request (bad token, bad destination, too large) and
  * would be refused again. A 429 carries QStash's reset time (`Burst-RateLimit-Reset` /
- * `RateLimit-Reset`, unix seconds, as the SDK hands it over), which is when to try again.
+ * `RateLimit-Reset`, unix seconds, as the SDK hands it over), which is when to try again; a 429 or
+ * 5xx with `Retry-After` (noted on the error by publisher.ts) is tried again after that wait.
  */
 export function classify(error: unknown): Exclude<Outcome, { kind: 'published' }> {
   const message = errorMessage(error);
@@ -257,8 +259,8 @@ export function classify(error: unknown): Exclude<Outcome, { kind: 'published' }
     return { kind: 'retry', error: message, status: undefined, waitMs: undefined };
   }
   const status = error.status;
-  if (status === 429) return { kind: 'retry', error: message, status, waitMs: resetWait(error) };
-  if (status === 408 || status >= 500) return { kind: 'retry', error: message, status, waitMs: undefined };
+  if (status === 429) return { kind: 'retry', error: message, status, waitMs: resetWait(error) ?? retryAfterMs(error) };
+  if (status === 408 || status >= 500) return { kind: 'retry', error: message, status, waitMs: retryAfterMs(error) };
   return { kind: 'refused', error: message, status };
 }
 

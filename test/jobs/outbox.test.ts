@@ -230,6 +230,25 @@ describe(`the transactional outbox under faults, on ${databaseKind}`, () => {
     },
   );
 
+  it('waits the Retry-After of a 503 before publishing again: published once, completed', async () => {
+    const t = await startApp();
+    qstash.faults.push({ status: 503, headers: { 'Retry-After': '1' } });
+    const start = qstash.publishTimes.length;
+    const before = qstash.accepted;
+    const job = await t.app.jobs.enqueue('send-email', email('503 retry-after'));
+    await waitForJob(database.handle, job.jobId, hasStatus('completed'));
+    const [refused, accepted] = qstash.publishTimes.slice(start);
+    // The header's second, not the relay's 20 ms backoff.
+    expect(accepted! - refused!).toBeGreaterThanOrEqual(950);
+    expect(accepted! - refused!).toBeLessThan(3_000);
+    expect(qstash.accepted - before).toBe(1);
+    expect(await attemptsOf(job.jobId)).toBe(1);
+    await expect.poll(async () => (await publishOf(job.jobId))?.state).toBe('published');
+    expect(await publishOf(job.jobId)).toMatchObject({ state: 'published', attempts: 2 });
+    const retried = t.logs.find((l) => l.message === '[jobs] Job publish failed, retrying' && l.jobId === job.jobId);
+    expect(retried).toMatchObject({ status: 503, retryInMs: 1_000 });
+  });
+
   it("waits out a 429 until QStash's rate-limit reset, then publishes", async () => {
     const t = await startApp();
     const reset = Math.ceil(Date.now() / 1000) + 1;
