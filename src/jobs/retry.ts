@@ -9,8 +9,6 @@ import { getJobExecutionByJobId } from './read/index.js';
 export interface RetryOptions {
   /** A `processing` job started longer ago than this counts as stuck and may be retried (the policy's). */
   stuckAfterMinutes: number;
-  /** More writes that must commit with the reset, or not at all (a bulk operation marks its job done). */
-  inTransaction?: ((tx: JobWriter) => Promise<void>) | undefined;
 }
 
 /**
@@ -28,12 +26,11 @@ export async function retryJob(
   jobId: string,
   options: RetryOptions,
 ): Promise<JobExecution> {
-  // The reset, its publish request and the caller's own writes commit together: a crash between
-  // them can neither leave a pending job nobody publishes nor let a bulk operation retry it twice.
+  // The reset and its publish request commit together: a crash between them cannot leave a pending
+  // job nobody publishes. Given a transaction (a bulk operation's batch), this is a savepoint of it.
   const reset = await deps.db.transaction(async (tx) => {
     const row = await resetJobForRetry(tx, jobId, options);
     if (!row) return undefined;
-    await options.inTransaction?.(tx);
     await requeueJob({ ...deps, tx }, row, '[jobs] Job reset for a manual retry');
     return row;
   });
