@@ -34,6 +34,7 @@ function filterable(entry: DlqEntry): Filterable {
     url: entry.message.spec.url,
     labels: entry.message.spec.labels,
     scheduleId: entry.message.spec.scheduleId,
+    queueName: entry.message.spec.queueName,
     time: entry.failedAt,
     ...(entry.outcome.kind === 'response' ? { responseStatus: entry.outcome.status } : {}),
   };

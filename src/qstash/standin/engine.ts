@@ -1,6 +1,7 @@
 /**
  * The delivery engine: accepts publishes, holds them until due, delivers each signed attempt,
  * retries with QStash's backoff, sends callbacks, cancels, and hands exhausted messages to the DLQ.
+ * A message published to a queue waits for its queue's turn (queues.ts) before its first attempt.
  */
 import { randomId, signDelivery } from '../signing.js';
 import { compileRetryDelay, defaultBackoffMs, parseRetryAfter } from '../timing.js';
@@ -8,6 +9,7 @@ import { ApiError } from './api.js';
 import type { DeadLetterQueue } from './dlq.js';
 import type { EventLog } from './event-log.js';
 import { deduplicationKey, jsonPostSpec } from './publish-spec.js';
+import { createQueueStore, type QueueStore } from './queues.js';
 import type { LiveMessage, Outcome, PublishResult, PublishSpec, StandInLogger } from './types.js';
 import { headersToRecord, messageHeaderRecord, outcomeFields, toBase64 } from './wire.js';
 
@@ -33,6 +35,8 @@ export interface Engine {
   messages(): IterableIterator<LiveMessage>;
   /** Cancels a live message; false when it is already cancelling. */
   cancel(message: LiveMessage): boolean;
+  /** The queues messages wait their turn in. */
+  readonly queues: QueueStore;
   /** Calls `listener` once each message leaves the system: delivered, or failed into the DLQ, or cancelled. */
   onSettled(listener: (message: LiveMessage, delivered: boolean) => void): void;
   idle(withinMs: number): Promise<void>;
@@ -48,9 +52,11 @@ export function createEngine(deps: EngineDeps): Engine {
   const idleWaiters = new Set<{ withinMs: number; resolve: () => void }>();
   const settledListeners: Array<(message: LiveMessage, delivered: boolean) => void> = [];
   let closed = false;
+  const queues = createQueueStore({ logger, start: (message) => start(message) });
 
   function finish(message: LiveMessage, delivered: boolean): void {
     live.delete(message.id);
+    queues.leave(message);
     for (const listener of settledListeners) listener(message, delivered);
   }
 
@@ -99,6 +105,7 @@ export function createEngine(deps: EngineDeps): Engine {
       deduplication.set(key, { result, expiresAt: now + DEDUPLICATION_WINDOW_MS });
     }
     live.set(message.id, message);
+    if (spec.queueName !== undefined) queues.published(spec.queueName);
     events.record(message, 'CREATED', spec.delayed ? { nextDeliveryTime: spec.notBefore } : {});
     logger.info('qstash stand-in: message published', { messageId: message.id, url: spec.url, notBefore: spec.notBefore });
     schedule(message, spec.notBefore);
@@ -112,7 +119,7 @@ export function createEngine(deps: EngineDeps): Engine {
     message.timer = setTimeout(() => {
       message.timer = undefined;
       if (at - Date.now() > 1) schedule(message, at);
-      else start(message);
+      else due(message);
     }, wait);
     message.timer.unref();
   }
@@ -122,6 +129,17 @@ export function createEngine(deps: EngineDeps): Engine {
     message.timer = undefined;
     message.dueAt = undefined;
     scheduled.delete(message);
+  }
+
+  /** A message fell due: a queued one without a turn yet joins its queue's line, any other starts. */
+  function due(message: LiveMessage): void {
+    if (message.spec.queueName === undefined || queues.holdsTurn(message)) {
+      start(message);
+      return;
+    }
+    scheduled.delete(message);
+    message.dueAt = undefined;
+    queues.arrive(message);
   }
 
   function start(message: LiveMessage): void {
@@ -255,6 +273,7 @@ export function createEngine(deps: EngineDeps): Engine {
 
   return {
     publish,
+    queues,
     get: (id) => live.get(id),
     messages: () => live.values(),
 

@@ -32,6 +32,7 @@ export function createEventLog(): EventLog {
         url: spec.url,
         labels: spec.labels,
         scheduleId: spec.scheduleId,
+        queueName: spec.queueName,
         payload: {
           time,
           state,
@@ -41,6 +42,7 @@ export function createEventLog(): EventLog {
           body: toBase64(spec.body),
           ...(spec.labels.length === 0 ? {} : { label: spec.labels[0], labels: spec.labels }),
           ...(spec.scheduleId === undefined ? {} : { scheduleId: spec.scheduleId }),
+          ...(spec.queueName === undefined ? {} : { queueName: spec.queueName }),
           ...extra,
         },
       });

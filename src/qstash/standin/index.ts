@@ -4,11 +4,12 @@
  * It speaks the protocol the real `@upstash/qstash` `Client` and `Receiver` use (see
  * /work/shared/QSTASH.md): publish and batch, signed deliveries with retries and backoff,
  * `489` non-retryable failures, timeouts, delays, deduplication, callbacks, cancel, the DLQ,
- * the event log, schedules (cron) and the signing keys. Queues, URL groups and flow control are
- * not implemented and answer 501.
+ * the event log, schedules (cron), queues (FIFO with parallelism, pause and resume) and the signing
+ * keys. URL groups and flow control are not implemented and answer 501.
  *
  * One file per concern: `publish-spec` reads a publish, `engine` delivers, `dlq` keeps dead
- * letters, `event-log` the states, `schedules` runs crons, `routes` maps the HTTP API onto them.
+ * letters, `event-log` the states, `schedules` runs crons, `queues` gives queued messages their
+ * turns, `routes` maps the HTTP API onto them.
  */
 import { ApiError, json } from './api.js';
 import { createDeadLetterQueue } from './dlq.js';

@@ -2,8 +2,8 @@
 
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
-/** Filters the real API knows but that never match here (no URL groups, schedules, queues…). */
-const UNSUPPORTED_FILTERS = ['topicName', 'urlGroup', 'queueName', 'flowControlKey', 'callerIp', 'api', 'endpointName', 'workflowRunId'];
+/** Filters the real API knows but that never match here (no URL groups, flow control…). */
+const UNSUPPORTED_FILTERS = ['topicName', 'urlGroup', 'flowControlKey', 'callerIp', 'api', 'endpointName', 'workflowRunId'];
 
 function pageSize(query: URLSearchParams): number {
   const count = Number(query.get('count') ?? DEFAULT_PAGE_SIZE);
@@ -35,6 +35,7 @@ export interface Filterable {
   state?: string;
   responseStatus?: number;
   scheduleId?: string | undefined;
+  queueName?: string | undefined;
 }
 
 /** Whether an item matches the filter query parameters the Client sends (values OR, fields AND). */
@@ -45,7 +46,7 @@ export function matchesFilters(item: Filterable, query: URLSearchParams): boolea
     return wanted.length === 0 || (value !== undefined && wanted.includes(value));
   };
   if (!anyOf('messageId', item.messageId) || !anyOf('url', item.url) || !anyOf('state', item.state)) return false;
-  if (!anyOf('scheduleId', item.scheduleId)) return false;
+  if (!anyOf('scheduleId', item.scheduleId) || !anyOf('queueName', item.queueName)) return false;
   if (!anyOf('responseStatus', item.responseStatus === undefined ? undefined : String(item.responseStatus))) return false;
   const labels = query.getAll('label');
   if (labels.length > 0 && !labels.some((label) => item.labels.includes(label))) return false;

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { compileRetryDelay, parseDuration } from '../timing.js';
 import { ApiError } from './api.js';
+import { queueName } from './queues.js';
 import type { PublishSpec } from './types.js';
 
 const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH']);
@@ -79,6 +80,7 @@ type Settings = Pick<
   | 'contentBasedDeduplication'
   | 'labels'
   | 'scheduleId'
+  | 'queueName'
 >;
 
 /**
@@ -143,6 +145,8 @@ export function parseSettings(lower: Map<string, string>, now: number): Partial<
   if (deduplicationId !== undefined) settings.deduplicationId = deduplicationId;
   const contentBasedHeader = lower.get('upstash-content-based-deduplication');
   if (contentBasedHeader !== undefined) settings.contentBasedDeduplication = contentBasedHeader.trim().toLowerCase() === 'true';
+  const queueHeader = lower.get('upstash-queue-name')?.trim() || undefined;
+  if (queueHeader !== undefined) settings.queueName = queueName(queueHeader);
   const labelHeader = lower.get('upstash-label');
   if (labelHeader !== undefined) {
     settings.labels = labelHeader
@@ -168,6 +172,7 @@ function defaultSettings(now: number): Settings {
     contentBasedDeduplication: false,
     labels: [],
     scheduleId: undefined,
+    queueName: undefined,
   };
 }
 

@@ -6,11 +6,12 @@ import type { Engine } from './engine.js';
 import type { EventLog } from './event-log.js';
 import { matchesFilters } from './paging.js';
 import { parsePublish } from './publish-spec.js';
+import { queueName } from './queues.js';
 import type { ScheduleStore } from './schedules.js';
 import type { StandInLogger } from './types.js';
 import { messagePayload } from './wire.js';
 
-const UNSUPPORTED_ROUTES = new Set(['enqueue', 'queues', 'topics', 'flowControl', 'globalParallelism', 'workflows', 'llm']);
+const UNSUPPORTED_ROUTES = new Set(['topics', 'flowControl', 'globalParallelism', 'workflows', 'llm']);
 
 /** What a resource handler gets: the request split into `/v2/{resource}/{id}/{extra}` and the stand-in's parts. */
 export interface RouteContext extends RequestContext {
@@ -83,6 +84,7 @@ const ROUTES: Record<string, Handler> = {
   events: eventsRoute,
   logs: eventsRoute,
   schedules: (context) => context.schedules.route(context),
+  queues: (context) => context.engine.queues.route(context, () => context.engine.messages()),
 };
 
 export interface Router {
@@ -117,9 +119,13 @@ export function createRouter(parts: {
 
       const rest = pathAndQuery.slice(basePath.length);
       const method = request.method.toUpperCase();
-      if (rest.startsWith('/v2/publish/')) {
+      // `/v2/publish/{destination}`, and `/v2/enqueue/{queue}/{destination}`: the same publish, into a queue.
+      const enqueue = /^\/v2\/enqueue\/([^/?]+)\/(.*)$/s.exec(rest);
+      if (rest.startsWith('/v2/publish/') || enqueue) {
         if (method !== 'POST') throw new ApiError(405, `method ${method} not allowed`);
-        const spec = parsePublish(rest.slice('/v2/publish/'.length), request.headers, await readBody(request), Date.now());
+        const destination = enqueue ? enqueue[2]! : rest.slice('/v2/publish/'.length);
+        const spec = parsePublish(destination, request.headers, await readBody(request), Date.now());
+        if (enqueue) spec.queueName = queueName(decodeURIComponent(enqueue[1]!));
         const result = engine.publish(spec);
         return json(result.deduplicated ? 202 : 200, result);
       }

@@ -71,6 +71,8 @@ export interface PublishSpec {
   labels: string[];
   /** The schedule a run was published by (delivered as `Upstash-Schedule-Id`). */
   scheduleId: string | undefined;
+  /** The queue it waits its turn in (`/v2/enqueue/{queue}/…`, or `Upstash-Queue-Name`); see queues.ts. */
+  queueName: string | undefined;
 }
 
 /** What one delivery attempt came back with. */

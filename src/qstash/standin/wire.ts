@@ -52,6 +52,7 @@ export function messagePayload(message: LiveMessage): Record<string, unknown> {
     ...(spec.failureCallback === undefined ? {} : { failureCallback: spec.failureCallback }),
     ...(spec.labels.length === 0 ? {} : { label: spec.labels[0], labels: spec.labels }),
     ...(spec.scheduleId === undefined ? {} : { scheduleId: spec.scheduleId }),
+    ...(spec.queueName === undefined ? {} : { queueName: spec.queueName }),
   };
 }
 
