@@ -19,6 +19,7 @@ import { startReaper, type Reaper } from './jobs/ops/reaper.js';
 import { startRetention } from './jobs/ops/retention.js';
 import { startPeriodic, type Periodic } from './periodic.js';
 import { JobRegistry, type JobDefinition } from './jobs/registry.js';
+import { JobQueues } from './jobs/ops/queues.js';
 import { PublishRelay } from './jobs/relay.js';
 import { exampleJobs } from './jobs/types/index.js';
 import type { Logger } from './logger.js';
@@ -125,6 +126,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   let client: Client | undefined;
   const qstash = () => (client ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath));
 
+  const queues = new JobQueues({ qstash, registry, settings: config.queues, logger });
   // Its own client, without the SDK's retries: the relay retries with backoff and counts attempts.
   let relayClient: Client | undefined;
   const relay = new PublishRelay({
@@ -132,6 +134,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     registry,
     qstash: () => (relayClient ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath, { retry: false })),
     endpointUrl: (path) => publicUrl() + path,
+    queues,
     logger,
     settings: config.publish,
   });
@@ -158,6 +161,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     liveness,
     bulk: config.bulk,
     qstash,
+    queues,
     endpointUrl: (path) => publicUrl() + path,
   });
   const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });

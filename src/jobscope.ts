@@ -11,6 +11,7 @@ import type { CommandOptions, EnqueueCommand, Jobs } from './jobs/index.js';
 import { exampleJobs } from './jobs/types/index.js';
 import { createQStashClient } from './jobs/publisher.js';
 import { JobDefinitionSchema, JobRegistry, type JobDefinition } from './jobs/registry.js';
+import { JobQueues } from './jobs/ops/queues.js';
 import { PublishRelay } from './jobs/relay.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -214,19 +215,21 @@ export async function createDispatcher(options: CreateDispatcherOptions = {}): P
   const publicUrl = baseUrl + config.basePath;
   const registry = new JobRegistry(jobs ?? exampleJobs());
   let client: Client | undefined;
+  const qstash = () => (client ??= createQStashClient(config, () => publicUrl));
   let relayClient: Client | undefined;
   const relay = new PublishRelay({
     db: database.db,
     registry,
     qstash: () => (relayClient ??= createQStashClient(config, () => publicUrl, { retry: false })),
     endpointUrl: (path) => publicUrl + path,
+    queues: new JobQueues({ qstash, registry, settings: config.queues, logger }),
     logger,
     settings: config.publish,
   });
   const dispatcher = new JobDispatcher({
     db: database.db,
     registry,
-    qstash: () => (client ??= createQStashClient(config, () => publicUrl)),
+    qstash,
     logger,
     publishDeadlineSeconds: config.publish.deadlineSeconds,
     onQueued: () => relay.nudge(),

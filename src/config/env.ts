@@ -4,7 +4,7 @@
  * what a config file says, so deployment parameters (ports, URLs, keys) stay in the environment.
  */
 
-type Coercion = 'string' | 'number' | 'list' | 'logDir';
+type Coercion = 'string' | 'number' | 'boolean' | 'list' | 'logDir';
 
 interface EnvOption {
   path: readonly string[];
@@ -33,6 +33,9 @@ export const ENV_OPTIONS = {
   QSTASH_SCHEDULE_TIME_SCALE: v('number', 'qstash', 'scheduleTimeScale'),
   JOBSCOPE_PUBLISH_DEADLINE_SECONDS: v('number', 'publish', 'deadlineSeconds'),
   JOBSCOPE_PUBLISH_RETRY_BASE_MS: v('number', 'publish', 'retryBaseMs'),
+  JOBSCOPE_QUEUES: v('boolean', 'queues', 'enabled'),
+  JOBSCOPE_QUEUE_PARALLELISM: v('number', 'queues', 'parallelism'),
+  JOBSCOPE_QUEUE_PREFIX: v('string', 'queues', 'prefix'),
   JOBSCOPE_READ_KEYS: v('list', 'apiKeys', 'read'),
   JOBSCOPE_OPERATE_KEYS: v('list', 'apiKeys', 'operate'),
   LOG_LEVEL: v('string', 'log', 'level'),
@@ -82,6 +85,11 @@ function coerce(text: string, as: Coercion): unknown {
     case 'number':
       // Non-numbers reach the option's schema as text, which names the variable and the expected type.
       return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
+    case 'boolean': {
+      // on/off, true/false, 1/0; anything else reaches the schema as text, which names the variable.
+      const word = text.trim().toLowerCase();
+      return ['on', 'true', '1'].includes(word) ? true : ['off', 'false', '0'].includes(word) ? false : text;
+    }
     case 'list':
       return text
         .split(',')

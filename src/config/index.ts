@@ -36,6 +36,8 @@ export interface Config {
   scheduleTimeScale: number;
   /** How the outbox relay retries a publish, and when it gives up. */
   publish: ResolvedOptions['publish'];
+  /** Per-type QStash queues: on or off, the default parallelism, the name prefix. */
+  queues: ResolvedOptions['queues'];
   log: { level: ResolvedOptions['log']['level']; format: 'pretty' | 'json'; dir: string | undefined };
   apiKeys: { read: NamedApiKey[]; operate: NamedApiKey[] };
   alerts: { intervalSeconds: number; webhookUrl: string | undefined };
@@ -170,6 +172,7 @@ function toConfig(options: ResolvedOptions): Config {
     retryDelayFactor: qstash.retryDelayFactor,
     scheduleTimeScale: qstash.scheduleTimeScale,
     publish: options.publish,
+    queues: options.queues,
     log: {
       level: options.log.level,
       format: options.log.format ?? (production ? 'json' : 'pretty'),

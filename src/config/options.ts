@@ -91,6 +91,23 @@ export const OptionsSchema = z.strictObject({
       retryBaseMs: positiveInt.default(500),
     })
     .prefault({}),
+  queues: z
+    .strictObject({
+      /**
+       * Publish each job type through a QStash queue of its own, `<prefix><type>`, so that it can
+       * be paused (pauseJobType) and its deliveries capped (parallelism); `false` publishes
+       * straight to the endpoints.
+       */
+      enabled: z.boolean().default(true),
+      /**
+       * Runs of one type QStash delivers at once when its definition sets no `parallelism`. A
+       * failing run holds its turn through its retries (QStash's queue semantics).
+       */
+      parallelism: z.number().int().min(1).max(1000).default(10),
+      /** Put before the job type to name its queue (letters, digits, `-`, `_`, `.`). */
+      prefix: z.string().regex(/^[A-Za-z0-9_.-]{0,50}$/, 'letters, digits, "-", "_" and "." only').default('jobscope-'),
+    })
+    .prefault({}),
   apiKeys: z
     .strictObject({
       /** Keys that may run queries and subscriptions. */

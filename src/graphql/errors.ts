@@ -15,6 +15,7 @@ import {
   BulkTooLargeError,
   DeadLetterNotFoundError,
   QStashRequestError,
+  QueuesDisabledError,
   ScheduleNotFoundError,
 } from '../jobs/errors.js';
 
@@ -34,7 +35,8 @@ export type ErrorCode =
   | 'BULK_TOO_LARGE'
   | 'DEAD_LETTER_NOT_FOUND'
   | 'SCHEDULE_NOT_FOUND'
-  | 'QSTASH_ERROR';
+  | 'QSTASH_ERROR'
+  | 'QUEUES_DISABLED';
 
 /** The database could not be reached: HTTP 503 with Retry-After, the driver's words left to the log. */
 export function serviceUnavailable(): GraphQLError {
@@ -72,6 +74,7 @@ function codedExtensions(error: unknown): { code: ErrorCode; [key: string]: unkn
   if (error instanceof DeadLetterNotFoundError) return { code: error.code, dlqIds: error.dlqIds };
   if (error instanceof ScheduleNotFoundError) return { code: error.code, scheduleId: error.scheduleId };
   if (error instanceof QStashRequestError) return { code: error.code, status: error.status ?? null };
+  if (error instanceof QueuesDisabledError) return { code: error.code };
   return undefined;
 }
 

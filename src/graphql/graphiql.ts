@@ -18,6 +18,7 @@ const exampleVariables: Partial<Record<ExampleOperationFile, unknown>> = {
   mutations: {
     input: { jobType: 'send-email', payload: { to: 'ada@example.com', subject: 'Hello', text: 'Sent from GraphiQL' } },
     jobId: '<a failed jobId from the Dashboard tab>',
+    jobType: 'send-email',
   },
   subscriptions: { statuses: ['COMPLETED', 'FAILED'] },
 };

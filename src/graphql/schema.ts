@@ -10,6 +10,7 @@ import './slow-jobs.js';
 import './stuck-jobs.js';
 import './job-health.js';
 import './job-types.js';
+import './queue-depth.js';
 import './enqueue-job.js';
 import './retry-job.js';
 import './cancel-job.js';

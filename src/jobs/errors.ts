@@ -208,3 +208,12 @@ export class QStashRequestError extends CodedError {
     super(`QStash answered ${status ?? 'nothing'}: ${errorMessage(options.cause)}`, options);
   }
 }
+
+/** Per-type queues are off (`queues.enabled: false`): job types publish straight to their endpoints. */
+export class QueuesDisabledError extends CodedError {
+  override name = 'QueuesDisabledError';
+  readonly code = 'QUEUES_DISABLED';
+  constructor() {
+    super('Per-type QStash queues are off (queues.enabled: false, JOBSCOPE_QUEUES=off), so a job type cannot be paused or resumed');
+  }
+}

@@ -11,11 +11,13 @@ import {
   findSlowJobTypes,
   findStuckJobs,
   getJobExecutionByJobId,
+  jobBacklog,
   jobHealth,
   jobStatistics,
   jobThroughput,
   listJobExecutions,
   rollupSnapshot,
+  type JobBacklog,
   type JobExecutionFilter,
   type JobExecutionShape,
   type JobHealthReport,
@@ -48,6 +50,7 @@ import {
   type RetriedDeadLetter,
 } from './ops/dead-letters.js';
 import type { QStashStateDeps } from './ops/qstash.js';
+import type { JobQueues, JobQueueState } from './ops/queues.js';
 import {
   createSchedule,
   deleteSchedule,
@@ -71,6 +74,7 @@ export type { ReplayInput } from './replay.js';
 export type { BulkKind, BulkOperation, BulkPass } from './ops/bulk.js';
 export type { DeadLetter, DeadLetterFilter, ListDeadLetters, RetriedDeadLetter } from './ops/dead-letters.js';
 export type { CreateSchedule, Schedule } from './ops/schedules.js';
+export type { JobQueueState } from './ops/queues.js';
 
 /** A bulk retry or cancel as asked for (`retryJobs`, `cancelJobs`). */
 export interface BulkRequest {
@@ -142,6 +146,11 @@ export interface Jobs {
   setSchedulePaused(scheduleId: string, paused: boolean, options?: CommandOptions): Promise<Schedule>;
   /** Deletes a schedule, answering it as it was (ScheduleNotFoundError); its runs' jobs stay. */
   deleteSchedule(scheduleId: string, options?: CommandOptions): Promise<Schedule>;
+  /**
+   * Pauses (QStash starts none of the type's waiting deliveries; runs under way finish) or resumes
+   * a job type's queue (UnknownJobTypeError, QueuesDisabledError, QStashRequestError).
+   */
+  setJobTypePaused(jobType: string, paused: boolean, options?: CommandOptions): Promise<JobQueueState>;
   /** Deletes final jobs that finished before `olderThan`, in small batches (or counts them: `dryRun`). */
   purge(input: PurgeJobExecutions, options?: CommandOptions): Promise<PurgeResult>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
@@ -176,6 +185,8 @@ export interface Jobs {
     bulkOperations(input?: { first?: number | undefined; after?: string | undefined }): ReturnType<typeof listBulk>;
     /** The first jobs of an operation's set, in the order it works through them. */
     bulkSample(id: string): Promise<JobExecution[]>;
+    /** Pending and processing jobs per type, and the oldest pending one's age (the database's queue depth). */
+    backlog(): Promise<JobBacklog[]>;
   };
   /** QStash's own state, read through the Client (the stand-in, or QStash by configuration). */
   readonly qstash: {
@@ -188,6 +199,10 @@ export interface Jobs {
     schedule(scheduleId: string): Promise<Schedule | undefined>;
     /** The latest job a schedule's run created (from the database). */
     lastRunOf(scheduleId: string): Promise<JobExecution | undefined>;
+    /** The job types' queues (paused, parallelism, lag), by type, in one call; empty when queues are off. */
+    queues(): Promise<Map<string, JobQueueState>>;
+    /** The queue a job type publishes through; undefined when queues are off. */
+    queueNameOf(jobType: string): string | undefined;
   };
 }
 
@@ -206,6 +221,8 @@ export interface JobsDeps {
   /** The QStash Client (its DLQ and schedules) and the public URL of a worker endpoint path. */
   qstash: QStashStateDeps['qstash'];
   endpointUrl: QStashStateDeps['endpointUrl'];
+  /** The per-type QStash queues (the relay publishes through them). */
+  queues: JobQueues;
 }
 
 /** The reaper acts as jobscope itself; its log lines say `system:reaper`. */
@@ -222,7 +239,7 @@ export function createJobs(deps: JobsDeps): Jobs {
   const audit = <T>(actor: Actor | undefined, action: string, args: AuditedAction['args'], command: () => Promise<T>, summarize: (result: T) => AuditSummary) =>
     actor === undefined || actor.kind === 'app' ? command() : audited({ db, logger }, { actor, action, args }, command, summarize);
   const touched = (job: JobExecution): AuditSummary => ({ jobIds: [job.jobId] });
-  const qstashState: QStashStateDeps = { db, registry, logger, qstash: deps.qstash, endpointUrl: deps.endpointUrl };
+  const qstashState: QStashStateDeps = { db, registry, logger, qstash: deps.qstash, endpointUrl: deps.endpointUrl, queues: deps.queues };
   const linkedJobs = (letters: readonly { jobId: string | null }[]) => letters.flatMap((letter) => (letter.jobId ? [letter.jobId] : []));
   return {
     registry,
@@ -346,6 +363,14 @@ export function createJobs(deps: JobsDeps): Jobs {
         },
         (result) => ({ detail: { ...result } }),
       ),
+    setJobTypePaused: (jobType, paused, options = {}) =>
+      audit(
+        options.actor,
+        paused ? 'pauseJobType' : 'resumeJobType',
+        { jobType },
+        () => deps.queues.setPaused(jobType, paused),
+        (queue) => ({ detail: { jobType, queueName: queue.name, paused: queue.paused, lag: queue.lag } }),
+      ),
     deliver: (delivery) => processDelivery({ db, logger, answerStatus, liveness }, delivery),
     reap: () => reapLostAttempts({ db, registry, dispatcher, logger: logFor(REAPER_ACTOR), liveness }),
     liveness,
@@ -356,6 +381,8 @@ export function createJobs(deps: JobsDeps): Jobs {
       schedules: () => listSchedules(qstashState),
       schedule: (scheduleId) => getSchedule(qstashState, scheduleId),
       lastRunOf: (scheduleId) => lastRunOf(qstashState, scheduleId),
+      queues: () => deps.queues.states(),
+      queueNameOf: (jobType) => (deps.queues.enabled ? deps.queues.nameOf(jobType) : undefined),
     },
   };
 }
@@ -382,6 +409,7 @@ export function createReader(db: Database, policy: Policy): Jobs['read'] {
     bulkOperation: (id) => getBulk(db, id),
     bulkOperations: (input) => listBulk(db, input),
     bulkSample: (id) => sampleOfBulk(db, id),
+    backlog: () => jobBacklog(db),
   };
 }
 

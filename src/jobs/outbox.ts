@@ -68,17 +68,24 @@ export interface ClaimedPublish {
  * holding a claim loses it when the lease runs out; the next publish carries the same
  * deduplication id, so QStash does not deliver it twice. Counts the attempt.
  */
-export async function claimPublishes(db: Database, { limit, leaseMs }: { limit: number; leaseMs: number }): Promise<ClaimedPublish[]> {
+export async function claimPublishes(
+  db: Database,
+  { limit, leaseMs, jobTypes }: { limit: number; leaseMs: number; /** Only jobs of these types: the ones this instance can publish. */ jobTypes: readonly string[] },
+): Promise<ClaimedPublish[]> {
+  if (jobTypes.length === 0) return [];
   // One transaction: a claim whose jobs could not be read (the connection lost in between) is
   // undone, instead of holding the requests for the whole lease.
   return db.transaction(async (tx) => {
+    // An instance that does not know a type (a rolling deploy that adds one, instances with
+    // different job sets on one database) leaves its jobs to the instances that do.
     const due = tx
       .select({ jobId: jobPublishes.jobId })
       .from(jobPublishes)
-      .where(and(eq(jobPublishes.state, 'queued'), lte(jobPublishes.nextAttemptAt, sql`now()`)))
+      .innerJoin(jobExecutions, eq(jobExecutions.jobId, jobPublishes.jobId))
+      .where(and(eq(jobPublishes.state, 'queued'), lte(jobPublishes.nextAttemptAt, sql`now()`), inArray(jobExecutions.jobType, [...jobTypes])))
       .orderBy(jobPublishes.nextAttemptAt)
       .limit(limit)
-      .for('update', { skipLocked: true });
+      .for('update', { of: jobPublishes, skipLocked: true });
     const requests = await tx
       .update(jobPublishes)
       .set({

@@ -35,6 +35,11 @@ export interface JobDefinition<TSchema extends z.ZodType = z.ZodType> {
    * Jobs that must not run twice in part (a payment without an idempotency key) choose `fail`.
    */
   onWorkerLost?: WorkerLostPolicy;
+  /**
+   * How many of its runs QStash delivers at once: the parallelism of the type's QStash queue
+   * (default: the `queues.parallelism` option). A run holds its turn through its retries.
+   */
+  parallelism?: number;
   /** Runs the job; what it returns (JSON) is stored as the execution's result. */
   handler: (payload: z.output<TSchema>, job: JobEnvelope, context: JobContext) => Promise<unknown>;
 }
@@ -52,6 +57,7 @@ export const JobDefinitionSchema = z.looseObject({
   retries: z.number().int().min(0).max(100),
   description: z.string().optional(),
   onWorkerLost: z.enum(['retry', 'fail']).optional(),
+  parallelism: z.number().int().min(1).max(1000).optional(),
   handler: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function'),
 });
 

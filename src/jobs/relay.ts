@@ -9,7 +9,8 @@ import type { Logger } from '../logger.js';
 import { errorMessage } from './errors.js';
 import { claimPublishes, deduplicationId, failPublish, markPublished, releaseClaim, schedulePublishRetry, type ClaimedPublish } from './outbox.js';
 import { retryAfterMs } from './publisher.js';
-import type { JobRegistry } from './registry.js';
+import type { JobQueues } from './ops/queues.js';
+import type { JobDefinition, JobRegistry } from './registry.js';
 
 /**
  * Seconds QStash waits for an attempt beyond the handler's own timeout, so the worker has time to
@@ -31,6 +32,8 @@ export interface RelayDeps {
   /** A QStash client that does not retry on its own: each attempt is the relay's, and counted. */
   qstash: () => Client;
   endpointUrl: (path: string) => string;
+  /** The per-type queues each job is published through (when they are on). */
+  queues: JobQueues;
   logger: Logger;
   settings: RelaySettings;
   /** How often to look for requests other instances (or a crash) left; default {@link POLL_INTERVAL_MS}. */
@@ -46,6 +49,16 @@ const LEASE_MS = 30_000;
 /** One publish attempt waits this long at most; then it counts as a transient failure. */
 const ATTEMPT_TIMEOUT_MS = 10_000;
 export const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** What the relay asks QStash to deliver for one job. */
+interface JobPublish {
+  url: string;
+  body: unknown;
+  retries: number;
+  timeout: number;
+  deduplicationId: string;
+  notBefore?: number;
+}
 
 /** How a publish attempt ended. */
 type Outcome =
@@ -134,7 +147,7 @@ export class PublishRelay {
   /** Claims one batch of due requests and publishes them; resolves to how many it claimed. */
   async round(): Promise<number> {
     await this.settleUnfinished();
-    const claimed = await claimPublishes(this.deps.db, { limit: BATCH_SIZE, leaseMs: LEASE_MS });
+    const claimed = await claimPublishes(this.deps.db, { limit: BATCH_SIZE, leaseMs: LEASE_MS, jobTypes: this.deps.registry.types() });
     await Promise.all(claimed.map((item) => this.publishOne(item)));
     return claimed.length;
   }
@@ -222,7 +235,7 @@ export class PublishRelay {
     let timer: NodeJS.Timeout | undefined;
     try {
       const url = this.deps.endpointUrl(definition.endpoint);
-      const publishing = this.deps.qstash().publishJSON({
+      const publishing = this.publish(definition, {
         url,
         body: job.payload,
         retries: definition.retries,
@@ -243,6 +256,14 @@ export class PublishRelay {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Into the type's queue (made sure of first) when queues are on, else straight to the endpoint. */
+  private async publish(definition: JobDefinition, request: JobPublish): Promise<{ messageId: string; deduplicated?: boolean }> {
+    const { queues } = this.deps;
+    if (!queues.enabled) return this.deps.qstash().publishJSON(request);
+    await queues.ensure(definition);
+    return this.deps.qstash().queue({ queueName: queues.nameOf(definition.type) }).enqueueJSON(request);
   }
 }
 

@@ -51,7 +51,8 @@ async function startFlakyQStash(): Promise<FlakyQStash> {
   const state: Omit<FlakyQStash, 'url' | 'close'> = { standIn, faults: [], publishTimes: [], accepted: 0, deduplicated: 0, afterAccept: undefined };
   const server: Server = createServer(
     createServerAdapter(async (request: Request) => {
-      if (request.method !== 'POST' || !new URL(request.url).pathname.startsWith('/v2/publish/')) return standIn.fetch(request);
+      // Publishes: straight (`/v2/publish/…`) or into the job type's queue (`/v2/enqueue/…`).
+      if (request.method !== 'POST' || !/^\/v2\/(publish|enqueue)\//.test(new URL(request.url).pathname)) return standIn.fetch(request);
       state.publishTimes.push(Date.now());
       const fault = state.faults.shift();
       if (fault) return new Response(fault.body ?? `fault ${fault.status}`, { status: fault.status, headers: fault.headers ?? {} });
@@ -160,10 +161,10 @@ describe(`the transactional outbox under faults, on ${databaseKind}`, () => {
     await first.app.relay.stop();
     const job = await first.app.jobs.enqueue('send-email', email('crash after publish'));
     // What the dead relay did: claimed the row, published it with the job's deduplication id, died.
-    const [claimed] = await claimPublishes(database.handle.db, { limit: 1, leaseMs: 60_000 });
+    const [claimed] = await claimPublishes(database.handle.db, { limit: 1, leaseMs: 60_000, jobTypes: ['send-email'] });
     expect(claimed!.request.jobId).toBe(job.jobId);
     const client = new Client({ baseUrl: qstash.url, token: DEV_QSTASH_TOKEN, retry: false, enableTelemetry: false });
-    await client.publishJSON({
+    await client.queue({ queueName: 'jobscope-send-email' }).enqueueJSON({
       url: `${first.baseUrl}/api/jobs/email`,
       body: claimed!.job.payload,
       deduplicationId: deduplicationId(claimed!.request),

@@ -7,6 +7,7 @@ import type { Database } from '../../db/client.js';
 import type { Logger } from '../../logger.js';
 import { QStashRequestError } from '../errors.js';
 import type { JobRegistry } from '../registry.js';
+import type { JobQueues } from './queues.js';
 
 export interface QStashStateDeps {
   db: Database;
@@ -16,6 +17,8 @@ export interface QStashStateDeps {
   qstash: () => Client;
   /** The public URL of a worker endpoint path (what QStash delivers to). */
   endpointUrl: (path: string) => string;
+  /** The per-type queues: a schedule's runs go through their type's queue too, so pausing the type holds them. */
+  queues: JobQueues;
 }
 
 /** Runs one Client call; a QStash refusal or outage becomes a coded QStashRequestError. */

@@ -106,8 +106,11 @@ export async function createSchedule(deps: QStashStateDeps, input: CreateSchedul
   } catch (error) {
     throw new InvalidArgumentError('cron', `"cron" is not a cron of five fields (minute hour day month weekday): ${errorMessage(error)}`);
   }
+  const { queues } = deps;
+  if (queues.enabled) await callQStash(() => queues.ensure(definition));
   const { scheduleId } = await callQStash(() =>
     deps.qstash().schedules.create({
+      ...(queues.enabled ? { queueName: queues.nameOf(definition.type) } : {}),
       destination: deps.endpointUrl(definition.endpoint),
       cron: input.cron.trim(),
       body: JSON.stringify(scheduleEnvelope(definition.type, payload, metadata)),

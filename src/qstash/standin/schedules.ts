@@ -128,6 +128,7 @@ export function createScheduleStore(parts: { engine: Engine; logger: StandInLogg
       ...(spec.failureCallback === undefined ? {} : { failureCallback: spec.failureCallback }),
       ...(spec.retryDelayExpression === undefined ? {} : { retryDelayExpression: spec.retryDelayExpression }),
       ...(spec.labels.length === 0 ? {} : { label: spec.labels[0], labels: spec.labels }),
+      ...(spec.queueName === undefined ? {} : { queueName: spec.queueName }),
       isPaused: schedule.isPaused,
       ...(schedule.lastScheduleTime === undefined ? {} : { lastScheduleTime: schedule.lastScheduleTime }),
       ...(schedule.nextScheduleTime === undefined ? {} : { nextScheduleTime: schedule.nextScheduleTime }),
