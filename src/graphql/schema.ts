@@ -11,6 +11,7 @@ import './stuck-jobs.js';
 import './job-health.js';
 import './job-types.js';
 import './queue-depth.js';
+import './job-diagnosis.js';
 import './enqueue-job.js';
 import './retry-job.js';
 import './cancel-job.js';

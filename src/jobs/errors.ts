@@ -71,8 +71,10 @@ export class PublishError extends CodedError {
 /** The handler ran past its job type's timeout. */
 export class JobTimeoutError extends Error {
   override name = 'JobTimeoutError';
+  /** How every timed-out attempt's `error` begins (the diagnosis reads it). */
+  static readonly PREFIX = 'Job timed out after';
   constructor(readonly timeoutSeconds: number) {
-    super(`Job timed out after ${timeoutSeconds}s`);
+    super(`${JobTimeoutError.PREFIX} ${timeoutSeconds}s`);
   }
 }
 

@@ -49,6 +49,7 @@ import {
   type ListDeadLetters,
   type RetriedDeadLetter,
 } from './ops/dead-letters.js';
+import { diagnoseJob, type JobDiagnosis } from './diagnosis/index.js';
 import type { QStashStateDeps } from './ops/qstash.js';
 import type { JobQueues, JobQueueState } from './ops/queues.js';
 import {
@@ -75,6 +76,7 @@ export type { BulkKind, BulkOperation, BulkPass } from './ops/bulk.js';
 export type { DeadLetter, DeadLetterFilter, ListDeadLetters, RetriedDeadLetter } from './ops/dead-letters.js';
 export type { CreateSchedule, Schedule } from './ops/schedules.js';
 export type { JobQueueState } from './ops/queues.js';
+export { VERDICTS, type JobDiagnosis, type Verdict } from './diagnosis/index.js';
 
 /** A bulk retry or cancel as asked for (`retryJobs`, `cancelJobs`). */
 export interface BulkRequest {
@@ -153,6 +155,8 @@ export interface Jobs {
   setJobTypePaused(jobType: string, paused: boolean, options?: CommandOptions): Promise<JobQueueState>;
   /** Deletes final jobs that finished before `olderThan`, in small batches (or counts them: `dryRun`). */
   purge(input: PurgeJobExecutions, options?: CommandOptions): Promise<PurgeResult>;
+  /** Why a job is where it is: a verdict, its evidence and the remedy (undefined: no such job). */
+  diagnose(jobId: string): Promise<JobDiagnosis | undefined>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
   deliver(delivery: Delivery): Promise<DeliveryOutcome>;
   /**
@@ -371,6 +375,8 @@ export function createJobs(deps: JobsDeps): Jobs {
         () => deps.queues.setPaused(jobType, paused),
         (queue) => ({ detail: { jobType, queueName: queue.name, paused: queue.paused, lag: queue.lag } }),
       ),
+    diagnose: (jobId) =>
+      diagnoseJob({ db, registry, qstash: deps.qstash, endpointUrl: deps.endpointUrl, queues: deps.queues, liveness, policy }, jobId),
     deliver: (delivery) => processDelivery({ db, logger, answerStatus, liveness }, delivery),
     reap: () => reapLostAttempts({ db, registry, dispatcher, logger: logFor(REAPER_ACTOR), liveness }),
     liveness,

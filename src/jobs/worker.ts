@@ -99,6 +99,9 @@ export const HOLD_MAX_MS = (QSTASH_TIMEOUT_GRACE_SECONDS / 2) * 1000;
 /** Past the moment the open attempt counts as lost, so the second look sees it lost. */
 const HOLD_MARGIN_MS = 50;
 
+/** How the `error` of a delivery refused by validation begins (the diagnosis reads it). */
+export const INVALID_PAYLOAD_PREFIX = 'Invalid job payload: ';
+
 /**
  * Runs one verified delivery: validate, record the attempt, run the handler under its timeout,
  * record the outcome. It returns only after the outcome is committed, so a success is never
@@ -112,7 +115,7 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
 
   if (!validated.ok) {
     const outcome: RecordedOutcome = { kind: 'rejected', jobId, issues: validated.issues };
-    const error = `Invalid job payload: ${formatIssues(validated.issues)}`;
+    const error = `${INVALID_PAYLOAD_PREFIX}${formatIssues(validated.issues)}`;
     await recordRejectedDelivery(deps.db, {
       envelope: validated.envelope,
       messageId,
