@@ -1,5 +1,6 @@
 import winston from 'winston';
 import DailyRotateFile from 'winston-daily-rotate-file';
+import Transport from 'winston-transport';
 
 export type Logger = winston.Logger;
 
@@ -77,7 +78,56 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       }),
     );
   }
-  return winston.createLogger({ level: options.level ?? 'info', format: base, transports });
+  const logger = winston.createLogger({ level: options.level ?? 'info', format: base, transports });
+  secretsOf.set(logger, options.secrets ?? []);
+  return logger;
+}
+
+/** The secrets each root logger scrubs; children (winston's `Object.create` of their parent) find their root's. */
+const secretsOf = new WeakMap<object, readonly string[]>();
+
+function rootSecrets(logger: Logger): readonly string[] {
+  for (let at: object | null = logger; at !== null; at = Object.getPrototypeOf(at) as object | null) {
+    const secrets = secretsOf.get(at);
+    if (secrets) return secrets;
+  }
+  return [];
+}
+
+/** A log line as a capturing logger keeps it: scrubbed like the files. */
+export interface CapturedLog {
+  level: string;
+  message: string;
+  fields: Record<string, unknown>;
+  at: Date;
+}
+
+class CaptureTransport extends Transport {
+  readonly entries: CapturedLog[] = [];
+  constructor(private readonly forward: Logger) {
+    super();
+  }
+  override log(info: Record<string | symbol, unknown>, next: () => void): void {
+    const { level, message, timestamp, ...fields } = info as { level: string; message: unknown; timestamp?: unknown; [key: string]: unknown };
+    this.entries.push({ level, message: String(message), fields, at: typeof timestamp === 'string' ? new Date(timestamp) : new Date() });
+    this.forward.log({ level, message: String(message), ...fields });
+    next();
+  }
+}
+
+/**
+ * A logger that keeps every line it is given (scrubbed of `parent`'s secrets, at every level) and
+ * also writes it through `parent`, with `meta` on each: what `testJob` hands a handler.
+ */
+export function capturingLogger(parent: Logger, meta: Record<string, unknown>): { logger: Logger; entries: CapturedLog[] } {
+  const capture = new CaptureTransport(parent);
+  const logger = winston.createLogger({
+    level: 'debug',
+    defaultMeta: meta,
+    format: winston.format.combine(redact({ secrets: rootSecrets(parent) }), winston.format.errors({ stack: true }), winston.format.timestamp()),
+    transports: [capture],
+  });
+  return { logger, entries: capture.entries };
 }
 
 /** A logger that writes nowhere: for library use and tests that do not read logs. */

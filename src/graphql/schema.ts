@@ -12,6 +12,7 @@ import './job-health.js';
 import './job-types.js';
 import './queue-depth.js';
 import './job-diagnosis.js';
+import './test-job.js';
 import './enqueue-job.js';
 import './retry-job.js';
 import './cancel-job.js';

@@ -50,6 +50,7 @@ import {
   type RetriedDeadLetter,
 } from './ops/dead-letters.js';
 import { diagnoseJob, type JobDiagnosis } from './diagnosis/index.js';
+import { testRunJob, type TestRun } from './test-run.js';
 import type { QStashStateDeps } from './ops/qstash.js';
 import type { JobQueues, JobQueueState } from './ops/queues.js';
 import {
@@ -77,6 +78,7 @@ export type { DeadLetter, DeadLetterFilter, ListDeadLetters, RetriedDeadLetter }
 export type { CreateSchedule, Schedule } from './ops/schedules.js';
 export type { JobQueueState } from './ops/queues.js';
 export { VERDICTS, type JobDiagnosis, type Verdict } from './diagnosis/index.js';
+export type { TestRun } from './test-run.js';
 
 /** A bulk retry or cancel as asked for (`retryJobs`, `cancelJobs`). */
 export interface BulkRequest {
@@ -155,6 +157,11 @@ export interface Jobs {
   setJobTypePaused(jobType: string, paused: boolean, options?: CommandOptions): Promise<JobQueueState>;
   /** Deletes final jobs that finished before `olderThan`, in small batches (or counts them: `dryRun`). */
   purge(input: PurgeJobExecutions, options?: CommandOptions): Promise<PurgeResult>;
+  /**
+   * Runs a type's handler once, in this process, on a payload validated like an enqueue, under its
+   * timeout: no QStash, no job tables (UnknownJobTypeError, InvalidPayloadError).
+   */
+  testJob(input: { jobType: string; payload: unknown; metadata?: JobMetadata | undefined }, options?: CommandOptions): Promise<TestRun>;
   /** Why a job is where it is: a verdict, its evidence and the remedy (undefined: no such job). */
   diagnose(jobId: string): Promise<JobDiagnosis | undefined>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
@@ -374,6 +381,14 @@ export function createJobs(deps: JobsDeps): Jobs {
         { jobType },
         () => deps.queues.setPaused(jobType, paused),
         (queue) => ({ detail: { jobType, queueName: queue.name, paused: queue.paused, lag: queue.lag } }),
+      ),
+    testJob: (input, options = {}) =>
+      audit(
+        options.actor,
+        'testJob',
+        { jobType: input.jobType, payload: input.payload, metadata: input.metadata ?? null },
+        () => testRunJob({ db, registry, logger: logFor(options.actor) }, input),
+        (run) => ({ detail: { ok: run.ok, error: run.error, durationSeconds: run.durationSeconds } }),
       ),
     diagnose: (jobId) =>
       diagnoseJob({ db, registry, qstash: deps.qstash, endpointUrl: deps.endpointUrl, queues: deps.queues, liveness, policy }, jobId),
