@@ -1,11 +1,9 @@
 import type { DeadLetter } from '../jobs/index.js';
 import { DEAD_LETTER_IDS_MAX, DEAD_LETTER_PAGE_MAX } from '../jobs/ops/dead-letters.js';
 import { builder } from './builder.js';
-import type { GraphQLContext } from './context.js';
-import { JobExecutionRef } from './job-execution.js';
+import { jobById, JobExecutionRef } from './job-execution.js';
 
 /** The job a dead letter belongs to, read with every column (a page holds at most 100). */
-const jobField = (ctx: GraphQLContext, jobId: string | null) => (jobId === null ? null : ctx.jobs.read.get(jobId).then((job) => job ?? null));
 
 export const DeadLetterRef = builder.objectRef<DeadLetter>('DeadLetter').implement({
   description: "A message in QStash's dead-letter queue: its retries ran out. Shown with the last answer it got and the job it belongs to.",
@@ -25,7 +23,7 @@ export const DeadLetterRef = builder.objectRef<DeadLetter>('DeadLetter').impleme
       type: JobExecutionRef,
       nullable: true,
       description: 'The job whose message this is (by message id); null for a message jobscope did not publish or a purged job.',
-      resolve: (letter, _args, ctx) => jobField(ctx, letter.jobId),
+      resolve: (letter, _args, ctx) => jobById(ctx, letter.jobId),
     }),
   }),
 });
@@ -94,7 +92,7 @@ const RetriedDeadLetterRef = builder.objectRef<{ dlqId: string; messageId: strin
   fields: (t) => ({
     dlqId: t.exposeID('dlqId'),
     messageId: t.exposeString('messageId', { description: 'The new message.' }),
-    job: t.field({ type: JobExecutionRef, nullable: true, resolve: (entry, _args, ctx) => jobField(ctx, entry.jobId) }),
+    job: t.field({ type: JobExecutionRef, nullable: true, resolve: (entry, _args, ctx) => jobById(ctx, entry.jobId) }),
   }),
 });
 

@@ -14,7 +14,7 @@ export function readExampleOperations(file: ExampleOperationFile): string {
 }
 
 const exampleVariables: Partial<Record<ExampleOperationFile, unknown>> = {
-  queries: { jobId: '<a jobId from the Dashboard tab>', filter: { status: ['FAILED'] }, first: 20 },
+  queries: { jobId: '<a jobId from the Dashboard tab>', filter: { status: ['FAILED'] }, first: 20, since: '2026-01-01T00:00:00Z' },
   mutations: {
     input: { jobType: 'send-email', payload: { to: 'ada@example.com', subject: 'Hello', text: 'Sent from GraphiQL' } },
     jobId: '<a failed jobId from the Dashboard tab>',

@@ -1,8 +1,9 @@
-import { VERDICTS, type JobDiagnosis } from '../jobs/index.js';
+import { VERDICTS, type JobDiagnosis, type Mismatch, type Reconciliation } from '../jobs/index.js';
 import { JobNotFoundError } from '../jobs/errors.js';
 import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
-import { JobExecutionRef } from './job-execution.js';
+import { jobById, JobExecutionRef } from './job-execution.js';
+import { JobStatusEnum } from './job-status.js';
 
 const VERDICT_DESCRIPTIONS: Record<(typeof VERDICTS)[number], string> = {
   HEALTHY: 'Completed.',
@@ -96,5 +97,48 @@ builder.objectField(JobExecutionRef, 'diagnosis', (t) =>
     type: JobDiagnosisRef,
     description: 'The job\'s diagnosis (jobDiagnosis): a few reads and maybe a QStash call per job, so ask for it on one job, not a long list.',
     resolve: (job, _args, ctx) => diagnosisOf(ctx, job.jobId),
+  }),
+);
+
+const MismatchKindEnum = builder.enumType('ReconciliationMismatchKind', {
+  values: {
+    DELIVERED_NOT_RECORDED: { value: 'DELIVERED_NOT_RECORDED', description: 'QStash says delivered; the job is still pending, processing or retrying.' },
+    RETRYING_BUT_COMPLETED: { value: 'RETRYING_BUT_COMPLETED', description: 'The job is completed; QStash is still working on its message.' },
+    FAILED_WITHOUT_ROW: { value: 'FAILED_WITHOUT_ROW', description: 'QStash failed or dead-lettered a message to a worker endpoint that jobscope has no job for.' },
+    PENDING_NOT_IN_QSTASH: { value: 'PENDING_NOT_IN_QSTASH', description: 'The job is pending; QStash does not hold its message.' },
+  } as const,
+});
+
+const MismatchRef = builder.objectRef<Mismatch>('ReconciliationMismatch').implement({
+  description: 'One place QStash and jobscope disagree, with both sides.',
+  fields: (t) => ({
+    kind: t.field({ type: MismatchKindEnum, resolve: (m) => m.kind }),
+    messageId: t.exposeString('messageId'),
+    jobId: t.exposeID('jobId', { nullable: true }),
+    qstashState: t.exposeString('qstashState', { nullable: true, description: "QStash's latest state of the message; null: QStash does not have it." }),
+    jobStatus: t.field({ type: JobStatusEnum, nullable: true, resolve: (m) => m.jobStatus, description: 'The row\'s status; null: no row.' }),
+    detail: t.exposeString('detail'),
+    job: t.field({ type: JobExecutionRef, nullable: true, resolve: (m, _args, ctx) => jobById(ctx, m.jobId) }),
+  }),
+});
+
+const ReconciliationRef = builder.objectRef<Reconciliation>('Reconciliation').implement({
+  fields: (t) => ({
+    since: t.expose('since', { type: 'DateTime' }),
+    messagesChecked: t.exposeInt('messagesChecked', { description: 'Messages to the worker endpoints QStash logged since then.' }),
+    jobsChecked: t.exposeInt('jobsChecked'),
+    mismatches: t.field({ type: [MismatchRef], resolve: (r) => r.mismatches }),
+    truncated: t.exposeBoolean('truncated', { description: "QStash's log held more than was read (10,000 events): the oldest part was not checked." }),
+  }),
+});
+
+builder.queryField('reconciliation', (t) =>
+  t.field({
+    type: ReconciliationRef,
+    description:
+      "QStash's message log since `since` (the Client's logs) joined with jobscope's rows by message id: each mismatch with both sides. " +
+      'Messages to the worker endpoints only, matched by path. Errors: QSTASH_ERROR.',
+    args: { since: t.arg({ type: 'DateTime', required: true }) },
+    resolve: (_root, args, ctx) => ctx.jobs.reconcile(args.since),
   }),
 );

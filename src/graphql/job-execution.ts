@@ -232,3 +232,6 @@ builder.queryField('jobExecution', (t) =>
     resolve: (query, _root, args, ctx) => ctx.jobs.read.get(String(args.jobId), query({})),
   }),
 );
+
+/** The job of an id a result names (a dead letter's, a mismatch's): every column, or null when there is none. */
+export const jobById = (ctx: GraphQLContext, jobId: string | null) => (jobId === null ? null : ctx.jobs.read.get(jobId).then((job) => job ?? null));

@@ -49,7 +49,8 @@ import {
   type ListDeadLetters,
   type RetriedDeadLetter,
 } from './ops/dead-letters.js';
-import { diagnoseJob, type JobDiagnosis } from './diagnosis/index.js';
+import { diagnoseJob, type DiagnosisDeps, type JobDiagnosis } from './diagnosis/index.js';
+import { reconcile, type Reconciliation } from './diagnosis/reconciliation.js';
 import { testRunJob, type TestRun } from './test-run.js';
 import type { QStashStateDeps } from './ops/qstash.js';
 import type { JobQueues, JobQueueState } from './ops/queues.js';
@@ -79,6 +80,7 @@ export type { CreateSchedule, Schedule } from './ops/schedules.js';
 export type { JobQueueState } from './ops/queues.js';
 export { VERDICTS, type JobDiagnosis, type Verdict } from './diagnosis/index.js';
 export type { TestRun } from './test-run.js';
+export { MISMATCH_KINDS, type Mismatch, type Reconciliation } from './diagnosis/reconciliation.js';
 
 /** A bulk retry or cancel as asked for (`retryJobs`, `cancelJobs`). */
 export interface BulkRequest {
@@ -164,6 +166,8 @@ export interface Jobs {
   testJob(input: { jobType: string; payload: unknown; metadata?: JobMetadata | undefined }, options?: CommandOptions): Promise<TestRun>;
   /** Why a job is where it is: a verdict, its evidence and the remedy (undefined: no such job). */
   diagnose(jobId: string): Promise<JobDiagnosis | undefined>;
+  /** QStash's message log since `since` joined with the rows: every disagreement, with both sides. */
+  reconcile(since: Date): Promise<Reconciliation>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
   deliver(delivery: Delivery): Promise<DeliveryOutcome>;
   /**
@@ -250,6 +254,7 @@ export function createJobs(deps: JobsDeps): Jobs {
   const audit = <T>(actor: Actor | undefined, action: string, args: AuditedAction['args'], command: () => Promise<T>, summarize: (result: T) => AuditSummary) =>
     actor === undefined || actor.kind === 'app' ? command() : audited({ db, logger }, { actor, action, args }, command, summarize);
   const touched = (job: JobExecution): AuditSummary => ({ jobIds: [job.jobId] });
+  const diagnosisDeps: DiagnosisDeps = { db, registry, qstash: deps.qstash, endpointUrl: deps.endpointUrl, queues: deps.queues, liveness, policy };
   const qstashState: QStashStateDeps = { db, registry, logger, qstash: deps.qstash, endpointUrl: deps.endpointUrl, queues: deps.queues };
   const linkedJobs = (letters: readonly { jobId: string | null }[]) => letters.flatMap((letter) => (letter.jobId ? [letter.jobId] : []));
   return {
@@ -390,8 +395,8 @@ export function createJobs(deps: JobsDeps): Jobs {
         () => testRunJob({ db, registry, logger: logFor(options.actor) }, input),
         (run) => ({ detail: { ok: run.ok, error: run.error, durationSeconds: run.durationSeconds } }),
       ),
-    diagnose: (jobId) =>
-      diagnoseJob({ db, registry, qstash: deps.qstash, endpointUrl: deps.endpointUrl, queues: deps.queues, liveness, policy }, jobId),
+    diagnose: (jobId) => diagnoseJob(diagnosisDeps, jobId),
+    reconcile: (since) => reconcile(diagnosisDeps, since),
     deliver: (delivery) => processDelivery({ db, logger, answerStatus, liveness }, delivery),
     reap: () => reapLostAttempts({ db, registry, dispatcher, logger: logFor(REAPER_ACTOR), liveness }),
     liveness,
