@@ -49,7 +49,14 @@ export async function benchFloor(): Promise<void> {
     return (request: Request) => server.fetch(request);
   };
   const auth = useApiKeys(keys) as Plugin;
-  const jobscope = createGraphQLServer({ jobs: {} as Jobs, config, logger: silentLogger(), endpoint: '/graphql', metricsRegistry: new Registry() });
+  const jobscope = createGraphQLServer({
+    jobs: {} as Jobs,
+    systemCheck: () => Promise.reject(new Error('not in this bench')),
+    config,
+    logger: silentLogger(),
+    endpoint: '/graphql',
+    metricsRegistry: new Registry(),
+  });
   const variants: [string, (request: Request) => Response | Promise<Response>][] = [
     ['Yoga alone (the baseline)', yoga([])],
     ['+ graphql-armor limits', yoga([limits])],

@@ -5,6 +5,7 @@ import type { Config } from './config/index.js';
 import { isDatabaseUnavailable, type DatabaseHandle } from './db/client.js';
 import { startRollupCompaction, type RollupCompactor } from './db/rollups.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql/server.js';
+import { runSystemCheck } from './checks/system-check.js';
 import { createHealthEndpoint } from './http/health.js';
 import { createMetricsEndpoint } from './http/metrics.js';
 import { databaseUnavailable, json } from './http/respond.js';
@@ -166,7 +167,8 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   });
   const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });
   const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger, maxBodyBytes: config.http.workerMaxBodyKiB * 1024 });
-  const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger });
+  const systemCheck = () => runSystemCheck({ config, database, jobs, qstash, endpointUrl: (path) => publicUrl() + path });
+  const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger, systemCheck });
   const metrics = createMetricsEndpoint({ jobs, publishRetries: () => relay.retries });
   // A job committed anywhere (another instance, a caller's own transaction) is heard here after its
   // commit: publish it now rather than at the next poll.
@@ -174,7 +176,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     if (event.type === 'enqueued' || event.type === 'requeued') relay.nudge();
   });
   const alerter = new JobAlerter({ read: jobs.read, logger, settings: config.alerts });
-  const graphql = createGraphQLServer({ jobs, config, logger, endpoint: `${config.basePath}/graphql`, metricsRegistry: metrics.registry });
+  const graphql = createGraphQLServer({ jobs, systemCheck, config, logger, endpoint: `${config.basePath}/graphql`, metricsRegistry: metrics.registry });
   const webSocket = createGraphQLWebSocket(graphql, { config, logger });
   const eventStream = createGraphQLEventStream(graphql, { config, logger });
 
@@ -196,7 +198,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     if (path === '/graphql' || path.startsWith('/graphql/')) return { route: 'graphql', path };
     if (path === '/') return { route: 'home', path };
     if (registry.forEndpoint(path)) return { route: 'worker', path };
-    if (path === '/health' || path === '/health/jobs') return { route: 'health', path };
+    if (path === '/health' || path === '/health/jobs' || path === '/health/checks') return { route: 'health', path };
     if (path === '/metrics') return { route: 'metrics', path };
     return undefined;
   };

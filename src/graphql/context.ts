@@ -1,3 +1,4 @@
+import type { SystemCheck } from '../checks/system-check.js';
 import type { Actor, Jobs } from '../jobs/index.js';
 
 /** What an API key allows: `read` (queries, subscriptions) or `operate` (also mutations). */
@@ -6,6 +7,8 @@ export type ApiScope = 'read' | 'operate';
 /** Per-request context: the jobs domain, who is calling and what their key allows. */
 export interface GraphQLContext {
   jobs: Jobs;
+  /** Runs the troubleshooting checklist of this deployment. */
+  systemCheck: () => Promise<SystemCheck>;
   /** Who is calling: the API key's holder, or `anonymous` when no keys are configured. */
   actor: Actor;
   /** Scope of the caller's API key; `operate` also when no keys are configured (open development mode). */

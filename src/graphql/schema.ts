@@ -13,6 +13,7 @@ import './job-types.js';
 import './queue-depth.js';
 import './job-diagnosis.js';
 import './test-job.js';
+import './system-check.js';
 import './enqueue-job.js';
 import './retry-job.js';
 import './cancel-job.js';

@@ -37,6 +37,8 @@ export interface GraphQLServerDeps {
   endpoint: string;
   /** Where Yoga's operation metrics go (served by /metrics); none without it. */
   metricsRegistry?: Registry | undefined;
+  /** The troubleshooting checklist (systemCheck); the app's, which knows its configuration. */
+  systemCheck: GraphQLContext['systemCheck'];
 }
 
 const jitSafety = new WeakMap<DocumentNode, boolean>();
@@ -106,7 +108,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     ],
     context: (initial): GraphQLContext => {
       const caller = 'caller' in initial ? initial.caller : keys.identifyRequest(initial.request);
-      return { jobs: deps.jobs, actor: caller?.actor ?? { kind: 'anonymous' }, scope: caller?.scope };
+      return { jobs: deps.jobs, systemCheck: deps.systemCheck, actor: caller?.actor ?? { kind: 'anonymous' }, scope: caller?.scope };
     },
     logging: {
       // Yoga logs several debug lines per request; building them when debug is off cost ~2 % of

@@ -1,3 +1,4 @@
+import type { SystemCheck } from '../checks/system-check.js';
 import type { DatabaseHandle } from '../db/client.js';
 import type { Jobs } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
@@ -9,8 +10,15 @@ import { databaseUnavailable, json } from './respond.js';
  * `GET /health/jobs`: the guide's job-health check (failure rate over the health window, stuck
  * jobs), judged by the configured policy unless the query overrides window or threshold; 503 when
  * unhealthy so a plain HTTP monitor can alert on it, 400 naming a bad query value.
+ * `GET /health/checks`: the troubleshooting checklist (systemCheck) as JSON; 503 when a check fails.
  */
-export function createHealthEndpoint(deps: { database: DatabaseHandle; jobs: Jobs; qstash: 'local' | 'remote'; logger: Logger }) {
+export function createHealthEndpoint(deps: {
+  database: DatabaseHandle;
+  jobs: Jobs;
+  qstash: 'local' | 'remote';
+  logger: Logger;
+  systemCheck: () => Promise<SystemCheck>;
+}) {
   return async function handleHealth(request: Request, path: string, query: URLSearchParams): Promise<Response | undefined> {
     if (request.method !== 'GET') return undefined;
     if (path === '/health') {
@@ -27,6 +35,10 @@ export function createHealthEndpoint(deps: { database: DatabaseHandle; jobs: Job
         qstash: deps.qstash,
         jobTypes: deps.jobs.registry.types(),
       });
+    }
+    if (path === '/health/checks') {
+      const report = await deps.systemCheck();
+      return json(report.status === 'FAIL' ? 503 : 200, report);
     }
     if (path === '/health/jobs') {
       const problems: string[] = [];

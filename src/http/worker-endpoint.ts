@@ -1,4 +1,5 @@
 import type { Receiver } from '@upstash/qstash';
+import { PROBE_FIELD, probeNonce } from '../checks/probe.js';
 import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../db/client.js';
 import type { Jobs } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
@@ -98,6 +99,10 @@ export function createWorkerEndpoint(deps: WorkerEndpointDeps) {
       });
       return json(401, { error: 'Invalid QStash signature' });
     }
+
+    // systemCheck's signed self-probe (checks/probe.ts): the path from outside in works; no job runs.
+    const probe = probeNonce(body);
+    if (probe !== undefined) return json(200, { [PROBE_FIELD]: probe, jobType: definition.type });
 
     const messageId = request.headers.get('upstash-message-id');
     if (!messageId) return json(400, { error: 'Missing Upstash-Message-Id header' });
