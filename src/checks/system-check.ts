@@ -154,6 +154,20 @@ async function endpointProbe(deps: SystemCheckDeps, definition: JobDefinition): 
   return fail(name, `${url} could not be reached: ${probe.error}.`, 'Check BASE_URL and that this deployment is reachable at it from the internet (QStash calls it from outside).');
 }
 
+async function signatureFailureItem(deps: SystemCheckDeps, since: Date): Promise<CheckItem> {
+  const failures = await deps.jobs.read.signatureFailures({ since, first: 500 });
+  if (failures.length === 0) return pass('signature-failures', 'No delivery rejected for its signature in the window.');
+  const reasons = new Map<string, number>();
+  for (const failure of failures) reasons.set(failure.reason, (reasons.get(failure.reason) ?? 0) + 1);
+  const latest = failures[0]!;
+  const urls = latest.signedUrl ? ` The latest was signed for ${latest.signedUrl} and checked against ${latest.checkedUrl}.` : '';
+  return fail(
+    'signature-failures',
+    `${failures.length}${failures.length === 500 ? '+' : ''} delivery(ies) rejected for their signature in the window (${[...reasons].map(([r, n]) => `${n} ${r}`).join(', ')}).${urls}`,
+    'WRONG_KEY: set QSTASH_CURRENT_SIGNING_KEY / QSTASH_NEXT_SIGNING_KEY from the QStash console (or the stand-in restarted with new keys). URL_MISMATCH: BASE_URL must be the URL QStash calls. signatureFailures lists them.',
+  );
+}
+
 async function deliveriesVsEnqueued(deps: SystemCheckDeps, since: Date): Promise<CheckItem> {
   const db = deps.database.db;
   const [[created], [delivered]] = await Promise.all([
@@ -305,6 +319,7 @@ export async function runSystemCheck(deps: SystemCheckDeps): Promise<SystemCheck
     ]).then((parts) => parts.flat()),
     Promise.all([
       ...deps.jobs.registry.list().map((definition) => guarded(`endpoint:${definition.type}`, () => endpointProbe(deps, definition))),
+      guarded('signature-failures', () => signatureFailureItem(deps, since)),
       guarded('deliveries', () => deliveriesVsEnqueued(deps, since)),
     ]).then((parts) => parts.flat()),
     guarded('failures', () => failureItems(deps, since)),

@@ -489,9 +489,37 @@ export const bulkOperationJobs = pgTable(
   ],
 );
 
+/**
+ * Deliveries the worker rejected with 401 (their signature did not verify): a bounded record,
+ * since nothing else of them may be trusted or stored. Never the body nor the token: the message
+ * id QStash sent, the path, the URL the signature was checked against, the URL it was made for
+ * (when the key verified but the URL did not) and the reason. Capped in number and purged by age
+ * (src/jobs/signature-failures.ts).
+ */
+export const signatureFailures = pgTable(
+  'signature_failures',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    at: timestamp('at', { ...tz, precision: 3 }).notNull().defaultNow(),
+    /** `Upstash-Message-Id` as sent (unverified). */
+    messageId: text('message_id'),
+    path: text('path').notNull(),
+    /** The URL the worker checked the signature against (BASE_URL + base path + path). */
+    checkedUrl: text('checked_url').notNull(),
+    /** The URL the signature was made for, when the key verified but the URL did not. */
+    signedUrl: text('signed_url'),
+    /** MISSING_SIGNATURE, WRONG_KEY, EXPIRED, NOT_YET_VALID, URL_MISMATCH, BODY_HASH or MALFORMED. */
+    reason: text('reason').notNull(),
+    /** The verifier's words. */
+    detail: text('detail'),
+  },
+  (t) => [index('signature_failures_at_idx').on(t.at), index('signature_failures_message_id_idx').on(t.messageId)],
+);
+
 export type JobExecution = typeof jobExecutions.$inferSelect;
 export type NewJobExecution = typeof jobExecutions.$inferInsert;
 export type JobAttempt = typeof jobAttempts.$inferSelect;
 export type JobPublish = typeof jobPublishes.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
 export type BulkOperation = typeof bulkOperations.$inferSelect;
+export type SignatureFailure = typeof signatureFailures.$inferSelect;

@@ -14,6 +14,7 @@ import './queue-depth.js';
 import './job-diagnosis.js';
 import './test-job.js';
 import './system-check.js';
+import './signature-failures.js';
 import './enqueue-job.js';
 import './retry-job.js';
 import './cancel-job.js';

@@ -48,6 +48,8 @@ export function answerFor(outcome: DeliveryOutcome): Response {
   }
 }
 
+class MissingSignature extends Error {}
+
 export interface WorkerEndpointDeps {
   jobs: Jobs;
   receiver: Receiver;
@@ -89,14 +91,13 @@ export function createWorkerEndpoint(deps: WorkerEndpointDeps) {
     const signature = request.headers.get('upstash-signature');
     const signedUrl = deps.publicUrl() + path + search;
     try {
-      if (!signature) throw new Error('missing Upstash-Signature header');
+      if (!signature) throw new MissingSignature();
       await deps.receiver.verify({ signature, body, url: signedUrl });
     } catch (error) {
-      deps.logger.warn('[jobs] Invalid QStash signature', {
-        path,
-        expectedUrl: signedUrl,
-        reason: error instanceof Error ? error.message : String(error),
-      });
+      const reason = error instanceof MissingSignature ? undefined : error instanceof Error ? error.message : String(error);
+      deps.logger.warn('[jobs] Invalid QStash signature', { path, expectedUrl: signedUrl, reason: reason ?? 'missing Upstash-Signature header' });
+      // Kept (bounded) for systemCheck and the diagnosis; the answer does not wait for it.
+      void deps.jobs.recordSignatureFailure({ messageId: request.headers.get('upstash-message-id'), path, checkedUrl: signedUrl, error: reason });
       return json(401, { error: 'Invalid QStash signature' });
     }
 

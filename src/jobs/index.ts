@@ -1,6 +1,6 @@
 import type { Policy } from '../config/policy.js';
 import type { Database } from '../db/client.js';
-import type { JobExecution, JobMetadata } from '../db/schema.js';
+import type { JobExecution, JobMetadata, SignatureFailure } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { actorLabel, APP_ACTOR, type Actor } from './actor.js';
 import { cancelJob } from './cancel.js';
@@ -52,6 +52,7 @@ import {
 import { diagnoseJob, type DiagnosisDeps, type JobDiagnosis } from './diagnosis/index.js';
 import { reconcile, type Reconciliation } from './diagnosis/reconciliation.js';
 import { testRunJob, type TestRun } from './test-run.js';
+import { listSignatureFailures, SignatureFailureLog, type SignatureRejection } from './signature-failures.js';
 import type { QStashStateDeps } from './ops/qstash.js';
 import type { JobQueues, JobQueueState } from './ops/queues.js';
 import {
@@ -168,6 +169,8 @@ export interface Jobs {
   diagnose(jobId: string): Promise<JobDiagnosis | undefined>;
   /** QStash's message log since `since` joined with the rows: every disagreement, with both sides. */
   reconcile(since: Date): Promise<Reconciliation>;
+  /** Keeps a delivery rejected for its signature (bounded, rate-limited; never throws). */
+  recordSignatureFailure(rejection: SignatureRejection): Promise<void>;
   /** Runs one verified delivery and records it; the caller turns the outcome into an answer. */
   deliver(delivery: Delivery): Promise<DeliveryOutcome>;
   /**
@@ -202,6 +205,8 @@ export interface Jobs {
     bulkSample(id: string): Promise<JobExecution[]>;
     /** Pending and processing jobs per type, and the oldest pending one's age (the database's queue depth). */
     backlog(): Promise<JobBacklog[]>;
+    /** Deliveries rejected for their signature, newest first. */
+    signatureFailures(input?: { since?: Date | undefined; first?: number | undefined; messageIds?: readonly string[] | undefined }): Promise<SignatureFailure[]>;
   };
   /** QStash's own state, read through the Client (the stand-in, or QStash by configuration). */
   readonly qstash: {
@@ -254,6 +259,7 @@ export function createJobs(deps: JobsDeps): Jobs {
   const audit = <T>(actor: Actor | undefined, action: string, args: AuditedAction['args'], command: () => Promise<T>, summarize: (result: T) => AuditSummary) =>
     actor === undefined || actor.kind === 'app' ? command() : audited({ db, logger }, { actor, action, args }, command, summarize);
   const touched = (job: JobExecution): AuditSummary => ({ jobIds: [job.jobId] });
+  const signatureLog = new SignatureFailureLog({ db, logger });
   const diagnosisDeps: DiagnosisDeps = { db, registry, qstash: deps.qstash, endpointUrl: deps.endpointUrl, queues: deps.queues, liveness, policy };
   const qstashState: QStashStateDeps = { db, registry, logger, qstash: deps.qstash, endpointUrl: deps.endpointUrl, queues: deps.queues };
   const linkedJobs = (letters: readonly { jobId: string | null }[]) => letters.flatMap((letter) => (letter.jobId ? [letter.jobId] : []));
@@ -397,6 +403,7 @@ export function createJobs(deps: JobsDeps): Jobs {
       ),
     diagnose: (jobId) => diagnoseJob(diagnosisDeps, jobId),
     reconcile: (since) => reconcile(diagnosisDeps, since),
+    recordSignatureFailure: (rejection) => signatureLog.record(rejection),
     deliver: (delivery) => processDelivery({ db, logger, answerStatus, liveness }, delivery),
     reap: () => reapLostAttempts({ db, registry, dispatcher, logger: logFor(REAPER_ACTOR), liveness }),
     liveness,
@@ -436,6 +443,7 @@ export function createReader(db: Database, policy: Policy): Jobs['read'] {
     bulkOperations: (input) => listBulk(db, input),
     bulkSample: (id) => sampleOfBulk(db, id),
     backlog: () => jobBacklog(db),
+    signatureFailures: (input) => listSignatureFailures(db, input),
   };
 }
 

@@ -177,6 +177,10 @@ describe('jobDiagnosis of deliveries that never reach the handler', () => {
         .poll(async () => (diagnosis = await diagnose(api, job.jobId)).verdict, { timeout: 10_000 })
         .toBe('SIGNATURE_INVALID');
       expect(diagnosis.evidence.some((fact) => /the endpoint answered 401/.test(fact.message))).toBe(true);
+      // The worker's own record of the rejection: why, and the URL it checked.
+      await expect
+        .poll(async () => (await diagnose(api, job.jobId)).evidence.map((fact) => fact.message).join('\n'), { timeout: 10_000 })
+        .toMatch(/The worker rejected a delivery of message msg_\w+ for its signature: WRONG_KEY, checked against http:\/\/127\.0\.0\.1:\d+\/api\/jobs\/diag-ok/);
       expect(diagnosis.remedy).toContain('QSTASH_CURRENT_SIGNING_KEY');
     } finally {
       await sender.close();

@@ -14,6 +14,7 @@ import type { JobQueues } from '../ops/queues.js';
 import { jobStatistics } from '../read/index.js';
 import { attemptLiveness, type Liveness } from '../recorder.js';
 import type { JobDefinition, JobRegistry } from '../registry.js';
+import { listSignatureFailures } from '../signature-failures.js';
 import { attemptFailure, decideVerdict, failedDeliveries, type Evidence, type QStashLogEntry, type Verdict } from './verdict.js';
 
 export { VERDICTS, type Verdict } from './verdict.js';
@@ -114,6 +115,8 @@ async function gather(deps: DiagnosisDeps, jobId: string): Promise<Evidence | un
   // QStash is asked only where its side can change the answer: a job not past its deliveries.
   const askQStash = job.status === 'pending' || job.status === 'failed' || job.status === 'retrying';
   const { log, error } = askQStash ? await qstashLogOf(deps, job, attempts) : { log: [], error: undefined };
+  const messageIds = [...new Set([job.messageId, ...attempts.map((attempt) => attempt.messageId)].filter((id): id is string => id !== null))];
+  const signatureFailures = askQStash && messageIds.length > 0 ? await listSignatureFailures(db, { messageIds, first: 20 }) : [];
   let typePaused: boolean | undefined;
   if (job.status === 'pending' && deps.queues.enabled) {
     typePaused = await deps.queues.states().then(
@@ -134,6 +137,7 @@ async function gather(deps: DiagnosisDeps, jobId: string): Promise<Evidence | un
     endpointUrl: definition ? deps.endpointUrl(definition.endpoint) : undefined,
     qstashLog: log,
     qstashError: error,
+    signatureFailures,
     typePaused,
     openAttemptLost,
     now,
@@ -202,6 +206,16 @@ function facts(evidence: Evidence): DiagnosisFact[] {
       source: 'QSTASH',
       message: `QStash ${entry.state === 'FAILED' ? 'gave up on' : 'failed a delivery of'} message ${entry.messageId}${entry.responseStatus !== null ? `: the endpoint answered ${entry.responseStatus}` : ''}${entry.error ? ` (${entry.error})` : ''}.`,
       at: entry.time,
+    });
+  }
+  for (const failure of evidence.signatureFailures) {
+    out.push({
+      source: 'DATABASE',
+      message:
+        `The worker rejected a delivery of message ${failure.messageId ?? '(none)'} for its signature: ${failure.reason}` +
+        (failure.signedUrl ? `, signed for ${failure.signedUrl} but checked against ${failure.checkedUrl}` : `, checked against ${failure.checkedUrl}`) +
+        '.',
+      at: failure.at,
     });
   }
   if (evidence.typePaused) out.push({ source: 'QSTASH', message: `The type's queue is paused (resumeJobType releases it).`, at: null });

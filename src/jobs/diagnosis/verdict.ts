@@ -62,6 +62,8 @@ export interface Evidence {
   /** QStash's log for the job's messages, oldest first; undefined when QStash could not be asked (`qstashError`). */
   qstashLog: QStashLogEntry[] | undefined;
   qstashError: string | undefined;
+  /** The worker's record of deliveries of the job's messages it rejected for their signature, newest first. */
+  signatureFailures: Array<{ at: Date; messageId: string | null; reason: string; checkedUrl: string; signedUrl: string | null }>;
   /** Whether the type's QStash queue is paused (undefined: unknown or queues off). */
   typePaused: boolean | undefined;
   /** The open attempt's worker is gone (missed its heartbeats), judged by the recorder's rule. */
@@ -80,7 +82,9 @@ export function decideVerdict(evidence: Evidence): Verdict {
   const { job, attempts } = evidence;
   const last = attempts.at(-1);
   const failures = failedDeliveries(evidence);
-  const rejectedUnsigned = failures.some((entry) => entry.responseStatus === 401);
+  const latest = job.messageId;
+  const rejectedUnsigned =
+    failures.some((entry) => entry.responseStatus === 401) || evidence.signatureFailures.some((failure) => latest === null || failure.messageId === latest);
   switch (job.status) {
     case 'completed':
       return 'HEALTHY';
