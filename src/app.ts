@@ -20,6 +20,7 @@ import { startReaper, type Reaper } from './jobs/ops/reaper.js';
 import { startRetention } from './jobs/ops/retention.js';
 import { startPeriodic, type Periodic } from './periodic.js';
 import { JobRegistry, type JobDefinition } from './jobs/registry.js';
+import { JobLogTransport } from './jobs/job-logs.js';
 import { JobQueues } from './jobs/ops/queues.js';
 import { PublishRelay } from './jobs/relay.js';
 import { exampleJobs } from './jobs/types/index.js';
@@ -98,6 +99,9 @@ export type Route = 'standIn' | 'graphql' | 'home' | 'worker' | 'health' | 'metr
 export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const { config, logger, database } = options;
   const registry = new JobRegistry(options.jobs ?? exampleJobs());
+  // Every line naming a job is also kept with it (JobExecution.logs).
+  const jobLogTransport = new JobLogTransport(database.db);
+  logger.add(jobLogTransport);
   const events = new JobEventBus(database, logger, { retentionMs: config.events.logRetentionMinutes * 60_000 });
   await events.start();
 
@@ -260,7 +264,12 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   };
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= drain().then(() => events.close());
+    closing ??= drain()
+      .then(() => jobLogTransport.flush())
+      .then(() => {
+        logger.remove(jobLogTransport);
+        return events.close();
+      });
     return closing;
   };
 

@@ -490,6 +490,29 @@ export const bulkOperationJobs = pgTable(
 );
 
 /**
+ * The log lines that named a job (`jobId` in their fields): jobscope's own `[jobs]` lines and what
+ * a handler writes through its `logger`, scrubbed of secrets as in the files, kept for
+ * `JobExecution.logs` (src/jobs/job-logs.ts bounds them per job and by age). Deleted with the job.
+ */
+export const jobLogs = pgTable(
+  'job_logs',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    jobId: text('job_id')
+      .notNull()
+      .references(() => jobExecutions.jobId, { onDelete: 'cascade' }),
+    /** `Upstash-Retried` of the delivery the line was written in; null outside one (enqueue, the relay). */
+    attempt: integer('attempt'),
+    at: timestamp('at', { ...tz, precision: 3 }).notNull(),
+    level: text('level').notNull(),
+    message: text('message').notNull(),
+    /** The line's other fields (jobId, attempt and the timestamp taken out). */
+    fields: jsonb('fields').$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index('job_logs_job_id_idx').on(t.jobId, t.id), index('job_logs_at_idx').using('brin', t.at)],
+);
+
+/**
  * Deliveries the worker rejected with 401 (their signature did not verify): a bounded record,
  * since nothing else of them may be trusted or stored. Never the body nor the token: the message
  * id QStash sent, the path, the URL the signature was checked against, the URL it was made for
@@ -523,3 +546,4 @@ export type JobPublish = typeof jobPublishes.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
 export type BulkOperation = typeof bulkOperations.$inferSelect;
 export type SignatureFailure = typeof signatureFailures.$inferSelect;
+export type JobLog = typeof jobLogs.$inferSelect;

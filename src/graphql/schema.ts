@@ -15,6 +15,7 @@ import './job-diagnosis.js';
 import './test-job.js';
 import './system-check.js';
 import './signature-failures.js';
+import './job-logs.js';
 import './enqueue-job.js';
 import './retry-job.js';
 import './cancel-job.js';

@@ -1,6 +1,7 @@
 import type { Policy } from '../config/policy.js';
 import type { Database } from '../db/client.js';
-import type { JobExecution, JobMetadata, SignatureFailure } from '../db/schema.js';
+import type { JobExecution, JobLog, JobMetadata, SignatureFailure } from '../db/schema.js';
+import { logsOfJob } from './job-logs.js';
 import type { Logger } from '../logger.js';
 import { actorLabel, APP_ACTOR, type Actor } from './actor.js';
 import { cancelJob } from './cancel.js';
@@ -205,6 +206,8 @@ export interface Jobs {
     bulkSample(id: string): Promise<JobExecution[]>;
     /** Pending and processing jobs per type, and the oldest pending one's age (the database's queue depth). */
     backlog(): Promise<JobBacklog[]>;
+    /** The log lines kept for a job (job_logs), oldest first. */
+    logsOf(jobId: string, first?: number): Promise<JobLog[]>;
     /** Deliveries rejected for their signature, newest first. */
     signatureFailures(input?: { since?: Date | undefined; first?: number | undefined; messageIds?: readonly string[] | undefined }): Promise<SignatureFailure[]>;
   };
@@ -444,6 +447,7 @@ export function createReader(db: Database, policy: Policy): Jobs['read'] {
     bulkSample: (id) => sampleOfBulk(db, id),
     backlog: () => jobBacklog(db),
     signatureFailures: (input) => listSignatureFailures(db, input),
+    logsOf: (jobId, first) => logsOfJob(db, jobId, first),
   };
 }
 

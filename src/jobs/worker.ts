@@ -111,7 +111,8 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
   const { definition, messageId, retried } = delivery;
   const validated = validateDelivery(delivery);
   const jobId = validated.envelope.jobId;
-  const log = deps.logger.child({ jobId, jobType: definition.type, messageId });
+  // `attempt` files the job's log lines (job_logs) under the delivery they were written in.
+  const log = deps.logger.child({ jobId, jobType: definition.type, messageId, attempt: retried });
 
   if (!validated.ok) {
     const outcome: RecordedOutcome = { kind: 'rejected', jobId, issues: validated.issues };
