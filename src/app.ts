@@ -156,6 +156,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     logger,
     answerStatus,
     liveness,
+    undeliveredAfterMs: config.reaper.undeliveredAfterSeconds * 1000,
     bulk: config.bulk,
     qstash,
     endpointUrl: (path) => publicUrl() + path,

@@ -43,6 +43,7 @@ export const ENV_OPTIONS = {
   JOBSCOPE_HEARTBEAT_SECONDS: v('number', 'heartbeat', 'intervalSeconds'),
   JOBSCOPE_HEARTBEAT_MISSES: v('number', 'heartbeat', 'misses'),
   JOBSCOPE_REAPER_INTERVAL_SECONDS: v('number', 'reaper', 'intervalSeconds'),
+  JOBSCOPE_REAPER_UNDELIVERED_AFTER_SECONDS: v('number', 'reaper', 'undeliveredAfterSeconds'),
   JOBSCOPE_BULK_RATE_PER_SECOND: v('number', 'bulk', 'ratePerSecond'),
   JOBSCOPE_BULK_MAX_JOBS: v('number', 'bulk', 'maxJobs'),
   ALERT_STUCK_MINUTES: v('number', 'policy', 'stuckAfterMinutes'),

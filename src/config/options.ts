@@ -134,6 +134,13 @@ export const OptionsSchema = z.strictObject({
        * acts at a time); 0 turns it off.
        */
       intervalSeconds: z.number().min(0).default(15),
+      /**
+       * Seconds a published job may wait `pending` (or `retrying`) with no attempt open before
+       * the reaper asks QStash's DLQ whether it gave up on the message (every delivery failed
+       * before the worker could record one); a dead-lettered one is failed as DEAD_LETTERED. A job
+       * QStash still holds is asked about again this much later.
+       */
+      undeliveredAfterSeconds: z.number().positive().default(120),
     })
     .prefault({}),
   bulk: z

@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from '../../src/qstash/dev-credentials.js';
 import { ROOT } from '../helpers/build.js';
 import { cliEnv, configFolder, startCli, type Running } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { graphqlData } from '../helpers/graphql.js';
 
@@ -45,16 +44,6 @@ interface Job {
   retryCount: number;
   result: { pid: number } | null;
   attempts: { attempt: number; httpStatus: number | null; error: string | null; finishedAt: string | null }[];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** `npm run qstash:dev` on its own port, as a team runs it beside jobscope. */
