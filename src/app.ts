@@ -123,14 +123,14 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
       : undefined;
 
   let client: Client | undefined;
-  const qstash = () => (client ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath));
+  const qstash = () => (client ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath, { logger }));
 
   // Its own client, without the SDK's retries: the relay retries with backoff and counts attempts.
   let relayClient: Client | undefined;
   const relay = new PublishRelay({
     db: database.db,
     registry,
-    qstash: () => (relayClient ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath, { retry: false })),
+    qstash: () => (relayClient ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath, { retry: false, logger })),
     endpointUrl: (path) => publicUrl() + path,
     logger,
     settings: config.publish,

@@ -218,7 +218,7 @@ export async function createDispatcher(options: CreateDispatcherOptions = {}): P
   const relay = new PublishRelay({
     db: database.db,
     registry,
-    qstash: () => (relayClient ??= createQStashClient(config, () => publicUrl, { retry: false })),
+    qstash: () => (relayClient ??= createQStashClient(config, () => publicUrl, { retry: false, logger })),
     endpointUrl: (path) => publicUrl + path,
     logger,
     settings: config.publish,
@@ -226,7 +226,7 @@ export async function createDispatcher(options: CreateDispatcherOptions = {}): P
   const dispatcher = new JobDispatcher({
     db: database.db,
     registry,
-    qstash: () => (client ??= createQStashClient(config, () => publicUrl)),
+    qstash: () => (client ??= createQStashClient(config, () => publicUrl, { logger })),
     logger,
     publishDeadlineSeconds: config.publish.deadlineSeconds,
     onQueued: () => relay.nudge(),
