@@ -89,6 +89,19 @@ export const OptionsSchema = z.strictObject({
       deadlineSeconds: positiveInt.default(3600),
       /** Backoff before the n-th publish retry: this × 2^(n-1) ms (±20 %, at most 5 min). */
       retryBaseMs: positiveInt.default(500),
+      /** Publish requests the outbox relay claims (and publishes concurrently) per round. */
+      batchSize: positiveInt.max(1000).default(20),
+      /**
+       * Seconds a relay's claim on a publish request lasts: past it another relay (another
+       * instance, or this one after a crash) may take the request; the same deduplication id keeps
+       * QStash from delivering it twice. Longer than one publish may take.
+       */
+      leaseSeconds: z.number().positive().max(3600).default(30),
+      /**
+       * How often the relay looks for requests it was not told of (other instances', a caller's
+       * transaction, a crash's), in ms; its own enqueues are published at once.
+       */
+      pollIntervalMs: positiveInt.max(600_000).default(1000),
     })
     .prefault({}),
   apiKeys: z

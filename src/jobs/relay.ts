@@ -17,12 +17,18 @@ import type { JobRegistry } from './registry.js';
  */
 export const QSTASH_TIMEOUT_GRACE_SECONDS = 10;
 
-/** How the relay retries and gives up (the `publish` options). */
+/** How the relay works, retries and gives up: the `publish` options (config/options.ts holds their defaults). */
 export interface RelaySettings {
   /** Seconds after the enqueue past which a transient failure fails the job. */
   deadlineSeconds: number;
   /** Backoff before the n-th retry: this × 2^(n-1) ms, ±20 % jitter, at most {@link MAX_BACKOFF_MS}. */
   retryBaseMs: number;
+  /** Requests claimed (and published concurrently) per round. */
+  batchSize: number;
+  /** A claim lasts this long: past it another relay may take the request (same deduplication id). */
+  leaseSeconds: number;
+  /** The poll that finds rows this process was not nudged about: other instances' and crashed ones'. */
+  pollIntervalMs: number;
 }
 
 export interface RelayDeps {
@@ -33,16 +39,8 @@ export interface RelayDeps {
   endpointUrl: (path: string) => string;
   logger: Logger;
   settings: RelaySettings;
-  /** How often to look for requests other instances (or a crash) left; default {@link POLL_INTERVAL_MS}. */
-  pollIntervalMs?: number;
 }
 
-/** The poll that finds rows this process was not nudged about: other instances' and crashed ones'. */
-export const POLL_INTERVAL_MS = 1_000;
-/** Requests claimed (and published concurrently) per round. */
-const BATCH_SIZE = 20;
-/** A claim lasts this long: past it another relay may take the request (same deduplication id). */
-const LEASE_MS = 30_000;
 /** One publish attempt waits this long at most; then it counts as a transient failure. */
 const ATTEMPT_TIMEOUT_MS = 10_000;
 export const MAX_BACKOFF_MS = 5 * 60_000;
@@ -80,7 +78,7 @@ export class PublishRelay {
   start(): void {
     this.stopped = false;
     if (this.timer) return;
-    this.timer = setInterval(() => this.nudge(), this.deps.pollIntervalMs ?? POLL_INTERVAL_MS);
+    this.timer = setInterval(() => this.nudge(), this.deps.settings.pollIntervalMs);
     this.timer.unref();
     this.nudge();
   }
@@ -108,7 +106,7 @@ export class PublishRelay {
   /** Runs a round in `ms` (a retry's backoff shorter than the poll), unless one is due sooner. */
   private wakeIn(ms: number): void {
     const at = Date.now() + ms;
-    if (this.stopped || ms >= (this.deps.pollIntervalMs ?? POLL_INTERVAL_MS) || (this.wake && this.wake.at <= at)) return;
+    if (this.stopped || ms >= this.deps.settings.pollIntervalMs || (this.wake && this.wake.at <= at)) return;
     clearTimeout(this.wake?.timer);
     const timer = setTimeout(() => {
       this.wake = undefined;
@@ -124,7 +122,7 @@ export class PublishRelay {
       do {
         this.again = false;
         const handled = await this.round();
-        if (handled === BATCH_SIZE) this.again = true;
+        if (handled === this.deps.settings.batchSize) this.again = true;
       } while (this.again && !this.stopped);
     } catch (error) {
       this.deps.logger.warn('[jobs] Publish relay round failed', { error: errorMessage(error) });
@@ -134,7 +132,7 @@ export class PublishRelay {
   /** Claims one batch of due requests and publishes them; resolves to how many it claimed. */
   async round(): Promise<number> {
     await this.settleUnfinished();
-    const claimed = await claimPublishes(this.deps.db, { limit: BATCH_SIZE, leaseMs: LEASE_MS });
+    const claimed = await claimPublishes(this.deps.db, { limit: this.deps.settings.batchSize, leaseMs: this.deps.settings.leaseSeconds * 1000 });
     await Promise.all(claimed.map((item) => this.publishOne(item)));
     return claimed.length;
   }
