@@ -7,7 +7,8 @@ import { QstashError, QstashRatelimitError, type Client } from '@upstash/qstash'
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { errorMessage } from './errors.js';
-import { claimPublishes, deduplicationId, failPublish, markPublished, releaseClaim, schedulePublishRetry, type ClaimedPublish } from './outbox.js';
+import { randomUUID } from 'node:crypto';
+import { claimPublishes, deduplicationId, failPublish, markPublished, releaseClaim, releaseClaimsOf, schedulePublishRetry, type ClaimedPublish } from './outbox.js';
 import { retryAfterMs } from './publisher.js';
 import type { JobRegistry } from './registry.js';
 
@@ -67,6 +68,11 @@ export class PublishRelay {
    * holding the request, and its job `pending`, for the rest of the lease.
    */
   private readonly unfinished = new Map<string, { request: ClaimedPublish['request']; messageId: string | undefined }>();
+  /**
+   * Claims this relay made but never heard the answer to (the claim's transaction failed on the
+   * way, perhaps after its COMMIT reached the server): given back at the start of the next round.
+   */
+  private readonly unheardClaims = new Set<string>();
 
   constructor(private readonly deps: RelayDeps) {}
 
@@ -132,13 +138,25 @@ export class PublishRelay {
   /** Claims one batch of due requests and publishes them; resolves to how many it claimed. */
   async round(): Promise<number> {
     await this.settleUnfinished();
-    const claimed = await claimPublishes(this.deps.db, { limit: this.deps.settings.batchSize, leaseMs: this.deps.settings.leaseSeconds * 1000 });
+    const token = randomUUID();
+    let claimed: ClaimedPublish[];
+    try {
+      claimed = await claimPublishes(this.deps.db, { limit: this.deps.settings.batchSize, leaseMs: this.deps.settings.leaseSeconds * 1000, token });
+    } catch (error) {
+      this.unheardClaims.add(token);
+      throw error;
+    }
     await Promise.all(claimed.map((item) => this.publishOne(item)));
     return claimed.length;
   }
 
   /** Records or gives back what an earlier round could not; throws (ending the round) while the database is still away. */
   private async settleUnfinished(): Promise<void> {
+    for (const token of this.unheardClaims) {
+      const released = await releaseClaimsOf(this.deps.db, token);
+      this.unheardClaims.delete(token);
+      if (released > 0) this.deps.logger.info('[jobs] Publish claims given back after the database answered again', { released });
+    }
     for (const [jobId, { request, messageId }] of this.unfinished) {
       if (messageId !== undefined) await markPublished(this.deps.db, request, messageId);
       else await releaseClaim(this.deps.db, request);
