@@ -43,10 +43,18 @@ const cutLoadJob = defineJob({
 });
 
 /**
- * Opt-in (JOBSCOPE_CUT_TEST=1) until it is stable: 8 of a series of 10 runs passed, then 3 of 3
- * once the delayed jobs made sure of deliveries during the cut. The other failure was a job left
- * `pending` with its publish recorded and no attempt at all (cause not yet found); the test prints
- * what it went through, the stand-in's log included, when that happens.
+ * Opt-in (JOBSCOPE_CUT_TEST=1) until it is stable. Two causes of its failures are fixed:
+ * - a job `pending` with its publish recorded and no attempt, published 30.0 s after its enqueue:
+ *   enqueued at the instant of the cut, the relay's claim committed but its answer was lost with
+ *   the connection, and the request waited out the whole lease (the relay now gives back the claims
+ *   it never heard answered, outbox.ts `claim_token`);
+ * - no delivery at all while cut (no worker 5xx): the delayed jobs meant to arrive during the cut
+ *   were themselves caught by it before their publish (they are now published before the cut).
+ * Left: 1 run in 7 after those fixes, a delivery that arrived ~150 ms before the restore, after a
+ * 503 one second earlier, got no answer until the stand-in's 20 s attempt timeout, and no attempt
+ * was recorded by then: its database call neither failed nor settled across the restore (where in
+ * postgres.js' connect path is not found yet). The test prints what an unfinished job went through,
+ * the stand-in's log included.
  */
 const enabled = databaseKind === 'postgres' && process.env.JOBSCOPE_CUT_TEST === '1';
 
@@ -123,8 +131,23 @@ describe.skipIf(!enabled)('a 4 s database cut under a steady delivery load', () 
       let restoredAt = 0;
       try {
         await delay(LOAD_BEFORE_MS);
-        // Due 2 s into the cut: deliveries that arrive while it lasts, however the load fell.
-        for (let n = 0; n < 5; n++) enqueued.push((await t.app.jobs.enqueue(JOB_TYPE, { n: -1 - n }, { delaySeconds: 2 })).jobId);
+        // Due 3 s after their enqueue, inside the cut: deliveries that arrive while it lasts, however
+        // the load fell. Cut once QStash has them: a publish caught by the cut would wait for the
+        // restore and deliver nothing while cut (one run in eight did).
+        const delayed: string[] = [];
+        for (let n = 0; n < 5; n++) delayed.push((await t.app.jobs.enqueue(JOB_TYPE, { n: -1 - n }, { delaySeconds: 3 })).jobId);
+        enqueued.push(...delayed);
+        await expect
+          .poll(
+            async () =>
+              (
+                await database.handle.query<{ n: string }>(`SELECT count(*)::text AS n FROM job_publishes WHERE state = 'published' AND job_id = ANY($1::text[])`, [
+                  delayed,
+                ])
+              )[0]!.n,
+            { timeout: 10_000, interval: 20 },
+          )
+          .toBe('5');
         cutAt = Date.now();
         await proxy.cut('refuse');
         await delay(CUT_MS);
@@ -149,8 +172,8 @@ describe.skipIf(!enabled)('a 4 s database cut under a steady delivery load', () 
         .catch(async (error: unknown) => {
           // What an unfinished job went through, to tell which part lost it.
           const stuck = await database.handle.query(
-            `SELECT j.job_id, j.status, j.message_id, p.state, p.attempts, p.last_error, p.next_attempt_at,
-                    (SELECT json_agg(a ORDER BY a.id) FROM job_attempts a WHERE a.job_id = j.job_id) AS attempts
+            `SELECT j.job_id, j.status, j.message_id, p.state, p.attempts AS publish_attempts, p.last_error, p.next_attempt_at,
+                    p.published_at, (SELECT json_agg(a ORDER BY a.id) FROM job_attempts a WHERE a.job_id = j.job_id) AS attempt_rows
                FROM job_executions j LEFT JOIN job_publishes p USING (job_id)
               WHERE j.job_type = $1 AND j.status::text <> ALL($2::text[])`,
             [JOB_TYPE, [...FINAL_STATUSES]],

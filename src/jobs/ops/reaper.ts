@@ -14,7 +14,8 @@ import { requeueJob } from '../retry.js';
  * went away) as WORKER_LOST and settles their jobs by the type's `onWorkerLost` policy, so that no
  * job reads `processing` once its run is gone, even when QStash has given up on it. While QStash
  * still holds the message, the reaper leaves the job alone: the next delivery takes it over at
- * once (recorder.ts), on the retry QStash is spending anyway.
+ * once (recorder.ts), on the retry QStash is spending anyway. The same pass, under the same lock,
+ * also fails the jobs QStash dead-lettered before any attempt was recorded (undelivered.ts).
  */
 export interface ReaperDeps {
   db: Database;
