@@ -71,7 +71,9 @@ describe.skipIf(!enabled)('a 4 s database cut under a steady delivery load', () 
       jobs: [cutLoadJob],
       // The worker answers 503 with Retry-After: 5 while the database is away; scaled by 0.2 the
       // stand-in redelivers after 1 s, so 10 retries span the cut with room to spare.
-      env: { JOBSCOPE_READ_KEYS: READ_KEY, QSTASH_RETRY_DELAY_FACTOR: '0.2' },
+      // A 5 s claim lease: a relay round stalled on a database call that never answers is given up
+      // on within the 30 s the test waits (relay.ts, boundedRound).
+      env: { JOBSCOPE_READ_KEYS: READ_KEY, QSTASH_RETRY_DELAY_FACTOR: '0.2', JOBSCOPE_PUBLISH_LEASE_SECONDS: '5' },
     });
   });
   afterAll(async () => {
