@@ -129,7 +129,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
       : undefined;
 
   let client: Client | undefined;
-  const qstash = () => (client ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath));
+  const qstash = () => (client ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath, { logger }));
 
   const queues = new JobQueues({ qstash, registry, settings: config.queues, logger });
   // Its own client, without the SDK's retries: the relay retries with backoff and counts attempts.
@@ -137,7 +137,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const relay = new PublishRelay({
     db: database.db,
     registry,
-    qstash: () => (relayClient ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath, { retry: false })),
+    qstash: () => (relayClient ??= createQStashClient(config, () => (boundUrl ?? baseUrl()) + config.basePath, { retry: false, logger })),
     endpointUrl: (path) => publicUrl() + path,
     queues,
     logger,
@@ -164,6 +164,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     logger,
     answerStatus,
     liveness,
+    undeliveredAfterMs: config.reaper.undeliveredAfterSeconds * 1000,
     bulk: config.bulk,
     qstash,
     queues,

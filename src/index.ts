@@ -25,7 +25,6 @@ export {
   JobNotRetryableError,
   JobTimeoutError,
   NonRetryableJobError,
-  PublishError,
   UnknownJobTypeError,
   type PayloadIssue,
 } from './jobs/errors.js';

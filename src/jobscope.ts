@@ -215,12 +215,12 @@ export async function createDispatcher(options: CreateDispatcherOptions = {}): P
   const publicUrl = baseUrl + config.basePath;
   const registry = new JobRegistry(jobs ?? exampleJobs());
   let client: Client | undefined;
-  const qstash = () => (client ??= createQStashClient(config, () => publicUrl));
+  const qstash = () => (client ??= createQStashClient(config, () => publicUrl, { logger }));
   let relayClient: Client | undefined;
   const relay = new PublishRelay({
     db: database.db,
     registry,
-    qstash: () => (relayClient ??= createQStashClient(config, () => publicUrl, { retry: false })),
+    qstash: () => (relayClient ??= createQStashClient(config, () => publicUrl, { retry: false, logger })),
     endpointUrl: (path) => publicUrl + path,
     queues: new JobQueues({ qstash, registry, settings: config.queues, logger }),
     logger,

@@ -89,6 +89,19 @@ export const OptionsSchema = z.strictObject({
       deadlineSeconds: positiveInt.default(3600),
       /** Backoff before the n-th publish retry: this × 2^(n-1) ms (±20 %, at most 5 min). */
       retryBaseMs: positiveInt.default(500),
+      /** Publish requests the outbox relay claims (and publishes concurrently) per round. */
+      batchSize: positiveInt.max(1000).default(20),
+      /**
+       * Seconds a relay's claim on a publish request lasts: past it another relay (another
+       * instance, or this one after a crash) may take the request; the same deduplication id keeps
+       * QStash from delivering it twice. Longer than one publish may take.
+       */
+      leaseSeconds: z.number().positive().max(3600).default(30),
+      /**
+       * How often the relay looks for requests it was not told of (other instances', a caller's
+       * transaction, a crash's), in ms; its own enqueues are published at once.
+       */
+      pollIntervalMs: positiveInt.max(600_000).default(1000),
     })
     .prefault({}),
   queues: z
@@ -151,6 +164,13 @@ export const OptionsSchema = z.strictObject({
        * acts at a time); 0 turns it off.
        */
       intervalSeconds: z.number().min(0).default(15),
+      /**
+       * Seconds a published job may wait `pending` (or `retrying`) with no attempt open before
+       * the reaper asks QStash's DLQ whether it gave up on the message (every delivery failed
+       * before the worker could record one); a dead-lettered one is failed as DEAD_LETTERED. A job
+       * QStash still holds is asked about again this much later.
+       */
+      undeliveredAfterSeconds: z.number().positive().default(120),
     })
     .prefault({}),
   bulk: z

@@ -268,6 +268,32 @@ const CONNECTION_CODES = new Set([
   'EPIPE',
 ]);
 
+/**
+ * A database call that neither answered nor failed within its bound: treated as the database
+ * being unavailable. Seen across a cut's restore, where a statement of a request that arrived just
+ * before it never settled (test/jobs/cut-under-load.test.ts).
+ */
+export class DatabaseStalledError extends Error {
+  override name = 'DatabaseStalledError';
+  constructor(readonly what: string, readonly ms: number) {
+    super(`${what}: no answer from the database within ${ms} ms`);
+  }
+}
+
+/** `call`'s result, or DatabaseStalledError once `ms` have passed without one (the call itself runs on). */
+export async function withinMs<T>(call: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseStalledError(what, ms)), ms);
+  });
+  call.catch(() => {});
+  try {
+    return await Promise.race([call, stalled]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Seconds a caller is asked to wait (`Retry-After`) while the database cannot be reached. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
@@ -275,10 +301,12 @@ export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
  * Whether `error` (or one of its causes: drizzle wraps the driver's error) says the database could
  * not be reached, as opposed to refusing a statement: a lost or refused connection, SQLSTATE class
  * 08 (connection exception), a server shutting down or starting (57P01–57P03), too many
- * connections (53300), or a PGlite already closed. Those are worth retrying later.
+ * connections (53300), a PGlite already closed, or a call that stalled (DatabaseStalledError).
+ * Those are worth retrying later.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (e instanceof DatabaseStalledError) return true;
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') {
       if (CONNECTION_CODES.has(code) || code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;

@@ -150,6 +150,12 @@ export const jobPublishes = pgTable(
     createdAt: timestamp('created_at', tz).notNull().defaultNow(),
     /** When QStash accepted it. */
     publishedAt: timestamp('published_at', tz),
+    /**
+     * The relay round that claimed it last (a random token per round). A claim whose commit's
+     * answer was lost (the connection cut at that moment) is found by it and given back once the
+     * database answers again, instead of waiting out the lease.
+     */
+    claimToken: text('claim_token'),
   },
   // The relay's question: due rows of the queue, oldest first; published ones are not in it.
   (t) => [index('job_publishes_due_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'queued'`)],

@@ -9,7 +9,6 @@ import {
   JobNotFoundError,
   JobNotCancellableError,
   JobNotRetryableError,
-  PublishError,
   UnknownJobTypeError,
   BulkOperationNotFoundError,
   BulkTooLargeError,
@@ -27,7 +26,6 @@ export type ErrorCode =
   | 'JOB_NOT_FOUND'
   | 'JOB_NOT_RETRYABLE'
   | 'JOB_NOT_CANCELLABLE'
-  | 'PUBLISH_FAILED'
   | 'EVENTS_BEHIND'
   | 'SERVICE_UNAVAILABLE'
   | 'EVENTS_LOST'
@@ -66,7 +64,6 @@ function codedExtensions(error: unknown): { code: ErrorCode; [key: string]: unkn
   if (error instanceof JobNotCancellableError) {
     return { code: error.code, jobId: error.jobId, status: error.status.toUpperCase() };
   }
-  if (error instanceof PublishError) return { code: error.code, jobId: error.jobId };
   if (error instanceof JobEventsBehindError) return { code: error.code, queued: error.queued };
   if (error instanceof JobEventsLostError) return { code: error.code, gapSeconds: Math.round(error.gapMs / 1000) };
   if (error instanceof BulkOperationNotFoundError) return { code: error.code, operationId: error.operationId };

@@ -59,15 +59,6 @@ export class InvalidPayloadError extends CodedError {
   }
 }
 
-/** QStash refused or could not be reached; the job row records the failure. */
-export class PublishError extends CodedError {
-  override name = 'PublishError';
-  readonly code = 'PUBLISH_FAILED';
-  constructor(readonly jobId: string, options: { cause: unknown }) {
-    super(`Publishing job ${jobId} to QStash failed: ${errorMessage(options.cause)}`, options);
-  }
-}
-
 /** The handler ran past its job type's timeout. */
 export class JobTimeoutError extends Error {
   override name = 'JobTimeoutError';

@@ -28,6 +28,7 @@ import {
 } from './read/index.js';
 import type { JobRegistry } from './registry.js';
 import { reapLostAttempts, type ReapResult } from './ops/reaper.js';
+import { failDeadLetteredJobs } from './ops/undelivered.js';
 import { audited, auditOfJob, listAuditLog, type AuditedAction, type AuditEntry, type AuditSummary, type ListAuditLog } from './ops/audit.js';
 import {
   cancelBulk,
@@ -176,7 +177,9 @@ export interface Jobs {
   deliver(delivery: Delivery): Promise<DeliveryOutcome>;
   /**
    * One pass of the reaper: closes attempts that lost their worker as WORKER_LOST and re-enqueues
-   * or fails their jobs by the type's `onWorkerLost` (skipped when another instance is reaping).
+   * or fails their jobs by the type's `onWorkerLost`, then fails as DEAD_LETTERED the jobs still
+   * waiting for a delivery whose message QStash dead-lettered (skipped when another instance is
+   * reaping).
    */
   reap(): Promise<ReapResult>;
   /** Heartbeat interval and the silence after which a running attempt's worker counts as lost. */
@@ -239,6 +242,8 @@ export interface JobsDeps {
   /** The transport's status code for an outcome, kept on each attempt. */
   answerStatus: DeliveryDeps['answerStatus'];
   liveness: Liveness;
+  /** A published job waiting this long with no attempt open is looked for in QStash's DLQ by the reaper. */
+  undeliveredAfterMs: number;
   /** Pacing and cap of bulk operations. */
   bulk: { ratePerSecond: number; maxJobs: number };
   /** The QStash Client (its DLQ and schedules) and the public URL of a worker endpoint path. */
@@ -265,6 +270,8 @@ export function createJobs(deps: JobsDeps): Jobs {
   const signatureLog = new SignatureFailureLog({ db, logger });
   const diagnosisDeps: DiagnosisDeps = { db, registry, qstash: deps.qstash, endpointUrl: deps.endpointUrl, queues: deps.queues, liveness, policy };
   const qstashState: QStashStateDeps = { db, registry, logger, qstash: deps.qstash, endpointUrl: deps.endpointUrl, queues: deps.queues };
+  /** The reaper's memory of jobs QStash still held when asked (ops/undelivered.ts). */
+  const askedAboutUndelivered = new Map<string, number>();
   const linkedJobs = (letters: readonly { jobId: string | null }[]) => letters.flatMap((letter) => (letter.jobId ? [letter.jobId] : []));
   return {
     registry,
@@ -408,7 +415,18 @@ export function createJobs(deps: JobsDeps): Jobs {
     reconcile: (since) => reconcile(diagnosisDeps, since),
     recordSignatureFailure: (rejection) => signatureLog.record(rejection),
     deliver: (delivery) => processDelivery({ db, logger, answerStatus, liveness }, delivery),
-    reap: () => reapLostAttempts({ db, registry, dispatcher, logger: logFor(REAPER_ACTOR), liveness }),
+    reap: async () => {
+      const log = logFor(REAPER_ACTOR);
+      const lost = await reapLostAttempts({ db, registry, dispatcher, logger: log, liveness });
+      const undelivered = await failDeadLetteredJobs({
+        db,
+        logger: log,
+        deadLetterOf: (messageId) => deadLetterOfMessage(qstashState, messageId),
+        afterMs: deps.undeliveredAfterMs,
+        asked: askedAboutUndelivered,
+      });
+      return { ...lost, skipped: lost.skipped || undelivered.skipped, deadLettered: undelivered.failed };
+    },
     liveness,
     read: createReader(db, policy),
     qstash: {

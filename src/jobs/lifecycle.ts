@@ -1,21 +1,26 @@
-import { and, eq, inArray, or, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, notExists, or, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { jobExecutions, type JobExecution, type JobStatus } from '../db/schema.js';
+import { jobAttempts, jobExecutions, type JobExecution, type JobStatus } from '../db/schema.js';
 import { isStuck } from './read/stuck.js';
 
 /** What may write a job's state: jobscope's database or a drizzle transaction on it. */
 export type JobWriter = Pick<Database, 'update' | 'insert' | 'select'>;
 
 /**
- * The operator's transitions, as data: which statuses each may leave (and whether a stuck
- * `processing` job counts) and the status it leads to. The single-job verbs, the bulk verbs and
- * their dry runs all read these, so "which jobs would a retry touch" has one answer.
+ * The transitions outside a delivery's own recording, as data: which statuses each may leave (and
+ * whether a stuck `processing` job counts) and the status it leads to. The single-job verbs, the
+ * bulk verbs and their dry runs all read these, so "which jobs would a retry touch" has one answer.
  */
 export const TRANSITIONS = {
   /** The guide's manual retry: failed, cancelled, or stuck (processing past the stuck threshold). */
   retry: { from: ['failed', 'cancelled'], orStuck: true, to: 'pending' },
   /** A job that has not started its current attempt: pending (e.g. delayed) or between attempts. */
   cancel: { from: ['pending', 'retrying'], orStuck: false, to: 'cancelled' },
+  /**
+   * The reaper's: QStash dead-lettered the job's message while the job waited for a delivery that
+   * would record something (pending, or retrying between attempts): no attempt is open.
+   */
+  deadLettered: { from: ['pending', 'retrying'], orStuck: false, to: 'failed' },
 } as const satisfies Record<string, { from: readonly JobStatus[]; orStuck: boolean; to: JobStatus }>;
 
 export type Transition = keyof typeof TRANSITIONS;
@@ -80,6 +85,34 @@ export async function markJobCancelled(db: JobWriter, jobId: string): Promise<Jo
     .update(jobExecutions)
     .set({ status: TRANSITIONS.cancel.to, completedAt: now, updatedAt: now })
     .where(and(eq(jobExecutions.jobId, jobId), mayTransition('cancel', 0)))
+    .returning();
+  return row;
+}
+
+/**
+ * Fails a job whose message QStash dead-lettered (TRANSITIONS.deadLettered), with `error`, in one
+ * conditional UPDATE: only while the row still names that message and no attempt of the job is
+ * open, so a delivery that arrived meanwhile (a DLQ retry's new message, a late one) wins.
+ * Returns undefined when the job moved on.
+ */
+export async function markJobDeadLettered(db: JobWriter, jobId: string, { messageId, error }: { messageId: string; error: string }): Promise<JobExecution | undefined> {
+  const now = new Date();
+  const [row] = await db
+    .update(jobExecutions)
+    .set({ status: TRANSITIONS.deadLettered.to, error, completedAt: now, updatedAt: now })
+    .where(
+      and(
+        eq(jobExecutions.jobId, jobId),
+        mayTransition('deadLettered', 0),
+        eq(jobExecutions.messageId, messageId),
+        notExists(
+          db
+            .select({ one: jobAttempts.id })
+            .from(jobAttempts)
+            .where(and(eq(jobAttempts.jobId, jobExecutions.jobId), isNull(jobAttempts.finishedAt))),
+        ),
+      ),
+    )
     .returning();
   return row;
 }

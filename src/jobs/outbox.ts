@@ -66,11 +66,18 @@ export interface ClaimedPublish {
  * `FOR UPDATE SKIP LOCKED`, so relays on other instances take other rows, and pushes their next
  * attempt past the lease, so no one else takes them while this relay publishes. A relay that dies
  * holding a claim loses it when the lease runs out; the next publish carries the same
- * deduplication id, so QStash does not deliver it twice. Counts the attempt.
+ * deduplication id, so QStash does not deliver it twice. Counts the attempt. The claimed rows
+ * carry `token`, so that a claim whose outcome the caller never heard can be given back
+ * ({@link releaseClaimsOf}).
  */
 export async function claimPublishes(
   db: Database,
-  { limit, leaseMs, jobTypes }: { limit: number; leaseMs: number; /** Only jobs of these types: the ones this instance can publish. */ jobTypes: readonly string[] },
+  {
+    limit,
+    leaseMs,
+    token,
+    jobTypes,
+  }: { limit: number; leaseMs: number; token: string; /** Only jobs of these types: the ones this instance can publish. */ jobTypes: readonly string[] },
 ): Promise<ClaimedPublish[]> {
   if (jobTypes.length === 0) return [];
   // One transaction: a claim whose jobs could not be read (the connection lost in between) is
@@ -91,6 +98,7 @@ export async function claimPublishes(
       .set({
         attempts: sql`${jobPublishes.attempts} + 1`,
         nextAttemptAt: sql`now() + make_interval(secs => ${leaseMs / 1000})`,
+        claimToken: token,
       })
       .where(inArray(jobPublishes.jobId, due))
       .returning();
@@ -133,6 +141,21 @@ export async function releaseClaim(db: Database, request: Pick<JobPublish, 'jobI
     .update(jobPublishes)
     .set({ nextAttemptAt: sql`now()` })
     .where(and(eq(jobPublishes.jobId, request.jobId), eq(jobPublishes.generation, request.generation), eq(jobPublishes.state, 'queued')));
+}
+
+/**
+ * Gives back, due now, every request still queued under the claim `token`: the claim may have
+ * committed although its caller heard only an error (the connection lost with the COMMIT's
+ * answer), and its requests would otherwise wait out the lease. Harmless if it never committed.
+ * Resolves to how many were given back.
+ */
+export async function releaseClaimsOf(db: Database, token: string): Promise<number> {
+  const rows = await db
+    .update(jobPublishes)
+    .set({ nextAttemptAt: sql`now()` })
+    .where(and(eq(jobPublishes.claimToken, token), eq(jobPublishes.state, 'queued')))
+    .returning({ jobId: jobPublishes.jobId });
+  return rows.length;
 }
 
 /** A transient failure: tries again at `retryAt`, with the error kept for the record. */

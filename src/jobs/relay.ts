@@ -7,7 +7,8 @@ import { QstashError, QstashRatelimitError, type Client } from '@upstash/qstash'
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { errorMessage } from './errors.js';
-import { claimPublishes, deduplicationId, failPublish, markPublished, releaseClaim, schedulePublishRetry, type ClaimedPublish } from './outbox.js';
+import { randomUUID } from 'node:crypto';
+import { claimPublishes, deduplicationId, failPublish, markPublished, releaseClaim, releaseClaimsOf, schedulePublishRetry, type ClaimedPublish } from './outbox.js';
 import { retryAfterMs } from './publisher.js';
 import type { JobQueues } from './ops/queues.js';
 import type { JobDefinition, JobRegistry } from './registry.js';
@@ -18,12 +19,18 @@ import type { JobDefinition, JobRegistry } from './registry.js';
  */
 export const QSTASH_TIMEOUT_GRACE_SECONDS = 10;
 
-/** How the relay retries and gives up (the `publish` options). */
+/** How the relay works, retries and gives up: the `publish` options (config/options.ts holds their defaults). */
 export interface RelaySettings {
   /** Seconds after the enqueue past which a transient failure fails the job. */
   deadlineSeconds: number;
   /** Backoff before the n-th retry: this × 2^(n-1) ms, ±20 % jitter, at most {@link MAX_BACKOFF_MS}. */
   retryBaseMs: number;
+  /** Requests claimed (and published concurrently) per round. */
+  batchSize: number;
+  /** A claim lasts this long: past it another relay may take the request (same deduplication id). */
+  leaseSeconds: number;
+  /** The poll that finds rows this process was not nudged about: other instances' and crashed ones'. */
+  pollIntervalMs: number;
 }
 
 export interface RelayDeps {
@@ -36,16 +43,8 @@ export interface RelayDeps {
   queues: JobQueues;
   logger: Logger;
   settings: RelaySettings;
-  /** How often to look for requests other instances (or a crash) left; default {@link POLL_INTERVAL_MS}. */
-  pollIntervalMs?: number;
 }
 
-/** The poll that finds rows this process was not nudged about: other instances' and crashed ones'. */
-export const POLL_INTERVAL_MS = 1_000;
-/** Requests claimed (and published concurrently) per round. */
-const BATCH_SIZE = 20;
-/** A claim lasts this long: past it another relay may take the request (same deduplication id). */
-const LEASE_MS = 30_000;
 /** One publish attempt waits this long at most; then it counts as a transient failure. */
 const ATTEMPT_TIMEOUT_MS = 10_000;
 export const MAX_BACKOFF_MS = 5 * 60_000;
@@ -82,6 +81,11 @@ export class PublishRelay {
    * holding the request, and its job `pending`, for the rest of the lease.
    */
   private readonly unfinished = new Map<string, { request: ClaimedPublish['request']; messageId: string | undefined }>();
+  /**
+   * Claims this relay made but never heard the answer to (the claim's transaction failed on the
+   * way, perhaps after its COMMIT reached the server): given back at the start of the next round.
+   */
+  private readonly unheardClaims = new Set<string>();
 
   constructor(private readonly deps: RelayDeps) {}
 
@@ -93,7 +97,7 @@ export class PublishRelay {
   start(): void {
     this.stopped = false;
     if (this.timer) return;
-    this.timer = setInterval(() => this.nudge(), this.deps.pollIntervalMs ?? POLL_INTERVAL_MS);
+    this.timer = setInterval(() => this.nudge(), this.deps.settings.pollIntervalMs);
     this.timer.unref();
     this.nudge();
   }
@@ -121,7 +125,7 @@ export class PublishRelay {
   /** Runs a round in `ms` (a retry's backoff shorter than the poll), unless one is due sooner. */
   private wakeIn(ms: number): void {
     const at = Date.now() + ms;
-    if (this.stopped || ms >= (this.deps.pollIntervalMs ?? POLL_INTERVAL_MS) || (this.wake && this.wake.at <= at)) return;
+    if (this.stopped || ms >= this.deps.settings.pollIntervalMs || (this.wake && this.wake.at <= at)) return;
     clearTimeout(this.wake?.timer);
     const timer = setTimeout(() => {
       this.wake = undefined;
@@ -136,24 +140,63 @@ export class PublishRelay {
     try {
       do {
         this.again = false;
-        const handled = await this.round();
-        if (handled === BATCH_SIZE) this.again = true;
+        const handled = await this.boundedRound();
+        if (handled === this.deps.settings.batchSize) this.again = true;
       } while (this.again && !this.stopped);
     } catch (error) {
       this.deps.logger.warn('[jobs] Publish relay round failed', { error: errorMessage(error) });
     }
   }
 
-  /** Claims one batch of due requests and publishes them; resolves to how many it claimed. */
-  async round(): Promise<number> {
+  /**
+   * A round, given up on when it has not settled within the lease (past which its claims are
+   * anyone's anyway). A database call that never answers (seen once in a few dozen runs of
+   * cut-under-load.test.ts: a statement issued as the connection was restored neither failed nor
+   * settled) would otherwise hold `running` for good, and this relay would publish nothing more
+   * until the process restarts. Its claims are given back at the next round; should it wake up
+   * later, what it publishes carries the same deduplication ids.
+   */
+  private async boundedRound(): Promise<number> {
+    const token = randomUUID();
+    const leaseMs = this.deps.settings.leaseSeconds * 1000;
+    const round = this.round(token);
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<'stalled'>((resolve) => {
+      timer = setTimeout(() => resolve('stalled'), leaseMs);
+      timer.unref();
+    });
+    try {
+      const outcome = await Promise.race([round, stalled]);
+      if (outcome !== 'stalled') return outcome;
+      round.catch(() => {});
+      this.unheardClaims.add(token);
+      throw new Error(`the round did not settle within the claim lease (${leaseMs} ms): a database call never answered; its claims are given back next round`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Claims one batch of due requests (marked with `token`) and publishes them; resolves to how many it claimed. */
+  async round(token: string = randomUUID()): Promise<number> {
     await this.settleUnfinished();
-    const claimed = await claimPublishes(this.deps.db, { limit: BATCH_SIZE, leaseMs: LEASE_MS, jobTypes: this.deps.registry.types() });
+    let claimed: ClaimedPublish[];
+    try {
+      claimed = await claimPublishes(this.deps.db, { limit: this.deps.settings.batchSize, leaseMs: this.deps.settings.leaseSeconds * 1000, token, jobTypes: this.deps.registry.types() });
+    } catch (error) {
+      this.unheardClaims.add(token);
+      throw error;
+    }
     await Promise.all(claimed.map((item) => this.publishOne(item)));
     return claimed.length;
   }
 
   /** Records or gives back what an earlier round could not; throws (ending the round) while the database is still away. */
   private async settleUnfinished(): Promise<void> {
+    for (const token of this.unheardClaims) {
+      const released = await releaseClaimsOf(this.deps.db, token);
+      this.unheardClaims.delete(token);
+      if (released > 0) this.deps.logger.info('[jobs] Publish claims given back after the database answered again', { released });
+    }
     for (const [jobId, { request, messageId }] of this.unfinished) {
       if (messageId !== undefined) await markPublished(this.deps.db, request, messageId);
       else await releaseClaim(this.deps.db, request);

@@ -43,11 +43,11 @@ export async function retryJob(
 }
 
 /**
- * Publishes a job just reset to `pending` again, its stored envelope unchanged: the one way a
- * job goes back to QStash, for the manual retry and for the reaper's re-enqueue of a lost run.
- * `message` is the `[jobs] …` line that says why.
- *
- * @throws PublishError when QStash refuses; the job is then `failed` with that reason.
+ * Queues a job just reset to `pending` for publishing again, its stored envelope unchanged: the
+ * one way a job goes back to QStash, for the manual retry and for the reaper's re-enqueue of a
+ * lost run. `message` is the `[jobs] …` line that says why. QStash is not called here: the relay
+ * publishes, and a permanent refusal fails the job (`publishState: FAILED`), with no caller left
+ * to throw to.
  */
 export async function requeueJob(
   deps: { dispatcher: JobDispatcher; logger: Logger; tx?: JobWriter | undefined },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isDatabaseUnavailable, type Database } from '../db/client.js';
+import { isDatabaseUnavailable, withinMs, type Database } from '../db/client.js';
 import type { JobEnvelope, JobStatus } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import {
@@ -96,6 +96,12 @@ export interface DeliveryDeps {
  * timeout (`Upstash-Timeout`), so a wait and then a full run still end before QStash gives up.
  */
 export const HOLD_MAX_MS = (QSTASH_TIMEOUT_GRACE_SECONDS / 2) * 1000;
+/**
+ * The longest the start of an attempt may take to record (one short transaction: milliseconds
+ * when the database answers): the grace jobscope adds to `Upstash-Timeout`, past which the run
+ * would eat into the time QStash waits for it.
+ */
+const RECORD_START_MAX_MS = QSTASH_TIMEOUT_GRACE_SECONDS * 1000;
 /** Past the moment the open attempt counts as lost, so the second look sees it lost. */
 const HOLD_MARGIN_MS = 50;
 
@@ -131,8 +137,12 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
   }
 
   const { envelope, payload } = validated;
+  // Bounded: a recording that never answers would hold the delivery until QStash's timeout, and a
+  // timed-out attempt waits QStash's full backoff; a 503 asks for the next try in 5 s. Should the
+  // stalled transaction commit later, its attempt stays open without a runner, and the next
+  // delivery of the message takes it over at once (recorder.ts).
   const begin = () =>
-    beginAttempt(deps.db, {
+    withinMs(beginAttempt(deps.db, {
       envelope,
       messageId,
       scheduleId: delivery.scheduleId,
@@ -140,7 +150,7 @@ export async function processDelivery(deps: DeliveryDeps, delivery: Delivery): P
       maxRetries: definition.retries,
       timeoutSeconds: definition.timeoutSeconds,
       liveness: deps.liveness,
-    });
+    }), RECORD_START_MAX_MS, 'recording the start of the attempt');
   let start: AttemptStart = await begin();
   let held = false;
   if (start.kind === 'busy' && start.lostInMs <= Math.min(HOLD_MAX_MS, deps.liveness.lostAfterMs)) {

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from '../../src/qstash/dev-credentials.js';
 import { ROOT } from '../helpers/build.js';
 import { cliEnv, configFolder, startCli, type Running } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
+import { openDatabase } from '../../src/db/client.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { graphqlData } from '../helpers/graphql.js';
 
@@ -15,6 +15,10 @@ import { graphqlData } from '../helpers/graphql.js';
  * The fault test of lost runs: jobscope SIGKILLed with every job mid-run, the QStash stand-in in
  * a process of its own (`npm run qstash:dev`), then jobscope started again on the same port.
  * The handler hangs in the first process only (HANG=1), as a run that the kill interrupts.
+ * Four types: with retries left (1 and 3), the redelivery takes the lost run over; with none
+ * left, QStash dead-letters the message and the reaper settles the job by the type's policy:
+ * `last-retry` (1 retry, its first attempt failed, so the kill cut its last) is re-enqueued,
+ * `no-retry` (0 retries: lost more often than its retries allow) is failed as WORKER_LOST.
  */
 const CONFIG = `
 import { z } from 'zod';
@@ -24,11 +28,20 @@ const work = async () => {
   if (process.env.HANG === '1') await new Promise((resolve) => setTimeout(resolve, 60_000));
   return { pid: process.pid };
 };
+/** Fails its first attempt in this process, then works as the others do. */
+const calls = new Map();
+const failFirst = async (payload, job) => {
+  calls.set(job.jobId, (calls.get(job.jobId) ?? 0) + 1);
+  if (calls.get(job.jobId) === 1 && process.env.HANG === '1') throw new Error('first attempt fails');
+  return work();
+};
 const payload = z.object({ n: z.number() });
 export default defineConfig({
   jobs: [
     defineJob({ type: 'one-retry', endpoint: '/api/jobs/one-retry', schema: payload, timeoutSeconds: 20, retries: 1, handler: work }),
     defineJob({ type: 'three-retries', endpoint: '/api/jobs/three-retries', schema: payload, timeoutSeconds: 20, retries: 3, handler: work }),
+    defineJob({ type: 'last-retry', endpoint: '/api/jobs/last-retry', schema: payload, timeoutSeconds: 20, retries: 1, handler: failFirst }),
+    defineJob({ type: 'no-retry', endpoint: '/api/jobs/no-retry', schema: payload, timeoutSeconds: 20, retries: 0, handler: work }),
   ],
 });
 `;
@@ -36,25 +49,20 @@ export default defineConfig({
 /** QStash's first backoff (12 s) × this = 6 s: jobscope is back before the redelivery, as with the real delays. */
 const RETRY_DELAY_FACTOR = '0.5';
 const JOBS_PER_TYPE = 4;
+/** Types whose lost run QStash redelivers (retries left), and those the reaper settles (none left). */
+const REDELIVERED = ['one-retry', 'three-retries'];
+const REAPED = ['last-retry', 'no-retry'];
 
 const ENQUEUE = `mutation ($type: String!, $n: Int!) { enqueueJob(input: { jobType: $type, payload: { n: $n } }) { jobId } }`;
-const JOB = `query ($jobId: ID!) { jobExecution(jobId: $jobId) { status retryCount result attempts { attempt httpStatus error finishedAt } } }`;
+const JOB = `query ($jobId: ID!) { jobExecution(jobId: $jobId) { jobType status retryCount result error attempts { attempt httpStatus error finishedAt } } }`;
 
 interface Job {
+  jobType: string;
   status: string;
+  error: string | null;
   retryCount: number;
   result: { pid: number } | null;
   attempts: { attempt: number; httpStatus: number | null; error: string | null; finishedAt: string | null }[];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** `npm run qstash:dev` on its own port, as a team runs it beside jobscope. */
@@ -105,11 +113,12 @@ describe(`a jobscope SIGKILLed mid-run, on ${databaseKind}`, () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('recovers every run within seconds of the restart, each completing exactly once, spending only the retry the kill itself cost', async () => {
+  it('settles every run within seconds of the restart, each final exactly once: redelivered while retries are left, re-enqueued or failed by the reaper when none are', async () => {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
+    const dataDir = join(scratch, 'pglite');
     const env = (extra: Record<string, string>) =>
-      cliEnv(join(scratch, 'pglite'), {
+      cliEnv(dataDir, {
         ...(database?.target.kind === 'postgres' ? { DATABASE_URL: database.target.url } : { DATABASE_URL: '' }),
         PORT: String(port),
         BASE_URL: baseUrl,
@@ -124,34 +133,67 @@ describe(`a jobscope SIGKILLed mid-run, on ${databaseKind}`, () => {
 
     let server: Running = await startCli([], { cwd: folder.dir, env: env({ HANG: '1' }) });
     const jobIds: string[] = [];
-    for (const type of ['one-retry', 'three-retries']) {
+    const typeOf = new Map<string, string>();
+    for (const type of [...REDELIVERED, ...REAPED]) {
       for (let n = 0; n < JOBS_PER_TYPE; n++) {
         const data = await graphqlData<{ enqueueJob: { jobId: string } }, object>(server.url, ENQUEUE, { variables: { type, n } });
         jobIds.push(data.enqueueJob.jobId);
+        typeOf.set(data.enqueueJob.jobId, type);
       }
     }
     const read = async (url: string) =>
       Promise.all(jobIds.map(async (jobId) => (await graphqlData<{ jobExecution: Job }, object>(url, JOB, { variables: { jobId } })).jobExecution));
-    await expect.poll(async () => (await read(server.url)).map((j) => j.status), { timeout: 15_000 }).toEqual(jobIds.map(() => 'PROCESSING'));
+    // Every run under way; `last-retry` on its last attempt (after its first failed and the 6 s backoff).
+    const underWay = (job: Job) => job.status === 'PROCESSING' && (job.jobType !== 'last-retry' || job.retryCount === 1);
+    await expect.poll(async () => (await read(server.url)).every(underWay), { timeout: 30_000, interval: 200 }).toBe(true);
 
     await server.kill();
     const killedAt = Date.now();
     server = await startCli([], { cwd: folder.dir, env: env({}) });
     const upAt = Date.now();
+    /** When each job was first seen final. */
+    const finalAt = new Map<string, number>();
     try {
-      await expect.poll(async () => (await read(server.url)).map((j) => j.status), { timeout: 30_000, interval: 100 }).toEqual(jobIds.map(() => 'COMPLETED'));
+      await expect
+        .poll(
+          async () => {
+            const now = await read(server.url);
+            now.forEach((job, i) => {
+              if ((job.status === 'COMPLETED' || job.status === 'FAILED') && !finalAt.has(jobIds[i]!)) finalAt.set(jobIds[i]!, Date.now());
+            });
+            return now.map((j) => j.status);
+          },
+          { timeout: 30_000, interval: 100 },
+        )
+        .toEqual(jobIds.map((id) => (typeOf.get(id) === 'no-retry' ? 'FAILED' : 'COMPLETED')));
       const doneAt = Date.now();
       const jobs = await read(server.url);
+      const shape = (job: Job) => job.attempts.map((a) => [a.attempt, a.httpStatus, a.error?.split(':')[0] ?? null]);
       for (const job of jobs) {
-        // Final exactly once: one attempt answered 200, the killed one closed as WORKER_LOST.
-        expect(job.attempts.filter((a) => a.httpStatus === 200)).toHaveLength(1);
         expect(job.attempts.every((a) => a.finishedAt !== null)).toBe(true);
-        expect(job.attempts.map((a) => [a.attempt, a.httpStatus, a.error?.split(':')[0] ?? null])).toEqual([
-          [0, null, 'WORKER_LOST'],
-          [1, 200, null],
-        ]);
-        // Retries spent: the completing delivery's Upstash-Retried. 1 is the delivery the kill cut.
-        expect(job.retryCount).toBe(1);
+        if (REDELIVERED.includes(job.jobType)) {
+          // Final exactly once: one attempt answered 200, the killed one closed as WORKER_LOST.
+          expect(shape(job)).toEqual([
+            [0, null, 'WORKER_LOST'],
+            [1, 200, null],
+          ]);
+          // Retries spent: the completing delivery's Upstash-Retried. 1 is the delivery the kill cut.
+          expect(job.retryCount).toBe(1);
+        } else if (job.jobType === 'last-retry') {
+          // Its first attempt failed (500), the kill cut its last: the reaper closed that one and
+          // re-enqueued the job as a new message, whose first delivery completed it.
+          expect(shape(job)).toEqual([
+            [0, 500, 'first attempt fails'],
+            [1, null, 'WORKER_LOST'],
+            [0, 200, null],
+          ]);
+          expect(job.result?.pid).toBeGreaterThan(0);
+        } else {
+          // No retry to spend: the reaper closed the lost attempt and failed the job.
+          expect(shape(job)).toEqual([[0, null, 'WORKER_LOST']]);
+          expect(job.error).toMatch(/^WORKER_LOST: no heartbeat for/);
+          expect(job.result).toBeNull();
+        }
       }
       const figures = {
         database: databaseKind,
@@ -159,16 +201,36 @@ describe(`a jobscope SIGKILLed mid-run, on ${databaseKind}`, () => {
         restartMs: upAt - killedAt,
         recoveredAfterRestartMs: doneAt - upAt,
         recoveredAfterKillMs: doneAt - killedAt,
+        // The last job of each type seen final, after the kill.
+        finalAfterKillMsByType: Object.fromEntries(
+          [...REDELIVERED, ...REAPED].map((type) => [type, Math.max(...jobIds.filter((id) => typeOf.get(id) === type).map((id) => finalAt.get(id)! - killedAt))]),
+        ),
         retriesSpent: jobs.map((j) => j.retryCount),
         qstash: await qstashTally(standIn.url),
       };
-      // One failed delivery per job (the one the kill cut), none dead-lettered.
-      expect(figures.qstash).toEqual({ errors: jobs.length, failed: 0, delivered: jobs.length });
+      const n = JOBS_PER_TYPE;
+      // Failed deliveries: the one the kill cut per job, and last-retry's failed first attempt.
+      // Dead-lettered: the messages whose last delivery the kill cut (last-retry's and no-retry's).
+      // Delivered: the redeliveries and last-retry's new messages.
+      expect(figures.qstash).toEqual({ errors: 5 * n, failed: 2 * n, delivered: 3 * n });
       console.log(`[worker-lost] ${JSON.stringify(figures)}`);
       // The redelivery comes 6 s after the kill (the stand-in's first backoff); nothing waits beyond it.
       expect(doneAt - killedAt).toBeLessThan(15_000);
     } finally {
       await server.stop();
     }
-  }, 120_000);
+
+    // Final exactly once, as the job event log recorded it: one completed or failed event per job.
+    const reopened = database ? undefined : await openDatabase({ kind: 'pglite', dataDir });
+    try {
+      const handle = database?.handle ?? reopened!;
+      const finals = await handle.query<{ job_id: string; n: string }>(
+        `SELECT job_id, count(*)::text AS n FROM job_events WHERE type IN ('completed', 'failed') AND job_id = ANY($1::text[]) GROUP BY job_id`,
+        [jobIds],
+      );
+      expect(finals.map((row) => [row.job_id, row.n]).sort()).toEqual(jobIds.map((id) => [id, '1']).sort());
+    } finally {
+      await reopened?.close();
+    }
+  }, 150_000);
 });

@@ -43,10 +43,22 @@ const cutLoadJob = defineJob({
 });
 
 /**
- * Opt-in (JOBSCOPE_CUT_TEST=1) until it is stable: 8 of a series of 10 runs passed, then 3 of 3
- * once the delayed jobs made sure of deliveries during the cut. The other failure was a job left
- * `pending` with its publish recorded and no attempt at all (cause not yet found); the test prints
- * what it went through, the stand-in's log included, when that happens.
+ * Opt-in (JOBSCOPE_CUT_TEST=1) until it is stable. Three causes of its failures are fixed:
+ * - a job `pending` with its publish recorded and no attempt, published 30.0 s after its enqueue:
+ *   enqueued at the instant of the cut, the relay's claim committed but its answer was lost with
+ *   the connection, and the request waited out the whole lease (the relay now gives back the claims
+ *   it never heard answered, outbox.ts `claim_token`);
+ * - no delivery at all while cut (no worker 5xx): the delayed jobs meant to arrive during the cut
+ *   were themselves caught by it before their publish (they are now published before the cut);
+ * - a database call that neither failed nor settled across the restore: a delivery that arrived
+ *   just before it hung 20 s (the stand-in's attempt timeout) and then waited QStash's full
+ *   backoff; a relay round hung for good, its 8 jobs never published. The worker now bounds the
+ *   recording of an attempt's start (503 with Retry-After), the relay gives up on a round past
+ *   its lease (5 s here). Where in postgres.js the call hangs is not found yet.
+ * After those: 8 of 8 runs passed, then 7 of 8, the failure /health answering 200 3.5 s after the
+ * restore (bound 3 s) while another vitest run shared the two cores: the condition of the default
+ * suite, where this file runs beside another. Opt-in until that bound holds there; the test prints
+ * what an unfinished job went through, the stand-in's log included.
  */
 const enabled = databaseKind === 'postgres' && process.env.JOBSCOPE_CUT_TEST === '1';
 
@@ -63,7 +75,9 @@ describe.skipIf(!enabled)('a 4 s database cut under a steady delivery load', () 
       jobs: [cutLoadJob],
       // The worker answers 503 with Retry-After: 5 while the database is away; scaled by 0.2 the
       // stand-in redelivers after 1 s, so 10 retries span the cut with room to spare.
-      env: { JOBSCOPE_READ_KEYS: READ_KEY, QSTASH_RETRY_DELAY_FACTOR: '0.2' },
+      // A 5 s claim lease: a relay round stalled on a database call that never answers is given up
+      // on within the 30 s the test waits (relay.ts, boundedRound).
+      env: { JOBSCOPE_READ_KEYS: READ_KEY, QSTASH_RETRY_DELAY_FACTOR: '0.2', JOBSCOPE_PUBLISH_LEASE_SECONDS: '5' },
     });
   });
   afterAll(async () => {
@@ -123,8 +137,23 @@ describe.skipIf(!enabled)('a 4 s database cut under a steady delivery load', () 
       let restoredAt = 0;
       try {
         await delay(LOAD_BEFORE_MS);
-        // Due 2 s into the cut: deliveries that arrive while it lasts, however the load fell.
-        for (let n = 0; n < 5; n++) enqueued.push((await t.app.jobs.enqueue(JOB_TYPE, { n: -1 - n }, { delaySeconds: 2 })).jobId);
+        // Due 3 s after their enqueue, inside the cut: deliveries that arrive while it lasts, however
+        // the load fell. Cut once QStash has them: a publish caught by the cut would wait for the
+        // restore and deliver nothing while cut (one run in eight did).
+        const delayed: string[] = [];
+        for (let n = 0; n < 5; n++) delayed.push((await t.app.jobs.enqueue(JOB_TYPE, { n: -1 - n }, { delaySeconds: 3 })).jobId);
+        enqueued.push(...delayed);
+        await expect
+          .poll(
+            async () =>
+              (
+                await database.handle.query<{ n: string }>(`SELECT count(*)::text AS n FROM job_publishes WHERE state = 'published' AND job_id = ANY($1::text[])`, [
+                  delayed,
+                ])
+              )[0]!.n,
+            { timeout: 10_000, interval: 20 },
+          )
+          .toBe('5');
         cutAt = Date.now();
         await proxy.cut('refuse');
         await delay(CUT_MS);
@@ -149,8 +178,8 @@ describe.skipIf(!enabled)('a 4 s database cut under a steady delivery load', () 
         .catch(async (error: unknown) => {
           // What an unfinished job went through, to tell which part lost it.
           const stuck = await database.handle.query(
-            `SELECT j.job_id, j.status, j.message_id, p.state, p.attempts, p.last_error, p.next_attempt_at,
-                    (SELECT json_agg(a ORDER BY a.id) FROM job_attempts a WHERE a.job_id = j.job_id) AS attempts
+            `SELECT j.job_id, j.status, j.message_id, p.state, p.attempts AS publish_attempts, p.last_error, p.next_attempt_at,
+                    p.published_at, (SELECT json_agg(a ORDER BY a.id) FROM job_attempts a WHERE a.job_id = j.job_id) AS attempt_rows
                FROM job_executions j LEFT JOIN job_publishes p USING (job_id)
               WHERE j.job_type = $1 AND j.status::text <> ALL($2::text[])`,
             [JOB_TYPE, [...FINAL_STATUSES]],

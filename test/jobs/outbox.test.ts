@@ -11,7 +11,7 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../src/db/client.js';
 import { jobAttempts, jobExecutions, jobPublishes } from '../../src/db/schema.js';
-import { claimPublishes, deduplicationId } from '../../src/jobs/outbox.js';
+import { claimPublishes, deduplicationId, releaseClaimsOf } from '../../src/jobs/outbox.js';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from '../../src/qstash/dev-credentials.js';
 import { createQStashStandIn, type QStashStandIn } from '../../src/qstash/standin/index.js';
 import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
@@ -161,7 +161,7 @@ describe(`the transactional outbox under faults, on ${databaseKind}`, () => {
     await first.app.relay.stop();
     const job = await first.app.jobs.enqueue('send-email', email('crash after publish'));
     // What the dead relay did: claimed the row, published it with the job's deduplication id, died.
-    const [claimed] = await claimPublishes(database.handle.db, { limit: 1, leaseMs: 60_000, jobTypes: ['send-email'] });
+    const [claimed] = await claimPublishes(database.handle.db, { limit: 1, leaseMs: 60_000, token: 'dead-relay', jobTypes: ['send-email'] });
     expect(claimed!.request.jobId).toBe(job.jobId);
     const client = new Client({ baseUrl: qstash.url, token: DEV_QSTASH_TOKEN, retry: false, enableTelemetry: false });
     await client.queue({ queueName: 'jobscope-send-email' }).enqueueJSON({
@@ -179,6 +179,23 @@ describe(`the transactional outbox under faults, on ${databaseKind}`, () => {
     await qstash.standIn.idle();
     expect(await attemptsOf(job.jobId)).toBe(1);
     expect(await publishOf(job.jobId)).toMatchObject({ attempts: 2 });
+  });
+
+  it('a claim that committed while its relay heard only an error is given back by its token, due at once instead of after the lease', async () => {
+    const t = await startApp();
+    await t.app.relay.stop();
+    const job = await t.app.jobs.enqueue('send-email', email('claim answer lost'));
+    // The claim commits; the relay's connection is cut before the COMMIT's answer reaches it.
+    const [claimed] = await claimPublishes(database.handle.db, { limit: 1, leaseMs: 60_000, token: 'round-unheard', jobTypes: ['send-email'] });
+    expect(claimed!.request.jobId).toBe(job.jobId);
+    expect((await publishOf(job.jobId))!.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    // Once the database answers again: only that round's claims come back, due now.
+    expect(await releaseClaimsOf(database.handle.db, 'round-other')).toBe(0);
+    expect(await releaseClaimsOf(database.handle.db, 'round-unheard')).toBe(1);
+    expect((await publishOf(job.jobId))!.nextAttemptAt.getTime()).toBeLessThanOrEqual(Date.now() + 1_000);
+    t.app.relay.start();
+    await waitForJob(database.handle, job.jobId, hasStatus('completed'));
+    expect(await attemptsOf(job.jobId)).toBe(1);
   });
 
   it('retries 503s with backoff until QStash recovers: published once, completed, the attempts in publishState', async () => {

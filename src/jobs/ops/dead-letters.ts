@@ -21,6 +21,10 @@ export interface DeadLetter {
   responseStatus: number | null;
   responseHeaders: Record<string, string[]> | null;
   responseBody: string | null;
+  /** Why the last attempt got no answer at all (connection refused, timed out), when QStash says. */
+  error: string | null;
+  /** The retries QStash was asked to make: it gave up after this many + 1 deliveries. */
+  maxRetries: number | null;
   /** The message's body as published (the job's envelope for jobscope's jobs). */
   body: string | null;
   createdAt: Date;
@@ -71,6 +75,8 @@ async function jobsByMessageId(deps: QStashStateDeps, messageIds: readonly strin
 }
 
 function toDeadLetter(message: DlqMessage, jobs: Map<string, string>): DeadLetter {
+  // Not in the SDK's DlqMessage type: what the DLQ keeps of an attempt that got no response.
+  const { error } = message as { error?: unknown };
   return {
     dlqId: message.dlqId,
     messageId: message.messageId,
@@ -79,6 +85,8 @@ function toDeadLetter(message: DlqMessage, jobs: Map<string, string>): DeadLette
     responseStatus: message.responseStatus ?? null,
     responseHeaders: message.responseHeader ?? null,
     responseBody: message.responseBody ?? message.responseBodyBase64 ?? null,
+    error: typeof error === 'string' ? error : null,
+    maxRetries: message.maxRetries ?? null,
     body: message.body ?? message.bodyBase64 ?? null,
     createdAt: new Date(message.createdAt ?? Date.now()),
     scheduleId: message.scheduleId ?? null,
@@ -91,7 +99,39 @@ async function withJobs(deps: QStashStateDeps, messages: DlqMessage[]): Promise<
     deps,
     messages.map((message) => message.messageId),
   );
+  await linkByEnvelope(deps, messages, jobs);
   return messages.map((message) => toDeadLetter(message, jobs));
+}
+
+/**
+ * Links the messages jobscope has no record of (every delivery failed before an attempt was
+ * recorded, and the job has been published again since) by the job id of the envelope they
+ * carry, when that job exists. Not a schedule's runs: they all carry one body, and each run is a
+ * job of its own, named by its message id.
+ */
+async function linkByEnvelope(deps: QStashStateDeps, messages: DlqMessage[], jobs: Map<string, string>): Promise<void> {
+  const claimed = new Map<string, string>();
+  for (const message of messages) {
+    if (jobs.has(message.messageId) || message.scheduleId || message.body === undefined) continue;
+    const jobId = envelopeJobId(message.body);
+    if (jobId !== undefined) claimed.set(message.messageId, jobId);
+  }
+  if (claimed.size === 0) return;
+  const known = await deps.db
+    .select({ jobId: jobExecutions.jobId })
+    .from(jobExecutions)
+    .where(inArray(jobExecutions.jobId, [...new Set(claimed.values())]));
+  const exists = new Set(known.map((row) => row.jobId));
+  for (const [messageId, jobId] of claimed) if (exists.has(jobId)) jobs.set(messageId, jobId);
+}
+
+function envelopeJobId(body: string): string | undefined {
+  try {
+    const jobId = (JSON.parse(body) as { jobId?: unknown } | null)?.jobId;
+    return typeof jobId === 'string' && jobId.length > 0 && !jobId.includes('\u0000') ? jobId : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A page of dead letters, newest first, and QStash's cursor for the next one. */

@@ -14,7 +14,8 @@ import { requeueJob } from '../retry.js';
  * went away) as WORKER_LOST and settles their jobs by the type's `onWorkerLost` policy, so that no
  * job reads `processing` once its run is gone, even when QStash has given up on it. While QStash
  * still holds the message, the reaper leaves the job alone: the next delivery takes it over at
- * once (recorder.ts), on the retry QStash is spending anyway.
+ * once (recorder.ts), on the retry QStash is spending anyway. The same pass, under the same lock,
+ * also fails the jobs QStash dead-lettered before any attempt was recorded (undelivered.ts).
  */
 export interface ReaperDeps {
   db: Database;
@@ -35,6 +36,8 @@ export interface ReapResult {
   failed: string[];
   /** Lost attempts left to QStash, which will deliver the message again. */
   leftToQStash: string[];
+  /** Jobs failed as DEAD_LETTERED: QStash gave up on their message before any attempt was recorded (undelivered.ts). */
+  deadLettered: string[];
 }
 
 /** Attempts looked at per pass: bounded work per transaction; the next pass takes the rest. */
@@ -46,6 +49,30 @@ export const REAP_BATCH = 100;
  * does not get it does nothing.
  */
 const REAPER_LOCK = sql`pg_try_advisory_xact_lock(hashtext('jobscope:reaper'))`;
+
+/** Takes the reaper's lock for the rest of transaction `tx`; false when another instance holds it. */
+export async function takeReaperLock(tx: Pick<Database, 'select'>): Promise<boolean> {
+  const [lock] = await tx.select({ locked: sql<boolean>`${REAPER_LOCK}` }).from(sql`(select 1) as one`);
+  return lock?.locked === true;
+}
+
+/**
+ * Asks QStash about a job's message for the reaper. A failed question is logged and answers
+ * undefined: unsure is not gone, so the job is looked at again next pass rather than acted on.
+ */
+export async function askQStash<T>(
+  logger: Logger,
+  what: string,
+  job: { jobId: string; messageId: string },
+  ask: () => Promise<T>,
+): Promise<{ answer: T } | undefined> {
+  try {
+    return { answer: await ask() };
+  } catch (error) {
+    logger.warn(`[jobs] Reaper could not ask QStash ${what}; will look again`, { jobId: job.jobId, messageId: job.messageId, error: errorMessage(error) });
+    return undefined;
+  }
+}
 
 interface Candidate {
   attemptId: number;
@@ -88,7 +115,7 @@ async function findSilentAttempts(db: Database, now: Date, lostAfterMs: number, 
  */
 export async function reapLostAttempts(deps: ReaperDeps, options: { now?: Date; limit?: number } = {}): Promise<ReapResult> {
   const now = options.now ?? new Date();
-  const result: ReapResult = { skipped: false, requeued: [], failed: [], leftToQStash: [] };
+  const result: ReapResult = { skipped: false, requeued: [], failed: [], leftToQStash: [], deadLettered: [] };
   const silent = await findSilentAttempts(deps.db, now, deps.liveness.lostAfterMs, options.limit ?? REAP_BATCH);
 
   const lost: Candidate[] = [];
@@ -98,19 +125,9 @@ export async function reapLostAttempts(deps: ReaperDeps, options: { now?: Date; 
     const live = attemptLiveness(candidate, now, { timeoutSeconds: definition?.timeoutSeconds ?? 0, lostAfterMs: deps.liveness.lostAfterMs });
     if (!live.lost) continue;
     if (candidate.attempt < candidate.maxRetries) {
-      let held: boolean;
-      try {
-        held = await deps.dispatcher.holdsMessage(candidate.messageId);
-      } catch (error) {
-        // Unsure is not gone: look again next pass rather than run a job QStash may still deliver.
-        deps.logger.warn('[jobs] Reaper could not ask QStash about a lost attempt; will look again', {
-          jobId: candidate.jobId,
-          messageId: candidate.messageId,
-          error: errorMessage(error),
-        });
-        continue;
-      }
-      if (held) {
+      const held = await askQStash(deps.logger, 'about a lost attempt', candidate, () => deps.dispatcher.holdsMessage(candidate.messageId));
+      if (!held) continue;
+      if (held.answer) {
         result.leftToQStash.push(candidate.jobId);
         continue;
       }
@@ -121,8 +138,7 @@ export async function reapLostAttempts(deps: ReaperDeps, options: { now?: Date; 
 
   const requeue: JobExecution[] = [];
   await deps.db.transaction(async (tx) => {
-    const [lock] = await tx.select({ locked: sql<boolean>`${REAPER_LOCK}` }).from(sql`(select 1) as one`);
-    if (!lock?.locked) {
+    if (!(await takeReaperLock(tx))) {
       result.skipped = true;
       return;
     }
