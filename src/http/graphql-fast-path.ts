@@ -150,11 +150,14 @@ export function createGraphQLFastPath(yoga: GraphQLServer, options: { maxBodyByt
           req.body = body;
           fallback();
         };
-        execute(body, req, request).then((result) => {
-          if (result === undefined) return handOver();
-          const response = respond(result, req, res) ?? { status: 200 };
-          for (const hooks of yoga.httpHooks) hooks.onResponse?.({ request, response, serverContext } as never);
-        }, handOver);
+        execute(body, req, request)
+          .then((result) => {
+            if (result === undefined) return handOver();
+            const response = respond(result, req, res) ?? { status: 200 };
+            for (const hooks of yoga.httpHooks) hooks.onResponse?.({ request, response, serverContext } as never);
+          })
+          // Nothing sent yet: Yoga answers (a query, so running it again changes nothing).
+          .catch((error: unknown) => (res.headersSent ? res.destroy(error instanceof Error ? error : undefined) : handOver()));
       });
     },
   };
