@@ -10,6 +10,7 @@ import { createHealthEndpoint } from './http/health.js';
 import { createMetricsEndpoint } from './http/metrics.js';
 import { databaseUnavailable, json } from './http/respond.js';
 import { createGraphQLEventStream, type GraphQLEventStream } from './http/event-stream.js';
+import { createGraphQLFastPath, type GraphQLFastPath } from './http/graphql-fast-path.js';
 import { createGraphQLWebSocket, type GraphQLWebSocket } from './http/websocket.js';
 import { answerStatus, createWorkerEndpoint } from './http/worker-endpoint.js';
 import { JobAlerter } from './jobs/alerts.js';
@@ -54,6 +55,8 @@ export interface JobscopeApp {
   readonly webSocket: GraphQLWebSocket;
   /** Shared subscriptions over SSE written straight to node responses; a node server offers it its requests first. */
   readonly eventStream: GraphQLEventStream;
+  /** Plain GraphQL queries over HTTP answered straight on node responses; a node server offers it its requests after the event stream. */
+  readonly graphqlFastPath: GraphQLFastPath;
   /** Publishes the outbox's requests to QStash once started (every instance runs one; they share the rows). */
   readonly relay: PublishRelay;
   /** Failure-rate and stuck-job alerts; checks run every `alerts.intervalSeconds` once started. */
@@ -184,6 +187,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const graphql = createGraphQLServer({ jobs, systemCheck, config, logger, endpoint: `${config.basePath}/graphql`, metricsRegistry: metrics.registry });
   const webSocket = createGraphQLWebSocket(graphql, { config, logger });
   const eventStream = createGraphQLEventStream(graphql, { config, logger });
+  const graphqlFastPath = createGraphQLFastPath(graphql, { maxBodyBytes: config.graphqlLimits.maxBodyKiB * 1024 });
 
   const standInPrefix = config.qstash.kind === 'local' ? `${config.qstash.basePath}/` : undefined;
   /** The path below the base path, or undefined outside it. */
@@ -282,6 +286,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     graphql,
     webSocket,
     eventStream,
+    graphqlFastPath,
     relay,
     alerter,
     standIn,

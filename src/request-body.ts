@@ -1,4 +1,5 @@
 /** Reading a fetch Request body within a size limit: the worker endpoints and GraphQL both limit theirs. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * A request body read up to `maxBytes`, or undefined past it. Past it the stream is left unread
@@ -44,4 +45,19 @@ export async function limitedText(request: Request, maxBytes: number): Promise<s
   if (!request.body) return '';
   const bytes = await readLimited(request.body, maxBytes);
   return bytes === undefined ? 'tooLarge' : bytes.toString('utf8');
+}
+
+/**
+ * Reads a node request's whole body (its length already checked by the caller) and hands it to
+ * `onBody`; a request that fails mid-body destroys the response.
+ */
+export function readNodeBody(req: IncomingMessage, res: ServerResponse, onBody: (body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    chunks.push(chunk);
+  });
+  req.once('error', () => res.destroy());
+  req.once('end', () => onBody(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
 }

@@ -33,9 +33,10 @@ export function createNodeHandler(app: JobscopeApp): NodeHandler {
       app.seen(`http://${req.headers.host ?? 'localhost'}`);
       // Straight to Yoga's own node handler: one request conversion instead of two adapters in a
       // row (the outer one cost ~10 % of a { __typename } request's CPU). Shared subscriptions over
-      // SSE are written straight to the response; what the stream does not take goes to Yoga.
+      // SSE and plain queries are written straight to the response; what they do not take goes to Yoga.
       const yoga = () => void app.graphql.requestListener(req, res);
       if (app.eventStream.takes(req)) app.eventStream.serve(req, res, yoga);
+      else if (app.graphqlFastPath.takes(req)) app.graphqlFastPath.serve(req, res, yoga);
       else yoga();
       return;
     }

@@ -136,6 +136,17 @@ export function narrowToFields(shape: JobExecutionShape, fields: SelectedFields)
   return narrowed;
 }
 
+/**
+ * The shape of a list whose selected JobExecution fields are all plain column fields (and
+ * `__typename`): exactly those columns, as {@link narrowToFields} narrows the plugin's plan to.
+ * Such a selection needs no plan: none of its fields looks up the plugin's mappings. Undefined
+ * when anything else is selected (JSON fields, relations, fields other modules add).
+ */
+export function plainShape(fields: ReadonlySet<string>): JobExecutionShape | undefined {
+  for (const field of fields) if (field !== '__typename' && !(field in FIELD_COLUMNS)) return undefined;
+  return { columns: narrowColumns({}, SCALAR_COLUMNS, FIELD_COLUMNS, fields, ['jobId']), with: {}, extras: {} };
+}
+
 /** A job: its latest state and every attempt. */
 export const JobExecutionRef = builder.drizzleObject('jobExecutions', {
   name: 'JobExecution',

@@ -8,7 +8,7 @@ import {
   type JobExecutionShape,
 } from '../jobs/read/index.js';
 import { builder } from './builder.js';
-import { JobExecutionRef, narrowToFields } from './job-execution.js';
+import { JobExecutionRef, narrowToFields, plainShape, type SelectedFields } from './job-execution.js';
 import { selectedFields } from './selection.js';
 import { JobExecutionFilterInput, toFilter } from './job-filter.js';
 
@@ -45,12 +45,49 @@ function onlyCounts(info: GraphQLResolveInfo): boolean {
 
 const NODE_PATHS = [['nodes'], ['edges', 'node']] as const;
 
+/** What a `jobExecutions` field selects: decided by its field nodes alone (see {@link selectionOf}). */
+interface ListSelection {
+  onlyCounts: boolean;
+  /** Whether any cursor is selected (`edges.cursor`, `pageInfo.startCursor` / `endCursor`). */
+  cursors: boolean;
+  fields: SelectedFields;
+  /** The shape when only plain columns are selected: no plan needed. */
+  plain: JobExecutionShape | undefined;
+}
+
+/**
+ * Per field-node list: graphql-jit hands every execution of a compiled document the same one, so
+ * the selection is read once per document rather than per request.
+ */
+const selections = new WeakMap<GraphQLResolveInfo['fieldNodes'], ListSelection>();
+
+function selectionOf(info: GraphQLResolveInfo): ListSelection {
+  let selection = selections.get(info.fieldNodes);
+  if (!selection) {
+    const pageInfo = selectedFields(info, [['pageInfo']]);
+    const fields = {
+      job: selectedFields(info, NODE_PATHS),
+      attempt: selectedFields(info, NODE_PATHS.map((path) => [...path, 'attempts'])),
+    };
+    selection = {
+      onlyCounts: onlyCounts(info),
+      cursors: selectedFields(info, [['edges']]).has('cursor') || pageInfo.has('startCursor') || pageInfo.has('endCursor'),
+      fields,
+      plain: plainShape(fields.job),
+    };
+    selections.set(info.fieldNodes, selection);
+  }
+  return selection;
+}
+
 /**
  * What the operation selects under `nodes` and `edges.node`, planned by the drizzle plugin: the
  * page is read in one statement with exactly those columns and relations (attempts included), and
- * the plugin resolves the fields from those rows instead of loading them a second time.
+ * the plugin resolves the fields from those rows instead of loading them a second time. Plain
+ * columns alone need no plan (a fresh copy of the shape: the list adds to it).
  */
-async function nodeShape(ctx: object, info: GraphQLResolveInfo): Promise<JobExecutionShape> {
+async function nodeShape(ctx: object, info: GraphQLResolveInfo, selection: ListSelection): Promise<JobExecutionShape> {
+  if (selection.plain) return { ...selection.plain, columns: { ...selection.plain.columns } };
   const planned = (await queryFromInfo({
     config: getSchemaConfig(builder),
     context: ctx,
@@ -58,17 +95,7 @@ async function nodeShape(ctx: object, info: GraphQLResolveInfo): Promise<JobExec
     typeName: 'JobExecution',
     paths: NODE_PATHS.map((path) => [...path]),
   })) as JobExecutionShape;
-  return narrowToFields(planned, {
-    job: selectedFields(info, NODE_PATHS),
-    attempt: selectedFields(info, NODE_PATHS.map((path) => [...path, 'attempts'])),
-  });
-}
-
-/** Whether any cursor is selected (`edges.cursor`, `pageInfo.startCursor` / `endCursor`). */
-function readsCursors(info: GraphQLResolveInfo): boolean {
-  if (selectedFields(info, [['edges']]).has('cursor')) return true;
-  const pageInfo = selectedFields(info, [['pageInfo']]);
-  return pageInfo.has('startCursor') || pageInfo.has('endCursor');
+  return narrowToFields(planned, selection.fields);
 }
 
 builder.queryField('jobExecutions', (t) =>
@@ -86,7 +113,8 @@ builder.queryField('jobExecutions', (t) =>
       },
       resolve: async (_root, args, ctx, info) => {
         const filter = toFilter(args.filter);
-        if (onlyCounts(info)) return { edges: [], pageInfo: EMPTY_PAGE_INFO, filter };
+        const selection = selectionOf(info);
+        if (selection.onlyCounts) return { edges: [], pageInfo: EMPTY_PAGE_INFO, filter };
         const page = await ctx.jobs.read.list(
           {
             filter,
@@ -95,9 +123,9 @@ builder.queryField('jobExecutions', (t) =>
             last: args.last,
             after: args.after,
             before: args.before,
-            cursors: readsCursors(info),
+            cursors: selection.cursors,
           },
-          await nodeShape(ctx, info),
+          await nodeShape(ctx, info, selection),
         );
         const { edges } = page;
         return {

@@ -1,7 +1,7 @@
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { getOperationAST, visit, type DocumentNode } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
 import type { Jobs } from '../jobs/index.js';
@@ -12,6 +12,7 @@ import { maskError } from './errors.js';
 import { Fanout } from './fanout.js';
 import { graphiqlOptions } from './graphiql.js';
 import { useMalformedParameters, useStorableInputs } from './inputs.js';
+import { KnownQueries } from './known-queries.js';
 import { useOperationLimits, useRequestBodyLimit } from './limits.js';
 import { schema } from './schema.js';
 
@@ -27,6 +28,12 @@ export interface GraphQLServerContext {
 export type GraphQLServer = YogaServerInstance<GraphQLServerContext, GraphQLContext> & {
   /** Shared subscription sources (one execution per event and key); `stats()` counts them. */
   readonly fanout: Fanout;
+  /** The query documents executed over HTTP so far: what the HTTP fast path may take. */
+  readonly knownQueries: KnownQueries;
+  /** The caller a presented key identifies (the one ApiKeys of this server). */
+  identify(key: string | undefined): Caller | undefined;
+  /** Plugins whose `onRequest` / `onResponse` must see every HTTP request (the operation metrics). */
+  readonly httpHooks: readonly Pick<Plugin, 'onRequest' | 'onResponse'>[];
 };
 
 export interface GraphQLServerDeps {
@@ -85,6 +92,8 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     maskError: (error, message) => maskError(error, message),
     logger: deps.logger,
   });
+  const knownQueries = new KnownQueries();
+  const metrics = deps.metricsRegistry ? operationMetrics(deps.metricsRegistry) : undefined;
   const yoga = createYoga<GraphQLServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: deps.endpoint,
@@ -104,7 +113,8 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       useStorableInputs(),
       fanout.plugin(),
       useGraphQlJit({}, { enableIf: (args) => jitSafe(args.document, args.operationName) }),
-      ...(deps.metricsRegistry ? [operationMetrics(deps.metricsRegistry)] : []),
+      ...(metrics ? [metrics] : []),
+      knownQueries.plugin(),
     ],
     context: (initial): GraphQLContext => {
       const caller = 'caller' in initial ? initial.caller : keys.identifyRequest(initial.request);
@@ -119,7 +129,12 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
       error: (...args) => deps.logger.error(String(args[0]), { args: args.slice(1) }),
     },
   });
-  return Object.assign(yoga, { fanout });
+  return Object.assign(yoga, {
+    fanout,
+    knownQueries,
+    identify: (key: string | undefined) => keys.identify(key),
+    httpHooks: metrics ? [metrics as Plugin] : [],
+  });
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { ApiKeys, bearerToken } from '../graphql/auth.js';
 import type { GraphQLServer } from '../graphql/server.js';
 import type { Logger } from '../logger.js';
+import { readNodeBody } from '../request-body.js';
 
 export interface GraphQLEventStream {
   /**
@@ -87,15 +88,7 @@ export function createGraphQLEventStream(yoga: GraphQLServer, options: { config:
   return {
     takes,
     serve(req, res, fallback) {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        chunks.push(chunk);
-      });
-      req.once('error', () => res.destroy());
-      req.once('end', () => {
-        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      readNodeBody(req, res, (body) => {
         subscribe(body, req, res).then(
           (served) => {
             if (served) return;

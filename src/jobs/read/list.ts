@@ -195,6 +195,23 @@ function cacheableShape(value: unknown): boolean {
 /** The extra that carries a row's ordering value as the database has it, for its cursor. */
 const SORT_VALUE = 'jobscopeSortValue';
 
+/**
+ * An edge of a page, its cursor encoded when read. A class rather than an object literal with a
+ * getter: the literal made a closure and an accessor per row, 1.5 % of a 50-row list's CPU.
+ */
+class Edge {
+  constructor(
+    readonly node: JobExecution & { [SORT_VALUE]?: string | null },
+    /** The page's ordering; undefined when it was read without cursors. */
+    private readonly order: JobExecutionOrder | undefined,
+  ) {}
+
+  get cursor(): string {
+    if (!this.order) throw new Error('listJobExecutions: the page was read with { cursors: false }');
+    return encodeCursor({ ...this.order, value: this.node[SORT_VALUE] ?? null, jobId: this.node.jobId });
+  }
+}
+
 /** The shape with the job id added when columns are chosen: every row needs it for its cursor. */
 function withJobId(shape: JobExecutionShape): JobExecutionShape {
   return shape.columns ? { ...shape, columns: { ...shape.columns, jobId: true } } : shape;
@@ -266,13 +283,7 @@ export async function listJobExecutions(
   const page = rows.slice(0, size);
   if (backward) page.reverse();
   return {
-    edges: page.map((node) => ({
-      get cursor() {
-        if (!cursors) throw new Error('listJobExecutions: the page was read with { cursors: false }');
-        return encodeCursor({ ...order, value: node[SORT_VALUE], jobId: node.jobId });
-      },
-      node,
-    })),
+    edges: page.map((node) => new Edge(node, cursors ? order : undefined)),
     hasNextPage: backward ? Boolean(input.before) : more,
     hasPreviousPage: backward ? more : Boolean(input.after),
   };
