@@ -7,11 +7,27 @@ import { isStuck } from './read/stuck.js';
 export type JobWriter = Pick<Database, 'update' | 'insert' | 'select'>;
 
 /**
- * The transitions outside a delivery's own recording, as data: which statuses each may leave (and
- * whether a stuck `processing` job counts) and the status it leads to. The single-job verbs, the
- * bulk verbs and their dry runs all read these, so "which jobs would a retry touch" has one answer.
+ * Every change of a job's state, as data: which statuses each transition may leave (and whether a
+ * stuck `processing` job counts) and the status it leads to. The single-job verbs, the bulk verbs
+ * and their dry runs, the reaper, the relay and the recorder all read these, so "which jobs would
+ * a retry touch" has one answer, and the statements that write a job's state are built here (the
+ * recorder's two, which ride on its attempt's statement, from `startedState` / `finishedState`).
+ * Not transitions: creating a job (an enqueue, a first delivery), the guide's `updateJobExecution`
+ * helper (read/rows.ts) and retention's delete.
  */
 export const TRANSITIONS = {
+  /**
+   * A delivery's attempt starts. From what waits for one (pending, retrying), a failed job (a new
+   * delivery of it, e.g. a DLQ retry, runs it) and processing (an open attempt whose worker was
+   * lost, taken over). Completed and cancelled jobs are acknowledged without running.
+   */
+  start: { from: ['pending', 'retrying', 'failed', 'processing'], orStuck: false, to: 'processing' },
+  /** The reaper, by the type's onWorkerLost policy: a run whose worker is gone goes back to pending… */
+  workerLostRetry: { from: ['processing'], orStuck: false, to: 'pending' },
+  /** …or fails. */
+  workerLostFail: { from: ['processing'], orStuck: false, to: 'failed' },
+  /** The relay gave up publishing a job that waited for its publish. */
+  publishFailed: { from: ['pending'], orStuck: false, to: 'failed' },
   /** The guide's manual retry: failed, cancelled, or stuck (processing past the stuck threshold). */
   retry: { from: ['failed', 'cancelled'], orStuck: true, to: 'pending' },
   /** A job that has not started its current attempt: pending (e.g. delayed) or between attempts. */
@@ -115,4 +131,51 @@ export async function markJobDeadLettered(db: JobWriter, jobId: string, { messag
     )
     .returning();
   return row;
+}
+
+/**
+ * What a started attempt sets on its job (TRANSITIONS.start): `processing`, a fresh start time,
+ * no completion, the delivery's retry count and message.
+ */
+export function startedState(now: Date, delivery: { retried: number; messageId: string }) {
+  return { status: TRANSITIONS.start.to, startedAt: now, completedAt: null, retryCount: delivery.retried, messageId: delivery.messageId, updatedAt: now } as const;
+}
+
+/**
+ * What an attempt's outcome sets on its job: `completed` with the result, or the failure with its
+ * error, `failed` (completed now) when no retry follows, else `retrying`.
+ */
+export function finishedState(now: Date, outcome: { kind: 'completed'; result: unknown } | { kind: 'failed'; error: string; final: boolean }) {
+  return outcome.kind === 'completed'
+    ? ({ status: 'completed', error: null, result: outcome.result, completedAt: now, updatedAt: now } as const)
+    : ({ status: outcome.final ? 'failed' : 'retrying', error: outcome.error, completedAt: outcome.final ? now : null, updatedAt: now } as const);
+}
+
+/**
+ * The reaper's settlement of a run whose worker is gone, in one conditional UPDATE: back to
+ * `pending` (retry: a fresh start, as a manual retry) or `failed` with `error`, only while the job
+ * is still `processing`. Undefined when it moved on.
+ */
+export async function settleLostRun(db: JobWriter, jobId: string, { retry, error, now }: { retry: boolean; error: string; now: Date }): Promise<JobExecution | undefined> {
+  const [row] = await db
+    .update(jobExecutions)
+    .set(
+      retry
+        ? { status: TRANSITIONS.workerLostRetry.to, error: null, retryCount: 0, startedAt: null, completedAt: null, updatedAt: now }
+        : { status: TRANSITIONS.workerLostFail.to, error, completedAt: now, updatedAt: now },
+    )
+    .where(and(eq(jobExecutions.jobId, jobId), mayTransition(retry ? 'workerLostRetry' : 'workerLostFail', 0)))
+    .returning();
+  return row;
+}
+
+/** Fails a job whose publish the relay gave up on, while it still waits for it (TRANSITIONS.publishFailed); false when it moved on. */
+export async function markPublishFailed(db: JobWriter, jobId: string, error: string): Promise<boolean> {
+  const now = new Date();
+  const rows = await db
+    .update(jobExecutions)
+    .set({ status: TRANSITIONS.publishFailed.to, error, completedAt: now, updatedAt: now })
+    .where(and(eq(jobExecutions.jobId, jobId), mayTransition('publishFailed', 0)))
+    .returning({ jobId: jobExecutions.jobId });
+  return rows.length > 0;
 }

@@ -5,6 +5,7 @@
 import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { jobExecutions, jobPublishes, type JobExecution, type JobPublish } from '../db/schema.js';
+import { markPublishFailed } from './lifecycle.js';
 
 /** What can write a publish request: jobscope's database, or a drizzle transaction on it. */
 export type OutboxWriter = Pick<Database, 'insert'>;
@@ -187,13 +188,7 @@ export async function failPublish(
       .where(and(eq(jobPublishes.jobId, request.jobId), eq(jobPublishes.generation, request.generation), eq(jobPublishes.state, 'queued')))
       .returning({ jobId: jobPublishes.jobId });
     if (!row || !failJob) return false;
-    const now = new Date();
-    const failed = await tx
-      .update(jobExecutions)
-      .set({ status: 'failed', error, completedAt: now, updatedAt: now })
-      .where(and(eq(jobExecutions.jobId, request.jobId), eq(jobExecutions.status, 'pending')))
-      .returning({ jobId: jobExecutions.jobId });
-    return failed.length > 0;
+    return markPublishFailed(tx, request.jobId, error);
   });
 }
 

@@ -1,6 +1,7 @@
 import { and, desc, eq, getColumns, isNull, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { jobAttempts, jobExecutions, type JobAttempt, type JobEnvelope, type JobExecution } from '../db/schema.js';
+import { finishedState, mayTransition, startedState } from './lifecycle.js';
 
 /** Identifies one QStash delivery: the message and its `Upstash-Retried` count. */
 export interface DeliveryKey {
@@ -159,8 +160,8 @@ export async function beginAttempt(db: Database, input: BeginAttempt): Promise<A
     const [started] = await tx
       .with(attempt)
       .update(jobExecutions)
-      .set({ status: 'processing', startedAt: now, completedAt: null, retryCount: retried, messageId, updatedAt: now })
-      .where(eq(jobExecutions.jobId, envelope.jobId))
+      .set(startedState(now, { retried, messageId }))
+      .where(and(eq(jobExecutions.jobId, envelope.jobId), mayTransition('start', 0)))
       .returning({ ...getColumns(jobExecutions), attemptId: sql<number>`(select "id" from "started_attempt")`.mapWith(Number) });
     const { attemptId, ...execution } = started!;
     return { kind: 'run', attemptId, execution, tookOver };
@@ -214,16 +215,7 @@ export async function finishAttempt(
   const [row] = await db
     .with(attempt)
     .update(jobExecutions)
-    .set(
-      outcome.kind === 'completed'
-        ? { status: 'completed', error: null, result: toJson(outcome.result), completedAt: now, updatedAt: now }
-        : {
-            status: outcome.final ? 'failed' : 'retrying',
-            error: outcome.error,
-            completedAt: outcome.final ? now : null,
-            updatedAt: now,
-          },
-    )
+    .set(finishedState(now, outcome.kind === 'completed' ? { kind: 'completed', result: toJson(outcome.result) } : outcome))
     .where(and(eq(jobExecutions.jobId, input.jobId), sql`exists (select 1 from "finished_attempt")`))
     .returning();
   return row;

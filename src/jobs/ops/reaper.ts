@@ -5,6 +5,7 @@ import type { Logger } from '../../logger.js';
 import { startPeriodic, type Periodic } from '../../periodic.js';
 import type { JobDispatcher } from '../dispatcher.js';
 import { errorMessage } from '../errors.js';
+import { settleLostRun } from '../lifecycle.js';
 import { attemptLiveness, WORKER_LOST, workerLostError, type Liveness } from '../recorder.js';
 import type { JobRegistry, WorkerLostPolicy } from '../registry.js';
 import { requeueJob } from '../retry.js';
@@ -170,15 +171,7 @@ export async function reapLostAttempts(deps: ReaperDeps, options: { now?: Date; 
       const base = { jobId: candidate.jobId, type: candidate.jobType, attempt: candidate.attempt, silentMs, timesLost, policy };
 
       // Only a job still `processing` (the state its lost attempt set) is moved on.
-      const [row] = await tx
-        .update(jobExecutions)
-        .set(
-          retry
-            ? { status: 'pending', error: null, retryCount: 0, startedAt: null, completedAt: null, updatedAt: now }
-            : { status: 'failed', error, completedAt: now, updatedAt: now },
-        )
-        .where(and(eq(jobExecutions.jobId, candidate.jobId), eq(jobExecutions.status, 'processing')))
-        .returning();
+      const row = await settleLostRun(tx, candidate.jobId, { retry, error, now });
       if (!row) {
         deps.logger.warn('[jobs] Worker lost: attempt closed by the reaper', { ...base, code: WORKER_LOST });
         continue;
