@@ -103,7 +103,9 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const { config, logger, database } = options;
   const registry = new JobRegistry(options.jobs ?? exampleJobs());
   // Every line naming a job is also kept with it (JobExecution.logs).
-  const jobLogTransport = new JobLogTransport(database.db);
+  const jobLogTransport = new JobLogTransport(database.db, (error, lines) =>
+    logger.warn('[jobs] Job log lines not kept', { lines, error: error instanceof Error ? error.message : String(error) }),
+  );
   logger.add(jobLogTransport);
   const events = new JobEventBus(database, logger, { retentionMs: config.events.logRetentionMinutes * 60_000 });
   await events.start();

@@ -36,7 +36,11 @@ export class JobLogTransport extends Transport {
   /** Lines dropped: over a job's cap, or a batch the database refused. */
   dropped = 0;
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    /** Told when a batch could not be written (its line names no job, so it is not kept here itself). */
+    private readonly onError: (error: unknown, lines: number) => void = () => {},
+  ) {
     super({ level: 'debug' });
   }
 
@@ -72,16 +76,18 @@ export class JobLogTransport extends Transport {
     if (lines.length === 0) return this.flushing;
     this.flushing = this.flushing.then(async () => {
       try {
+        // Typed text, then cast: postgres.js would send a string bound as jsonb as a JSON string.
         await this.db.execute(sql`
           INSERT INTO ${jobLogs} (job_id, attempt, at, level, message, fields)
           SELECT v.job_id, v.attempt, v.at, v.level, v.message, v.fields
-          FROM jsonb_to_recordset(${JSON.stringify(lines)}::jsonb)
+          FROM jsonb_to_recordset(${JSON.stringify(lines)}::text::jsonb)
             AS v(job_id text, attempt integer, at timestamptz, level text, message text, fields jsonb)
           WHERE EXISTS (SELECT 1 FROM ${jobExecutions} j WHERE j.job_id = v.job_id)`);
         if (++this.flushes % 500 === 1) await this.db.delete(jobLogs).where(sql`${jobLogs.at} < now() - make_interval(days => ${RETENTION_DAYS})`);
-      } catch {
-        // The database away: these lines are lost to the table (the console and the files have them).
+      } catch (error) {
+        // These lines are lost to the table (the console and the files have them).
         this.dropped += lines.length;
+        this.onError(error, lines.length);
       }
     });
     return this.flushing;
