@@ -82,7 +82,7 @@ async function timed<T>(run: () => Promise<T>): Promise<{ value?: T; error?: unk
   }
 }
 
-const isLoopback = (url: string) => /^(localhost|127\.|\[::1\]|0\.0\.0\.0)/.test(new URL(url).hostname.replace(/^\[/, '['));
+const isLoopback = (url: string) => /^(localhost|127\.|\[::1\]|0\.0\.0\.0)/.test(new URL(url).hostname);
 
 function enqueueingConfig(deps: SystemCheckDeps): CheckItem[] {
   const { config } = deps;

@@ -11,6 +11,7 @@ import { capturingLogger, type CapturedLog, type Logger } from '../logger.js';
 import { validatePayload } from './dispatcher.js';
 import { errorMessage, JobTimeoutError } from './errors.js';
 import type { JobRegistry } from './registry.js';
+import { runHandler } from './worker.js';
 
 export interface TestRun {
   jobType: string;
@@ -38,19 +39,10 @@ export async function testRunJob(
   const jobId = `test-run-${randomUUID()}`;
   const envelope: JobEnvelope = { jobId, type: definition.type, payload, metadata };
   const { logger, entries } = capturingLogger(deps.logger, { jobId, jobType: definition.type, testRun: true });
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new JobTimeoutError(definition.timeoutSeconds);
-      controller.abort(error);
-      reject(error);
-    }, definition.timeoutSeconds * 1000);
-  });
   const started = performance.now();
   logger.info('[jobs] Test run started', { event: 'test_run' });
   try {
-    const result = await Promise.race([definition.handler(payload, envelope, { db: deps.db, logger, signal: controller.signal }), timeout]);
+    const result = await runHandler(definition, payload, envelope, { db: deps.db, logger });
     const durationSeconds = (performance.now() - started) / 1000;
     logger.info('[jobs] Test run completed', { durationSeconds });
     return { jobType: definition.type, jobId, ok: true, result: result ?? null, error: null, timedOut: false, durationSeconds, logs: entries };
@@ -59,7 +51,5 @@ export async function testRunJob(
     const error = errorMessage(thrown);
     logger.warn('[jobs] Test run failed', { error, durationSeconds });
     return { jobType: definition.type, jobId, ok: false, result: null, error, timedOut: thrown instanceof JobTimeoutError, durationSeconds, logs: entries };
-  } finally {
-    clearTimeout(timer);
   }
 }

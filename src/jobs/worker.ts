@@ -363,7 +363,8 @@ function startHeartbeat(deps: DeliveryDeps, attemptId: number, log: Logger): { s
   };
 }
 
-async function runHandler(
+/** Runs a handler under its type's timeout (JobTimeoutError, and its signal aborted, past it): the worker's run and testJob's. */
+export async function runHandler(
   definition: JobDefinition,
   payload: unknown,
   envelope: JobEnvelope,

@@ -8,7 +8,7 @@ import type { Client } from '@upstash/qstash';
 import { and, asc, eq, gte, ne, sql } from 'drizzle-orm';
 import type { Policy } from '../../config/policy.js';
 import type { Database } from '../../db/client.js';
-import { jobAttempts, jobExecutions, jobPublishes, type JobAttempt, type JobEnvelope, type JobExecution } from '../../db/schema.js';
+import { jobAttempts, jobExecutions, jobPublishes, type JobEnvelope } from '../../db/schema.js';
 import { errorMessage } from '../errors.js';
 import type { JobQueues } from '../ops/queues.js';
 import { jobStatistics } from '../read/index.js';
@@ -79,8 +79,7 @@ export interface JobDiagnosis {
 const SAME_ERROR_WINDOW_HOURS = 24;
 
 /** QStash's log of the job's messages (its latest and every attempt's), oldest first. */
-async function qstashLogOf(deps: DiagnosisDeps, job: JobExecution, attempts: JobAttempt[]): Promise<{ log?: QStashLogEntry[]; error?: string }> {
-  const messageIds = [...new Set([job.messageId, ...attempts.map((attempt) => attempt.messageId)].filter((id): id is string => id !== null))];
+async function qstashLogOf(deps: DiagnosisDeps, messageIds: string[]): Promise<{ log?: QStashLogEntry[]; error?: string }> {
   if (messageIds.length === 0) return { log: [] };
   try {
     const { logs } = await deps.qstash().logs({ messageIds });
@@ -114,8 +113,9 @@ async function gather(deps: DiagnosisDeps, jobId: string): Promise<Evidence | un
   const definition = deps.registry.forType(job.jobType);
   // QStash is asked only where its side can change the answer: a job not past its deliveries.
   const askQStash = job.status === 'pending' || job.status === 'failed' || job.status === 'retrying';
-  const { log, error } = askQStash ? await qstashLogOf(deps, job, attempts) : { log: [], error: undefined };
+  // The job's messages: its latest and every attempt's.
   const messageIds = [...new Set([job.messageId, ...attempts.map((attempt) => attempt.messageId)].filter((id): id is string => id !== null))];
+  const { log, error } = askQStash ? await qstashLogOf(deps, messageIds) : { log: [], error: undefined };
   const signatureFailures = askQStash && messageIds.length > 0 ? await listSignatureFailures(db, { messageIds, first: 20 }) : [];
   let typePaused: boolean | undefined;
   if (job.status === 'pending' && deps.queues.enabled) {
