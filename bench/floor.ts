@@ -7,6 +7,7 @@ import { useOperationLimits } from '../src/graphql/limits.js';
 import { schema } from '../src/graphql/schema.js';
 import { createGraphQLServer, operationMetrics } from '../src/graphql/server.js';
 import type { Jobs } from '../src/jobs/index.js';
+import type { Alerts } from '../src/jobs/alerts/index.js';
 import { silentLogger } from '../src/logger.js';
 
 const KEY = 'floor-bench-read-key-0123456789';
@@ -51,6 +52,7 @@ export async function benchFloor(): Promise<void> {
   const auth = useApiKeys(keys) as Plugin;
   const jobscope = createGraphQLServer({
     jobs: {} as Jobs,
+    alerts: {} as Alerts,
     systemCheck: () => Promise.reject(new Error('not in this bench')),
     config,
     logger: silentLogger(),

@@ -13,7 +13,7 @@ import { createGraphQLEventStream, type GraphQLEventStream } from './http/event-
 import { createGraphQLFastPath, type GraphQLFastPath } from './http/graphql-fast-path.js';
 import { createGraphQLWebSocket, type GraphQLWebSocket } from './http/websocket.js';
 import { answerStatus, createWorkerEndpoint } from './http/worker-endpoint.js';
-import { JobAlerter } from './jobs/alerts.js';
+import { createAlerts, type Alerts } from './jobs/alerts/index.js';
 import { JobDispatcher } from './jobs/dispatcher.js';
 import { JobEventBus } from './jobs/events.js';
 import { actorLabel, createJobs, logPurge, type Actor, type Jobs } from './jobs/index.js';
@@ -59,8 +59,8 @@ export interface JobscopeApp {
   readonly graphqlFastPath: GraphQLFastPath;
   /** Publishes the outbox's requests to QStash once started (every instance runs one; they share the rows). */
   readonly relay: PublishRelay;
-  /** Failure-rate and stuck-job alerts; checks run every `alerts.intervalSeconds` once started. */
-  readonly alerter: JobAlerter;
+  /** Alert rules and their events; the evaluator runs every `alerts.intervalSeconds` once started. */
+  readonly alerts: Alerts;
   /** The in-process QStash stand-in, when no QStash token is configured. */
   readonly standIn: QStashStandIn | undefined;
   /** Public base URL (BASE_URL, else where a server bound, else the first request's origin). */
@@ -185,8 +185,23 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   events.subscribe((event) => {
     if (event.type === 'enqueued' || event.type === 'requeued') relay.nudge();
   });
-  const alerter = new JobAlerter({ read: jobs.read, logger, settings: config.alerts });
-  const graphql = createGraphQLServer({ jobs, systemCheck, config, logger, endpoint: `${config.basePath}/graphql`, metricsRegistry: metrics.registry });
+  const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const alerts = createAlerts({
+    db: database.db,
+    logger,
+    measure: { db: database.db, deadLetters: (input) => jobs.qstash.deadLetters(input) },
+    webhooks: { attempts: config.alerts.webhookAttempts, backoffMs: config.alerts.webhookBackoffMs, timeoutMs: config.alerts.webhookTimeoutMs },
+    defaults: {
+      failureRateThreshold: config.policy.failureRateThreshold,
+      healthWindowMinutes: config.policy.healthWindowMinutes,
+      stuckAfterMinutes: config.policy.stuckAfterMinutes,
+      cooldownMinutes: config.alerts.cooldownMinutes,
+      webhookUrl: config.alerts.webhookUrl,
+      webhookSecret: config.alerts.webhookSecret,
+    },
+    owner: instanceId,
+  });
+  const graphql = createGraphQLServer({ jobs, alerts, systemCheck, config, logger, endpoint: `${config.basePath}/graphql`, metricsRegistry: metrics.registry });
   const webSocket = createGraphQLWebSocket(graphql, { config, logger });
   const eventStream = createGraphQLEventStream(graphql, { config, logger });
   const graphqlFastPath = createGraphQLFastPath(graphql, { maxBodyBytes: config.graphqlLimits.maxBodyKiB * 1024 });
@@ -250,12 +265,11 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   // Works through running bulk operations, one instance per operation (a lease on its row).
   let bulkRunner: Periodic | undefined;
   let stoppingBulk = false;
-  const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
   let draining: Promise<void> | undefined;
   const drain = () => {
     draining ??= (async () => {
-      await alerter.stop();
+      await alerts.evaluator.stop();
       await compactor?.stop();
       await relay.stop();
       await retention?.stop();
@@ -290,7 +304,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     eventStream,
     graphqlFastPath,
     relay,
-    alerter,
+    alerts,
     standIn,
     baseUrl,
     async fetch(request) {
@@ -319,7 +333,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
       boundUrl = url;
     },
     start() {
-      alerter.start(config.alerts.intervalSeconds);
+      alerts.evaluator.start(config.alerts.intervalSeconds);
       relay.start();
       compactor ??= startRollupCompaction(database, {
         intervalMs: ROLLUP_COMPACTION_INTERVAL_MS,

@@ -16,6 +16,7 @@ export {
 export { ConfigError, DEFAULT_POLICY, type Config, type JobscopeOptions, type Policy } from './config/index.js';
 export { defineJob, type JobContext, type JobDefinition } from './jobs/registry.js';
 export type { Actor, CommandOptions, EnqueueCommand, Jobs } from './jobs/index.js';
+export { ALERT_EVENT_ID_HEADER, ALERT_SIGNATURE_HEADER, signAlertWebhook, verifyAlertWebhook, type AlertEvent, type AlertRule, type AlertRuleInput, type Alerts } from './jobs/alerts/index.js';
 export type { JobEnvelope, JobExecution, JobMetadata, JobStatus } from './db/schema.js';
 export {
   InvalidArgumentError,

@@ -46,6 +46,8 @@ export const ENV_OPTIONS = {
   LOG_DIR: v('logDir', 'log', 'dir'),
   ALERT_INTERVAL_SECONDS: v('number', 'alerts', 'intervalSeconds'),
   ALERT_WEBHOOK_URL: v('string', 'alerts', 'webhookUrl'),
+  ALERT_WEBHOOK_SECRET: v('string', 'alerts', 'webhookSecret'),
+  ALERT_COOLDOWN_MINUTES: v('number', 'alerts', 'cooldownMinutes'),
   JOBSCOPE_HEARTBEAT_SECONDS: v('number', 'heartbeat', 'intervalSeconds'),
   JOBSCOPE_HEARTBEAT_MISSES: v('number', 'heartbeat', 'misses'),
   JOBSCOPE_REAPER_INTERVAL_SECONDS: v('number', 'reaper', 'intervalSeconds'),

@@ -40,7 +40,8 @@ export interface Config {
   queues: ResolvedOptions['queues'];
   log: { level: ResolvedOptions['log']['level']; format: 'pretty' | 'json'; dir: string | undefined };
   apiKeys: { read: NamedApiKey[]; operate: NamedApiKey[] };
-  alerts: { intervalSeconds: number; webhookUrl: string | undefined };
+  /** How often the alert rules are evaluated, and the settings of their webhooks and of the two default rules. */
+  alerts: ResolvedOptions['alerts'];
   /** Liveness of running attempts: heartbeat interval and the misses after which a worker is lost. */
   heartbeat: ResolvedOptions['heartbeat'];
   /** The reaper of attempts that lost their worker; `intervalSeconds: 0` turns it off. */
@@ -179,7 +180,7 @@ function toConfig(options: ResolvedOptions): Config {
       dir: options.log.dir === false ? undefined : options.log.dir,
     },
     apiKeys: options.apiKeys,
-    alerts: { intervalSeconds: options.alerts.intervalSeconds, webhookUrl: options.alerts.webhookUrl },
+    alerts: options.alerts,
     heartbeat: options.heartbeat,
     reaper: options.reaper,
     bulk: options.bulk,
@@ -190,12 +191,13 @@ function toConfig(options: ResolvedOptions): Config {
   };
 }
 
-/** The values no log line may show: signing keys, the QStash token, API keys. */
+/** The values no log line may show: signing keys, the QStash token, the alert webhook's secret, API keys. */
 export function configSecrets(config: Config): string[] {
   return [
     config.signingKeys.current,
     config.signingKeys.next,
     config.qstash.token,
+    ...(config.alerts.webhookSecret ? [config.alerts.webhookSecret] : []),
     ...[...config.apiKeys.read, ...config.apiKeys.operate].map((k) => k.key),
   ];
 }

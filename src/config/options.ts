@@ -142,8 +142,18 @@ export const OptionsSchema = z.strictObject({
     .strictObject({
       /** Seconds between alert checks (failure rate, stuck jobs); 0 disables them. */
       intervalSeconds: z.number().min(0).default(300),
-      /** Also POST each alert as JSON here (`text` field for Slack-style hooks). */
+      /** Also POST each alert as JSON here (`text` field for Slack-style hooks): a channel of the two default rules. */
       webhookUrl: httpUrl.optional(),
+      /** Signs the default rules' webhook bodies (HMAC-SHA256 in `X-Jobscope-Signature`); unsigned without it. */
+      webhookSecret: z.string().min(16, 'must be at least 16 characters').optional(),
+      /** Minutes between two firings of a default rule while its condition holds (and after it resolves). */
+      cooldownMinutes: z.number().int().min(0).max(10_080).default(60),
+      /** Tries per webhook delivery: a network error, 408, 429 or 5xx is tried again. */
+      webhookAttempts: z.number().int().min(1).max(10).default(4),
+      /** Wait before the second try, doubled before each next one. */
+      webhookBackoffMs: z.number().int().min(0).max(60_000).default(1_000),
+      /** Each try's time limit. */
+      webhookTimeoutMs: z.number().int().min(100).max(60_000).default(10_000),
     })
     .prefault({}),
   heartbeat: z

@@ -2,8 +2,10 @@ import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import {
   type AnyPgColumn,
   bigint,
+  boolean,
   check,
   customType,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -553,3 +555,108 @@ export type AuditEntry = typeof auditLog.$inferSelect;
 export type BulkOperation = typeof bulkOperations.$inferSelect;
 export type SignatureFailure = typeof signatureFailures.$inferSelect;
 export type JobLog = typeof jobLogs.$inferSelect;
+
+/** What an alert rule measures (src/jobs/alerts/metrics.ts defines each). */
+export const ALERT_METRICS = ['failure_rate', 'stuck_jobs', 'slow_jobs', 'backlog_age', 'dead_letters', 'signature_failures'] as const;
+export type AlertMetric = (typeof ALERT_METRICS)[number];
+
+/** Where a rule's events go: the log (`[jobs] …` lines), and webhooks. */
+export interface AlertChannels {
+  log: boolean;
+  webhooks: AlertWebhook[];
+}
+export interface AlertWebhook {
+  url: string;
+  /** `json`: the event with a `text` line; `slack`: Slack's incoming-webhook body (`text` and `blocks`). */
+  format: 'json' | 'slack';
+  /** Signs each body (HMAC-SHA256, `X-Jobscope-Signature`); unsigned without it. Never shown by the API. */
+  secret?: string | undefined;
+}
+
+/**
+ * An alert rule a team manages (`createAlertRule`, …): a metric over the jobs a JobFilter names,
+ * a window, a threshold it fires at, a cooldown between firings, its channels. Its firing state is
+ * kept on the row, so that whichever instance evaluates next carries on from it. The guide's two
+ * alerts are rows too (`default_key`), written from the configuration until a team edits them.
+ */
+export const alertRules = pgTable(
+  'alert_rules',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    metric: text('metric').$type<AlertMetric>().notNull(),
+    /** The JobFilter the metric is measured over (no time fields: the window is the time). */
+    scope: jsonb('scope').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    windowMinutes: integer('window_minutes').notNull(),
+    threshold: doublePrecision('threshold').notNull(),
+    cooldownMinutes: integer('cooldown_minutes').notNull(),
+    channels: jsonb('channels').$type<AlertChannels>().notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    /** Not evaluated before this instant (`muteAlertRule`). */
+    mutedUntil: timestamp('muted_until', { ...tz, precision: 3 }),
+    /** `failure-rate` or `stuck-jobs` for the guide's two alerts; null for a team's own rule. */
+    defaultKey: text('default_key').unique(),
+    /** A default rule a team edited: the configuration no longer rewrites it. */
+    customized: boolean('customized').notNull().default(false),
+    createdAt: timestamp('created_at', { ...tz, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { ...tz, precision: 3 }).notNull().defaultNow(),
+    /** The open FIRED event while the condition holds; null while it does not. */
+    firingEventId: bigint('firing_event_id', { mode: 'number' }),
+    /** The last FIRED event's time: the cooldown counts from it. */
+    lastFiredAt: timestamp('last_fired_at', { ...tz, precision: 3 }),
+    lastValue: doublePrecision('last_value'),
+    lastEvaluatedAt: timestamp('last_evaluated_at', { ...tz, precision: 3 }),
+  },
+  (t) => [check('alert_rules_window_positive', sql`${t.windowMinutes} > 0`), check('alert_rules_cooldown_nonnegative', sql`${t.cooldownMinutes} >= 0`)],
+);
+
+export const ALERT_EVENT_KINDS = ['fired', 'resolved'] as const;
+export type AlertEventKind = (typeof ALERT_EVENT_KINDS)[number];
+
+/** What happened to one channel of an event: delivered, or not after `attempts` tries. */
+export interface AlertDelivery {
+  channel: 'log' | 'webhook';
+  url?: string | undefined;
+  ok: boolean;
+  attempts: number;
+  /** The receiver's last HTTP status. */
+  status?: number | undefined;
+  error?: string | undefined;
+}
+
+/**
+ * The history of alerts (`alertEvents`): each firing (a rule's condition started to hold, or still
+ * holds past its cooldown) and each resolution, with the value, the threshold and the jobs behind
+ * it. The rule's name and metric are copied: the history outlives a deleted rule.
+ */
+export const alertEvents = pgTable(
+  'alert_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    ruleId: text('rule_id').notNull(),
+    ruleName: text('rule_name').notNull(),
+    metric: text('metric').$type<AlertMetric>().notNull(),
+    kind: text('kind').$type<AlertEventKind>().notNull(),
+    at: timestamp('at', { ...tz, precision: 3 }).notNull().defaultNow(),
+    value: doublePrecision('value').notNull(),
+    threshold: doublePrecision('threshold').notNull(),
+    message: text('message').notNull(),
+    /** The jobs behind the value (the failed, stuck, slow or waiting ones), at most 20. */
+    jobIds: text('job_ids').array().notNull().default(sql`'{}'::text[]`),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull(),
+    deliveries: jsonb('deliveries').$type<AlertDelivery[]>().notNull().default(sql`'[]'::jsonb`),
+    acknowledgedAt: timestamp('acknowledged_at', { ...tz, precision: 3 }),
+    acknowledgedBy: text('acknowledged_by'),
+  },
+  (t) => [index('alert_events_rule_idx').on(t.ruleId, t.id)],
+);
+
+/** Which instance evaluates the alert rules, and until when (a lease: another takes over when it lapses). */
+export const alertEvaluator = pgTable('alert_evaluator', {
+  id: integer('id').primaryKey(),
+  owner: text('owner').notNull(),
+  leaseUntil: timestamp('lease_until', tz).notNull(),
+});
+
+export type AlertRule = typeof alertRules.$inferSelect;
+export type AlertEvent = typeof alertEvents.$inferSelect;

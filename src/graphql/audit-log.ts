@@ -1,9 +1,8 @@
 import type { AuditEntry } from '../jobs/index.js';
 import { AUDIT_PAGE_MAX } from '../jobs/ops/audit.js';
 import { builder } from './builder.js';
-import { badUserInput } from './errors.js';
 import { JobExecutionRef } from './job-execution.js';
-import { forwardOnly, forwardPage } from './pages.js';
+import { forwardOnly, forwardPage, idCursor } from './pages.js';
 
 /** One audited action. */
 export const AuditEntryRef = builder.objectRef<AuditEntry>('AuditEntry').implement({
@@ -40,14 +39,7 @@ const AuditLogFilterInput = builder.inputType('AuditLogFilter', {
   }),
 });
 
-const CURSOR_PREFIX = 'AuditEntry:';
-const encodeCursor = (id: number) => Buffer.from(`${CURSOR_PREFIX}${id}`).toString('base64url');
-function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const id = Number(text.slice(CURSOR_PREFIX.length));
-  if (!text.startsWith(CURSOR_PREFIX) || !Number.isSafeInteger(id)) throw badUserInput('"after" is not a cursor of auditLog', 'after');
-  return id;
-}
+const cursor = idCursor('AuditEntry', 'auditLog');
 
 builder.queryField('auditLog', (t) =>
   t.connection(
@@ -62,7 +54,7 @@ builder.queryField('auditLog', (t) =>
         const filter = args.filter ?? {};
         const page = await ctx.jobs.read.auditLog({
           first: args.first ?? undefined,
-          after: args.after != null ? decodeCursor(args.after) : undefined,
+          after: args.after != null ? cursor.decode(args.after) : undefined,
           filter: {
             actor: filter.actor ?? undefined,
             action: filter.action ?? undefined,
@@ -71,7 +63,7 @@ builder.queryField('auditLog', (t) =>
             until: filter.until ?? undefined,
           },
         });
-        return forwardPage(page.entries, (entry) => encodeCursor(entry.id), page.hasNextPage, args);
+        return forwardPage(page.entries, (entry) => cursor.encode(entry.id), page.hasNextPage, args);
       },
     },
     {

@@ -16,6 +16,9 @@ import {
   QStashRequestError,
   QueuesDisabledError,
   ScheduleNotFoundError,
+  AlertRuleNotFoundError,
+  AlertEventNotFoundError,
+  DefaultAlertRuleError,
 } from '../jobs/errors.js';
 
 /** `extensions.code` of the errors a client is expected to handle. */
@@ -34,7 +37,10 @@ export type ErrorCode =
   | 'DEAD_LETTER_NOT_FOUND'
   | 'SCHEDULE_NOT_FOUND'
   | 'QSTASH_ERROR'
-  | 'QUEUES_DISABLED';
+  | 'QUEUES_DISABLED'
+  | 'ALERT_RULE_NOT_FOUND'
+  | 'ALERT_EVENT_NOT_FOUND'
+  | 'DEFAULT_ALERT_RULE';
 
 /** The database could not be reached: HTTP 503 with Retry-After, the driver's words left to the log. */
 export function serviceUnavailable(): GraphQLError {
@@ -72,6 +78,9 @@ function codedExtensions(error: unknown): { code: ErrorCode; [key: string]: unkn
   if (error instanceof ScheduleNotFoundError) return { code: error.code, scheduleId: error.scheduleId };
   if (error instanceof QStashRequestError) return { code: error.code, status: error.status ?? null };
   if (error instanceof QueuesDisabledError) return { code: error.code };
+  if (error instanceof AlertRuleNotFoundError) return { code: error.code, ruleId: error.ruleId };
+  if (error instanceof AlertEventNotFoundError) return { code: error.code, eventId: error.eventId };
+  if (error instanceof DefaultAlertRuleError) return { code: error.code, ruleId: error.ruleId };
   return undefined;
 }
 

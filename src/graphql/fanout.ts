@@ -480,7 +480,7 @@ export class Fanout {
     if (!source) {
       // The source outlives its first subscriber: its context is the key's (scope and the domain),
       // not that subscriber's request.
-      const shared: GraphQLContext = { jobs: context.jobs, systemCheck: context.systemCheck, actor: context.actor, scope: context.scope };
+      const shared: GraphQLContext = { jobs: context.jobs, alerts: context.alerts, systemCheck: context.systemCheck, actor: context.actor, scope: context.scope };
       const opened = (await subscribe({ ...args, contextValue: shared })) as AsyncIterable<ExecutionResult> | ExecutionResult;
       if (!isAsyncIterable(opened)) return opened; // bad arguments and the like: this subscriber's error alone
       source = this.sources.get(key);

@@ -14,11 +14,23 @@ export function readExampleOperations(file: ExampleOperationFile): string {
 }
 
 const exampleVariables: Partial<Record<ExampleOperationFile, unknown>> = {
-  queries: { jobId: '<a jobId from the Dashboard tab>', filter: { status: ['FAILED'] }, first: 20, since: '2026-01-01T00:00:00Z' },
+  queries: { jobId: '<a jobId from the Dashboard tab>', filter: { status: ['FAILED'] }, first: 20, since: '2026-01-01T00:00:00Z', id: 'rule_default_failure-rate' },
   mutations: {
     input: { jobType: 'send-email', payload: { to: 'ada@example.com', subject: 'Hello', text: 'Sent from GraphiQL' } },
     jobId: '<a failed jobId from the Dashboard tab>',
     jobType: 'send-email',
+    rule: {
+      name: 'send-email failing',
+      metric: 'FAILURE_RATE',
+      scope: { jobType: ['send-email'] },
+      windowMinutes: 15,
+      threshold: 0.1,
+      channels: { log: true, webhooks: [{ url: 'https://hooks.slack.com/services/<your hook>', format: 'SLACK' }] },
+    },
+    id: '<an id from AlertRules>',
+    changes: { threshold: 0.2 },
+    until: '<when the mute ends, e.g. 2026-12-31T09:00:00Z>',
+    eventId: '<an id from AlertEvents>',
   },
   subscriptions: { statuses: ['COMPLETED', 'FAILED'] },
 };

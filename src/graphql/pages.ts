@@ -29,3 +29,20 @@ export function forwardPage<T>(nodes: readonly T[], cursorOf: (node: T) => strin
     },
   };
 }
+
+/**
+ * The cursor of a forward connection keyed by a row's numeric id (`<Type>:<id>`, base64url), and
+ * its reading: BAD_USER_INPUT naming `after` for anything else.
+ */
+export function idCursor(type: string, field: string): { encode(id: number): string; decode(cursor: string): number } {
+  const prefix = `${type}:`;
+  return {
+    encode: (id) => Buffer.from(`${prefix}${id}`).toString('base64url'),
+    decode(cursor) {
+      const text = Buffer.from(cursor, 'base64url').toString('utf8');
+      const id = Number(text.slice(prefix.length));
+      if (!text.startsWith(prefix) || !Number.isSafeInteger(id)) throw badUserInput(`"after" is not a cursor of ${field}`, 'after');
+      return id;
+    },
+  };
+}

@@ -25,6 +25,7 @@ import './audit-log.js';
 import './bulk-operations.js';
 import './dead-letters.js';
 import './schedules.js';
+import './alert-rules.js';
 import './job-events.js';
 
 /** The schema, built once from every registered module. */

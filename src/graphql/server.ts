@@ -46,6 +46,8 @@ export interface GraphQLServerDeps {
   metricsRegistry?: Registry | undefined;
   /** The troubleshooting checklist (systemCheck); the app's, which knows its configuration. */
   systemCheck: GraphQLContext['systemCheck'];
+  /** Alert rules and their events. */
+  alerts: GraphQLContext['alerts'];
 }
 
 const jitSafety = new WeakMap<DocumentNode, boolean>();
@@ -118,7 +120,7 @@ export function createGraphQLServer(deps: GraphQLServerDeps): GraphQLServer {
     ],
     context: (initial): GraphQLContext => {
       const caller = 'caller' in initial ? initial.caller : keys.identifyRequest(initial.request);
-      return { jobs: deps.jobs, systemCheck: deps.systemCheck, actor: caller?.actor ?? { kind: 'anonymous' }, scope: caller?.scope };
+      return { jobs: deps.jobs, alerts: deps.alerts, systemCheck: deps.systemCheck, actor: caller?.actor ?? { kind: 'anonymous' }, scope: caller?.scope };
     },
     logging: {
       // Yoga logs several debug lines per request; building them when debug is off cost ~2 % of

@@ -210,3 +210,30 @@ export class QueuesDisabledError extends CodedError {
     super('Per-type QStash queues are off (queues.enabled: false, JOBSCOPE_QUEUES=off), so a job type cannot be paused or resumed');
   }
 }
+
+/** No alert rule has that id. */
+export class AlertRuleNotFoundError extends CodedError {
+  override name = 'AlertRuleNotFoundError';
+  readonly code = 'ALERT_RULE_NOT_FOUND';
+  constructor(readonly ruleId: string) {
+    super(`No alert rule with id ${ruleId}`);
+  }
+}
+
+/** No alert event has that id. */
+export class AlertEventNotFoundError extends CodedError {
+  override name = 'AlertEventNotFoundError';
+  readonly code = 'ALERT_EVENT_NOT_FOUND';
+  constructor(readonly eventId: string) {
+    super(`No alert event with id ${eventId}`);
+  }
+}
+
+/** The guide's two alerts follow the configuration: they are disabled or muted, not deleted. */
+export class DefaultAlertRuleError extends CodedError {
+  override name = 'DefaultAlertRuleError';
+  readonly code = 'DEFAULT_ALERT_RULE';
+  constructor(readonly ruleId: string) {
+    super(`Alert rule ${ruleId} is one of the default rules (the guide's two alerts, written from the configuration): turn it off with updateAlertRule(enabled: false) or muteAlertRule instead of deleting it`);
+  }
+}

@@ -20,7 +20,8 @@ interface Verdicts {
   health: { status: string; windowMinutes: number; failureRateThreshold: number; stuckAfterMinutes: number; stuckJobs: number; totalJobs: number };
   healthJobs: { httpStatus: number; status: string; stuckJobs: number; totalJobs: number; windowMinutes: number };
   metrics: { stuck: number; failureRate: number };
-  alerts: string[];
+  /** The default rules: what the guide's two alerts measure over, and the threshold. */
+  alerts: [string, number, number][];
 }
 
 /** What each surface says about the same rows, with no thresholds given: each must use the configured policy. */
@@ -33,7 +34,7 @@ async function verdicts(t: TestApp): Promise<Verdicts> {
   const health = (await healthRes.json()) as Omit<Verdicts['healthJobs'], 'httpStatus'>;
   const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
   const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
-  const alerts = await t.app.alerter.check();
+  const alerts = await t.app.alerts.rules();
   return {
     stuckJobs: data.stuckJobs.map((j) => j.jobId),
     health: data.jobHealth,
@@ -45,7 +46,7 @@ async function verdicts(t: TestApp): Promise<Verdicts> {
       windowMinutes: health.windowMinutes,
     },
     metrics: { stuck: gauge('jobscope_stuck_jobs'), failureRate: gauge('jobscope_job_failure_rate') },
-    alerts: alerts.map((a) => a.kind),
+    alerts: alerts.filter((r) => r.defaultKey !== null).map((r) => [r.defaultKey!, r.windowMinutes, r.threshold]),
   };
 }
 
@@ -80,7 +81,10 @@ describe(`one policy for every surface on ${databaseKind}`, () => {
       health: { status: 'HEALTHY', windowMinutes: 60, failureRateThreshold: 0.05, stuckAfterMinutes: 10, stuckJobs: 1, totalJobs: 2 },
       healthJobs: { httpStatus: 200, status: 'healthy', stuckJobs: 1, totalJobs: 2, windowMinutes: 60 },
       metrics: { stuck: 1, failureRate: 0 },
-      alerts: ['stuck-jobs'],
+      alerts: [
+        ['failure-rate', 60, 0.05],
+        ['stuck-jobs', 10, 1],
+      ],
     });
   });
 
@@ -90,7 +94,10 @@ describe(`one policy for every surface on ${databaseKind}`, () => {
       health: { status: 'UNHEALTHY', windowMinutes: 120, failureRateThreshold: 0.3, stuckAfterMinutes: 20, stuckJobs: 0, totalJobs: 3 },
       healthJobs: { httpStatus: 503, status: 'unhealthy', stuckJobs: 0, totalJobs: 3, windowMinutes: 120 },
       metrics: { stuck: 0, failureRate: 1 / 3 },
-      alerts: ['failure-rate'],
+      alerts: [
+        ['failure-rate', 120, 0.3],
+        ['stuck-jobs', 20, 1],
+      ],
     });
   });
 
