@@ -26,6 +26,7 @@ import './bulk-operations.js';
 import './dead-letters.js';
 import './schedules.js';
 import './job-events.js';
+import './viewer.js';
 
 /** The schema, built once from every registered module. */
 export const schema = builder.toSchema({ sortSchema: true });
