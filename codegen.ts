@@ -7,10 +7,11 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
  */
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['src/graphql/operations/*.graphql'],
   ignoreNoDocuments: false,
+  // Documents per target: codegen adds a root `documents` to every target's own.
   generates: {
     'test/gql/': {
+      documents: ['src/graphql/operations/*.graphql'],
       preset: 'client',
       presetConfig: { fragmentMasking: false },
       config: {
@@ -18,6 +19,20 @@ const config: CodegenConfig = {
         emitLegacyCommonJSImports: false,
         useTypeImports: true,
         // DateTime travels as an ISO string, JSON as whatever JSON the field holds.
+        strictScalars: true,
+        scalars: { DateTime: 'string', JSON: 'unknown' },
+        enumType: 'string-literal',
+      },
+    },
+    // The dashboard's own operations, as strings: the browser sends them without graphql-js's printer.
+    'src/dashboard/gql/': {
+      documents: ['src/dashboard/operations/*.graphql'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        documentMode: 'string',
+        emitLegacyCommonJSImports: false,
+        useTypeImports: true,
         strictScalars: true,
         scalars: { DateTime: 'string', JSON: 'unknown' },
         enumType: 'string-literal',

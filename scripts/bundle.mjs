@@ -4,7 +4,8 @@
 // the CLI's whole import took 0.45 s bundled against 1.08 s unbundled here (node --version of
 // the command, which then loaded everything).
 // tsc still writes the declaration files (tsconfig.build.json, emitDeclarationOnly).
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -64,3 +65,23 @@ await build({
   // CommonJS dependencies call require(); ESM has none of its own.
   banner: { js: "import { createRequire as __jobscopeRequire } from 'node:module'; const require = __jobscopeRequire(import.meta.url);" },
 });
+
+// The dashboard (src/dashboard, served at `/`): Preact and uPlot in one minified ES module with
+// its stylesheet beside it, no CDN. Its size is printed so the README's figure can be checked.
+await build({
+  entryPoints: { app: 'src/dashboard/main.tsx' },
+  outdir: 'dist/dashboard',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome111', 'firefox111', 'safari16.4'],
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+copyFileSync('src/dashboard/index.html', 'dist/dashboard/index.html');
+const dashboardBytes = readdirSync('dist/dashboard').reduce((sum, name) => sum + statSync(join('dist/dashboard', name)).size, 0);
+const gzipped = readdirSync('dist/dashboard').reduce((sum, name) => sum + gzipSync(readFileSync(join('dist/dashboard', name))).length, 0);
+console.log(`dashboard: dist/dashboard ${(dashboardBytes / 1024).toFixed(1)} KiB (${(gzipped / 1024).toFixed(1)} KiB gzipped)`);

@@ -7,6 +7,7 @@ import { startRollupCompaction, type RollupCompactor } from './db/rollups.js';
 import { createGraphQLServer, type GraphQLServer } from './graphql/server.js';
 import { runSystemCheck } from './checks/system-check.js';
 import { createHealthEndpoint } from './http/health.js';
+import { createDashboard } from './http/dashboard.js';
 import { createMetricsEndpoint } from './http/metrics.js';
 import { databaseUnavailable, json } from './http/respond.js';
 import { createGraphQLEventStream, type GraphQLEventStream } from './http/event-stream.js';
@@ -96,7 +97,7 @@ const BULK_POLL_INTERVAL_MS = 1_000;
 const RETENTION_ACTOR: Actor = Object.freeze({ kind: 'system', name: 'retention' });
 
 /** jobscope's routes, below the base path. */
-export type Route = 'standIn' | 'graphql' | 'home' | 'worker' | 'health' | 'metrics';
+export type Route = 'standIn' | 'graphql' | 'dashboard' | 'worker' | 'health' | 'metrics';
 
 /** Builds the app without serving it. */
 export async function createApp(options: AppOptions): Promise<JobscopeApp> {
@@ -179,6 +180,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger, maxBodyBytes: config.http.workerMaxBodyKiB * 1024 });
   const systemCheck = () => runSystemCheck({ config, database, jobs, qstash, endpointUrl: (path) => publicUrl() + path });
   const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger, systemCheck });
+  const dashboard = createDashboard({ basePath: config.basePath, apiKeysRequired: config.apiKeys.read.length + config.apiKeys.operate.length > 0 });
   const metrics = createMetricsEndpoint({ jobs, publishRetries: () => relay.retries });
   // A job committed anywhere (another instance, a caller's own transaction) is heard here after its
   // commit: publish it now rather than at the next poll.
@@ -222,7 +224,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
     if (path === undefined) return undefined;
     if (standInPrefix !== undefined && path.startsWith(standInPrefix)) return { route: 'standIn', path };
     if (path === '/graphql' || path.startsWith('/graphql/')) return { route: 'graphql', path };
-    if (path === '/') return { route: 'home', path };
+    if (path === '/' || path.startsWith('/dashboard/')) return { route: 'dashboard', path };
     if (registry.forEndpoint(path)) return { route: 'worker', path };
     if (path === '/health' || path === '/health/jobs' || path === '/health/checks') return { route: 'health', path };
     if (path === '/metrics') return { route: 'metrics', path };
@@ -240,8 +242,8 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
         return standIn!.fetch(request);
       case 'graphql':
         return graphql.fetch(request, {});
-      case 'home':
-        return request.method === 'GET' ? Response.redirect(new URL(`${config.basePath}/graphql`, url), 302) : notFound();
+      case 'dashboard':
+        return dashboard(request, match.path) ?? notFound();
       case 'worker':
         return (await worker(request, match.path, url.search)) ?? notFound();
       case 'health':

@@ -27,6 +27,7 @@ import './dead-letters.js';
 import './schedules.js';
 import './alert-rules.js';
 import './job-events.js';
+import './viewer.js';
 
 /** The schema, built once from every registered module. */
 export const schema = builder.toSchema({ sortSchema: true });

@@ -177,6 +177,18 @@ export function describeAdapter(name: string, options: ContractOptions): void {
       expect(jobExecution).toBeNull();
     });
 
+    it('serves the dashboard under the prefix, its assets named from the prefix', async () => {
+      const page = await fetch(`${base()}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      const html = await page.text();
+      expect(html).toContain(`<meta name="jobscope-base" content="${BASE_PATH}" />`);
+      expect(html).toContain(`src="${BASE_PATH}/dashboard/app.js"`);
+      const script = await fetch(`${base()}/dashboard/app.js`);
+      expect(script.status).toBe(200);
+      expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    });
+
     it("leaves the app's own routes and unknown paths to the app", async () => {
       const home = await fetch(`${mounted.appOrigin ?? mounted.origin}/`);
       expect(home.status).toBe(200);
