@@ -1,5 +1,21 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
+/** The client preset as every target uses it, over the given operations. */
+const typedDocuments = (documents: string[]): Exclude<CodegenConfig['generates'][string], unknown[] | string> => ({
+  documents,
+  preset: 'client',
+  presetConfig: { fragmentMasking: false },
+  config: {
+    // NodeNext: imports with extensions (TS2835 otherwise), and `import type` for types.
+    emitLegacyCommonJSImports: false,
+    useTypeImports: true,
+    // DateTime travels as an ISO string, JSON as whatever JSON the field holds.
+    strictScalars: true,
+    scalars: { DateTime: 'string', JSON: 'unknown' },
+    enumType: 'string-literal',
+  },
+});
+
 /**
  * Typed documents for jobscope's example operations (the ones GraphiQL shows), generated from
  * the committed schema.graphql: `npm run codegen`. The tests run these documents, so a frontend
@@ -7,22 +23,11 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
  */
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['src/graphql/operations/*.graphql'],
   ignoreNoDocuments: false,
   generates: {
-    'test/gql/': {
-      preset: 'client',
-      presetConfig: { fragmentMasking: false },
-      config: {
-        // NodeNext: imports with extensions (TS2835 otherwise), and `import type` for types.
-        emitLegacyCommonJSImports: false,
-        useTypeImports: true,
-        // DateTime travels as an ISO string, JSON as whatever JSON the field holds.
-        strictScalars: true,
-        scalars: { DateTime: 'string', JSON: 'unknown' },
-        enumType: 'string-literal',
-      },
-    },
+    'test/gql/': typedDocuments(['src/graphql/operations/*.graphql']),
+    // The CLI's own operations: only what its commands ask for.
+    'src/cli/gql/': typedDocuments(['src/cli/operations/*.graphql']),
   },
 };
 
