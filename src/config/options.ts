@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { DEFAULT_POLICY } from './policy.js';
+import { ALERT_COOLDOWN_MINUTES, DEFAULT_POLICY } from './policy.js';
 
 /**
  * Every option jobscope has, once: what a config file's `defineConfig({ … })` takes (the input
@@ -147,7 +147,7 @@ export const OptionsSchema = z.strictObject({
       /** Signs the default rules' webhook bodies (HMAC-SHA256 in `X-Jobscope-Signature`); unsigned without it. */
       webhookSecret: z.string().min(16, 'must be at least 16 characters').optional(),
       /** Minutes between two firings of a default rule while its condition holds (and after it resolves). */
-      cooldownMinutes: z.number().int().min(0).max(10_080).default(60),
+      cooldownMinutes: z.number().int().min(0).max(ALERT_COOLDOWN_MINUTES.max).default(ALERT_COOLDOWN_MINUTES.default),
       /** Tries per webhook delivery: a network error, 408, 429 or 5xx is tried again. */
       webhookAttempts: z.number().int().min(1).max(10).default(4),
       /** Wait before the second try, doubled before each next one. */

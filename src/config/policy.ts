@@ -24,3 +24,10 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze({
   healthWindowMinutes: 60,
   failureRateThreshold: 0.05,
 });
+
+/**
+ * Minutes between two firings of an alert rule while its condition holds: the default (the
+ * guide's hourly repeat) for the two default rules (`alerts.cooldownMinutes`) and for a rule
+ * created without one, and the most a rule may set (a week).
+ */
+export const ALERT_COOLDOWN_MINUTES = Object.freeze({ default: 60, max: 10_080 });

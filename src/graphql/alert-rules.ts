@@ -6,6 +6,10 @@ import { badUserInput } from './errors.js';
 import { JobExecutionRef } from './job-execution.js';
 import { JobFilterInput } from './job-filter.js';
 import { forwardOnly, forwardPage, idCursor } from './pages.js';
+import { perRequest } from './per-request.js';
+
+/** Every rule by id, read once per request (a page of events names up to 200 rules). */
+const rulesOf = perRequest(async (ctx) => new Map((await ctx.alerts.rules()).map((rule) => [rule.id, rule])));
 
 const AlertMetricEnum = builder.enumType('AlertMetric', {
   description: 'What an alert rule measures. A rule fires when the value reaches its threshold (value ≥ threshold).',
@@ -109,7 +113,7 @@ AlertEventRef.implement({
     ruleId: t.exposeID('ruleId'),
     ruleName: t.exposeString('ruleName', { description: 'As it was named then.' }),
     metric: t.field({ type: AlertMetricEnum, resolve: (e) => e.metric }),
-    rule: t.field({ type: AlertRuleRef, nullable: true, description: 'Null once the rule is deleted.', resolve: async (e, _args, ctx) => (await ctx.alerts.rule(e.ruleId)) ?? null }),
+    rule: t.field({ type: AlertRuleRef, nullable: true, description: 'Null once the rule is deleted.', resolve: async (e, _args, ctx) => (await rulesOf(ctx)).get(e.ruleId) ?? null }),
     message: t.exposeString('message', { description: 'The alert\'s words: "High job failure rate detected".' }),
     value: t.exposeFloat('value'),
     threshold: t.exposeFloat('threshold'),
@@ -117,7 +121,12 @@ AlertEventRef.implement({
     jobs: t.field({
       type: [JobExecutionRef],
       description: 'Those jobs, as they are now (a purged one is absent).',
-      resolve: async (e, _args, ctx) => (await Promise.all(e.jobIds.map((id) => ctx.jobs.read.get(id)))).filter((j) => j !== undefined),
+      resolve: async (e, _args, ctx) => {
+        if (e.jobIds.length === 0) return [];
+        const page = await ctx.jobs.read.list({ filter: { jobId: e.jobIds }, first: e.jobIds.length, cursors: false });
+        const byId = new Map(page.edges.map(({ node }) => [node.jobId, node]));
+        return e.jobIds.flatMap((id) => byId.get(id) ?? []);
+      },
     }),
     detail: t.field({ type: 'JSON', resolve: (e) => e.detail, description: 'The numbers behind it, per metric (counts, window, the types over the threshold, …).' }),
     deliveries: t.field({ type: [AlertDeliveryRef], resolve: (e) => e.deliveries }),

@@ -3,6 +3,7 @@ import type { JobQueueState } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/registry.js';
 import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
+import { perRequest } from './per-request.js';
 
 const jsonSchemas = new WeakMap<JobDefinition, unknown>();
 
@@ -15,7 +16,7 @@ function payloadJsonSchema(definition: JobDefinition): unknown {
   return jsonSchemas.get(definition);
 }
 
-const queueStates = new WeakMap<GraphQLContext, Promise<Map<string, JobQueueState>>>();
+const queueStates = perRequest((ctx) => ctx.jobs.qstash.queues());
 
 /**
  * The job types' QStash queues, asked once per request however many fields read them. Undefined
@@ -23,12 +24,7 @@ const queueStates = new WeakMap<GraphQLContext, Promise<Map<string, JobQueueStat
  * not the rest of the answer.
  */
 export async function queueStateOf(ctx: GraphQLContext, jobType: string): Promise<JobQueueState | undefined> {
-  let states = queueStates.get(ctx);
-  if (!states) {
-    states = ctx.jobs.qstash.queues();
-    queueStates.set(ctx, states);
-  }
-  return (await states).get(jobType);
+  return (await queueStates(ctx)).get(jobType);
 }
 
 const QUEUE_FIELDS_NOTE = "From the type's QStash queue; null when queues are off (`queues.enabled: false`).";
@@ -90,7 +86,7 @@ function pauseVerb(name: 'pauseJobType' | 'resumeJobType', paused: boolean, desc
       resolve: async (_root, args, ctx) => {
         await ctx.jobs.setJobTypePaused(args.jobType, paused, { actor: ctx.actor });
         // The answer's queue fields read QStash after the change.
-        queueStates.delete(ctx);
+        queueStates.forget(ctx);
         return ctx.jobs.registry.get(args.jobType);
       },
     }),

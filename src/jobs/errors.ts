@@ -94,6 +94,13 @@ export class InvalidArgumentError extends CodedError {
   }
 }
 
+/** A page's size: `first` as given, else the default; InvalidArgumentError outside 1…max. */
+export function pageSize(first: number | undefined, { fallback, max }: { fallback: number; max: number }): number {
+  const size = first ?? fallback;
+  if (!Number.isInteger(size) || size < 1 || size > max) throw new InvalidArgumentError('first', `"first" must be between 1 and ${max}`);
+  return size;
+}
+
 /** No job has that id. */
 export class JobNotFoundError extends CodedError {
   override name = 'JobNotFoundError';

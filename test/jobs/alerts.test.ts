@@ -209,11 +209,14 @@ describe(`alert rules evaluated on ${databaseKind}`, () => {
       const later = minutes(new Date(), 500);
       expect(await other.app.alerts.evaluator.check(later)).toEqual([]);
       const [lease] = await database.handle.db.select().from(alertEvaluator);
-      expect(lease?.owner).not.toBe('');
+      expect(lease?.owner).toBe(t.app.alerts.evaluator.owner);
+      expect(other.app.alerts.evaluator.owner).not.toBe(t.app.alerts.evaluator.owner);
       // The holder stops (or dies): its lease lapses.
       await database.handle.db.update(alertEvaluator).set({ leaseUntil: new Date(Date.now() - 1_000) });
       const fired = await other.app.alerts.evaluator.check(later);
       expect(fired.map((e) => [e.ruleName, e.kind, e.jobIds])).toEqual([['Jobs stuck in processing', 'fired', ['stuck-lease']]]);
+      const [taken] = await database.handle.db.select().from(alertEvaluator);
+      expect(taken?.owner).toBe(other.app.alerts.evaluator.owner);
       expect(await t.app.alerts.evaluator.check(later)).toEqual([]);
       expect(await database.handle.db.select().from(alertEvents).where(eq(alertEvents.ruleName, 'Jobs stuck in processing'))).toHaveLength(7);
     } finally {

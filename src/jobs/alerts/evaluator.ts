@@ -40,6 +40,11 @@ export class AlertEvaluator {
 
   constructor(private readonly deps: AlertEvaluatorDeps) {}
 
+  /** This instance, as the lease names it while it evaluates. */
+  get owner(): string {
+    return this.deps.owner;
+  }
+
   /** Evaluates every `intervalSeconds` until `stop()`; 0 turns evaluation off. */
   start(intervalSeconds: number): void {
     if (intervalSeconds <= 0 || this.periodic) return;

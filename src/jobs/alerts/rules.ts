@@ -5,9 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { ALERT_COOLDOWN_MINUTES } from '../../config/policy.js';
 import type { Database } from '../../db/client.js';
 import { ALERT_METRICS, alertEvents, alertRules, type AlertChannels, type AlertEvent, type AlertEventKind, type AlertRule } from '../../db/schema.js';
-import { formatPath, InvalidArgumentError } from '../errors.js';
+import { formatPath, InvalidArgumentError, pageSize } from '../errors.js';
 import { givenFields, JobFilterSchema, type JobFilter, type JobFilterField } from '../read/filter.js';
 import { METRICS } from './metrics.js';
 
@@ -34,7 +35,7 @@ const ruleFields = {
   scope: JobFilterSchema,
   windowMinutes: z.number().int('must be a whole number of minutes').min(1).max(43_200),
   threshold: z.number().positive('must be above 0').finite(),
-  cooldownMinutes: z.number().int('must be a whole number of minutes').min(0).max(10_080),
+  cooldownMinutes: z.number().int('must be a whole number of minutes').min(0).max(ALERT_COOLDOWN_MINUTES.max),
   channels: channelsSchema,
   enabled: z.boolean(),
 };
@@ -44,7 +45,7 @@ const ruleSchema = z
     ...ruleFields,
     scope: ruleFields.scope.default({}),
     windowMinutes: ruleFields.windowMinutes.default(60),
-    cooldownMinutes: ruleFields.cooldownMinutes.default(60),
+    cooldownMinutes: ruleFields.cooldownMinutes.default(ALERT_COOLDOWN_MINUTES.default),
     channels: ruleFields.channels.prefault({}),
     enabled: ruleFields.enabled.default(true),
   })
@@ -203,10 +204,7 @@ export class AlertStore {
 
   /** Events newest first, a page at a time (keyset on id). */
   async events(input: { first?: number | undefined; after?: number | undefined; ruleId?: string | undefined; kind?: AlertEventKind | undefined } = {}): Promise<{ events: AlertEvent[]; hasNextPage: boolean }> {
-    const first = input.first ?? 50;
-    if (!Number.isInteger(first) || first < 1 || first > ALERT_EVENTS_PAGE_MAX) {
-      throw new InvalidArgumentError('first', `"first" must be between 1 and ${ALERT_EVENTS_PAGE_MAX}`);
-    }
+    const first = pageSize(input.first, { fallback: 50, max: ALERT_EVENTS_PAGE_MAX });
     const rows = await this.db
       .select()
       .from(alertEvents)

@@ -3,7 +3,7 @@ import type { Database } from '../../db/client.js';
 import { auditLog, bulkOperationJobs, type AuditEntry } from '../../db/schema.js';
 import type { Logger } from '../../logger.js';
 import { actorLabel, type Actor } from '../actor.js';
-import { errorCode, errorMessage, InvalidArgumentError } from '../errors.js';
+import { errorCode, errorMessage, pageSize } from '../errors.js';
 
 export type { AuditEntry } from '../../db/schema.js';
 
@@ -99,10 +99,7 @@ export const AUDIT_PAGE_MAX = 500;
 
 /** The audit log, newest first, a page at a time (keyset on `id`). */
 export async function listAuditLog(db: Database, input: ListAuditLog = {}): Promise<{ entries: AuditEntry[]; hasNextPage: boolean }> {
-  const first = input.first ?? 50;
-  if (!Number.isInteger(first) || first < 1 || first > AUDIT_PAGE_MAX) {
-    throw new InvalidArgumentError('first', `"first" must be between 1 and ${AUDIT_PAGE_MAX}`);
-  }
+  const first = pageSize(input.first, { fallback: 50, max: AUDIT_PAGE_MAX });
   const conditions = [auditCondition(input.filter ?? {}), input.after !== undefined ? lt(auditLog.id, input.after) : undefined];
   const rows = await db
     .select()

@@ -20,7 +20,7 @@ import type { Logger } from '../../logger.js';
 import { actorLabel, type Actor } from '../actor.js';
 import { cancelJob } from '../cancel.js';
 import type { JobDispatcher } from '../dispatcher.js';
-import { BulkOperationNotFoundError, BulkTooLargeError, errorCode, errorMessage, InvalidArgumentError } from '../errors.js';
+import { BulkOperationNotFoundError, BulkTooLargeError, errorCode, errorMessage, InvalidArgumentError, pageSize } from '../errors.js';
 import { mayTransition, type JobWriter } from '../lifecycle.js';
 import { jobFilterCondition, type JobFilter } from '../read/filter.js';
 import { retryJob } from '../retry.js';
@@ -149,8 +149,7 @@ export async function getBulk(db: Database, id: string): Promise<BulkOperation |
 
 /** Bulk operations, newest first, a page at a time (`after`: the last id of the previous page). */
 export async function listBulk(db: Database, input: { first?: number | undefined; after?: string | undefined } = {}) {
-  const first = input.first ?? 20;
-  if (!Number.isInteger(first) || first < 1 || first > 100) throw new InvalidArgumentError('first', '"first" must be between 1 and 100');
+  const first = pageSize(input.first, { fallback: 20, max: 100 });
   let before: BulkOperation | undefined;
   if (input.after !== undefined) {
     before = await getBulk(db, input.after);

@@ -5,7 +5,7 @@
 import type { Client } from '@upstash/qstash';
 import { inArray } from 'drizzle-orm';
 import { jobAttempts, jobExecutions } from '../../db/schema.js';
-import { DeadLetterNotFoundError, InvalidArgumentError } from '../errors.js';
+import { DeadLetterNotFoundError, InvalidArgumentError, pageSize } from '../errors.js';
 import { resetJobForRetry } from '../lifecycle.js';
 import { callQStash, type QStashStateDeps } from './qstash.js';
 
@@ -136,10 +136,7 @@ function envelopeJobId(body: string): string | undefined {
 
 /** A page of dead letters, newest first, and QStash's cursor for the next one. */
 export async function listDeadLetters(deps: QStashStateDeps, input: ListDeadLetters = {}): Promise<{ deadLetters: DeadLetter[]; cursor: string | undefined }> {
-  const first = input.first ?? 20;
-  if (!Number.isInteger(first) || first < 1 || first > DEAD_LETTER_PAGE_MAX) {
-    throw new InvalidArgumentError('first', `"first" must be between 1 and ${DEAD_LETTER_PAGE_MAX}`);
-  }
+  const first = pageSize(input.first, { fallback: 20, max: DEAD_LETTER_PAGE_MAX });
   const filter = input.filter ?? {};
   const url = filter.jobType === undefined ? undefined : deps.endpointUrl(deps.registry.get(filter.jobType).endpoint);
   const page = await callQStash(() =>
