@@ -1,4 +1,4 @@
-import { ALERT_METRICS, type AlertDelivery, type AlertWebhook } from '../db/schema.js';
+import { ALERT_METRICS, type AlertDelivery, type AlertWebhook, type JobExecution } from '../db/schema.js';
 import { isMuted, METRICS, parseEventId, type AlertEvent, type AlertRule, type AlertRuleInput } from '../jobs/alerts/index.js';
 import { ALERT_EVENTS_PAGE_MAX } from '../jobs/alerts/rules.js';
 import { builder } from './builder.js';
@@ -6,7 +6,7 @@ import { badUserInput } from './errors.js';
 import { JobExecutionRef } from './job-execution.js';
 import { JobFilterInput } from './job-filter.js';
 import { forwardOnly, forwardPage, idCursor } from './pages.js';
-import { perRequest } from './per-request.js';
+import { jobsById, perRequest } from './per-request.js';
 
 /** Every rule by id, read once per request (a page of events names up to 200 rules). */
 const rulesOf = perRequest(async (ctx) => new Map((await ctx.alerts.rules()).map((rule) => [rule.id, rule])));
@@ -121,12 +121,7 @@ AlertEventRef.implement({
     jobs: t.field({
       type: [JobExecutionRef],
       description: 'Those jobs, as they are now (a purged one is absent).',
-      resolve: async (e, _args, ctx) => {
-        if (e.jobIds.length === 0) return [];
-        const page = await ctx.jobs.read.list({ filter: { jobId: e.jobIds }, first: e.jobIds.length, cursors: false });
-        const byId = new Map(page.edges.map(({ node }) => [node.jobId, node]));
-        return e.jobIds.flatMap((id) => byId.get(id) ?? []);
-      },
+      resolve: async (e, _args, ctx) => (await Promise.all(e.jobIds.map((id) => jobsById(ctx).load(id)))).filter((j): j is JobExecution => j !== undefined),
     }),
     detail: t.field({ type: 'JSON', resolve: (e) => e.detail, description: 'The numbers behind it, per metric (counts, window, the types over the threshold, …).' }),
     deliveries: t.field({ type: [AlertDeliveryRef], resolve: (e) => e.deliveries }),
