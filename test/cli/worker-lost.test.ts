@@ -54,7 +54,7 @@ const REDELIVERED = ['one-retry', 'three-retries'];
 const REAPED = ['last-retry', 'no-retry'];
 
 const ENQUEUE = `mutation ($type: String!, $n: Int!) { enqueueJob(input: { jobType: $type, payload: { n: $n } }) { jobId } }`;
-const JOB = `query ($jobId: ID!) { jobExecution(jobId: $jobId) { jobType status retryCount result error attempts { attempt httpStatus error finishedAt } } }`;
+const JOB = `query ($jobId: ID!) { jobExecution(jobId: $jobId) { jobType status retryCount result error attempts { attempt httpStatus error finishedAt } diagnosis { verdict summary evidence { source message } } } }`;
 
 interface Job {
   jobType: string;
@@ -63,6 +63,7 @@ interface Job {
   retryCount: number;
   result: { pid: number } | null;
   attempts: { attempt: number; httpStatus: number | null; error: string | null; finishedAt: string | null }[];
+  diagnosis: { verdict: string; summary: string; evidence: { source: string; message: string }[] };
 }
 
 /** `npm run qstash:dev` on its own port, as a team runs it beside jobscope. */
@@ -179,6 +180,7 @@ describe(`a jobscope SIGKILLed mid-run, on ${databaseKind}`, () => {
           ]);
           // Retries spent: the completing delivery's Upstash-Retried. 1 is the delivery the kill cut.
           expect(job.retryCount).toBe(1);
+          expect(job.diagnosis.verdict).toBe('HEALTHY');
         } else if (job.jobType === 'last-retry') {
           // Its first attempt failed (500), the kill cut its last: the reaper closed that one and
           // re-enqueued the job as a new message, whose first delivery completed it.
@@ -193,6 +195,10 @@ describe(`a jobscope SIGKILLed mid-run, on ${databaseKind}`, () => {
           expect(shape(job)).toEqual([[0, null, 'WORKER_LOST']]);
           expect(job.error).toMatch(/^WORKER_LOST: no heartbeat for/);
           expect(job.result).toBeNull();
+          // The diagnosis names the guide's scenario: the worker went away mid-run.
+          expect(job.diagnosis.verdict).toBe('WORKER_LOST');
+          expect(job.diagnosis.summary).toContain('its worker stopped before recording an outcome');
+          expect(job.diagnosis.evidence).toContainEqual({ source: 'DATABASE', message: expect.stringMatching(/^Attempt 0 of message .*WORKER_LOST/) });
         }
       }
       const figures = {
