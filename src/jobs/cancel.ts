@@ -3,7 +3,7 @@ import type { JobExecution } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { JobDispatcher } from './dispatcher.js';
 import { errorMessage, JobNotCancellableError, JobNotFoundError } from './errors.js';
-import { abandonPublish } from './outbox.js';
+import { abandonPublish, lockPublish } from './outbox.js';
 import { markJobCancelled, type JobWriter } from './lifecycle.js';
 import { getJobExecutionByJobId } from './read/index.js';
 
@@ -23,6 +23,8 @@ export async function cancelJob(
   options: { inTransaction?: ((tx: JobWriter) => Promise<void>) | undefined } = {},
 ): Promise<JobExecution> {
   const cancelled = await deps.db.transaction(async (tx) => {
+    // The relay may be recording this job's publish: its request first, then the row (outbox.ts's lock order).
+    await lockPublish(tx, jobId);
     const row = await markJobCancelled(tx, jobId);
     if (!row) return undefined;
     // Not published yet: the relay must not publish it now.

@@ -1,6 +1,10 @@
 /**
  * The outbox's SQL: one named function per step of a publish request's life (queue, claim,
  * publish recorded, retry scheduled, given up). The relay (relay.ts) strings them together.
+ *
+ * Lock order: a transaction that changes both a job's publish request and its job row locks the
+ * request first (`job_publishes`, then `job_executions`), as the relay's steps do; one that locks
+ * them the other way round can deadlock with the relay (a cancel racing a publish did).
  */
 import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
@@ -190,6 +194,11 @@ export async function failPublish(
     if (!row || !failJob) return false;
     return markPublishFailed(tx, request.jobId, error);
   });
+}
+
+/** Locks the job's publish request (if it has one) for the transaction: the lock order's first step. */
+export async function lockPublish(tx: Pick<Database, 'select'>, jobId: string): Promise<void> {
+  await tx.select({ jobId: jobPublishes.jobId }).from(jobPublishes).where(eq(jobPublishes.jobId, jobId)).for('update');
 }
 
 /** A cancelled job's request that was never published: nothing left to publish. */

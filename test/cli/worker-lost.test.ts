@@ -10,6 +10,9 @@ import { freePort } from '../helpers/ports.js';
 import { openDatabase } from '../../src/db/client.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { graphqlData } from '../helpers/graphql.js';
+import { startTestApp } from '../helpers/app.js';
+import { defineJob } from '../../src/jobs/registry.js';
+import { z } from 'zod';
 
 /**
  * The fault test of lost runs: jobscope SIGKILLed with every job mid-run, the QStash stand-in in
@@ -239,4 +242,36 @@ describe(`a jobscope SIGKILLed mid-run, on ${databaseKind}`, () => {
       await reopened?.close();
     }
   }, 150_000);
+
+  it('diagnoses a run whose worker was SIGKILLed as WORKER_LOST while its row still reads processing', async () => {
+    // A database and a process of their own; the stand-in is the one inside the killed process, so nothing redelivers.
+    const own = database ? await createTestDatabase() : undefined;
+    const dataDir = join(scratch, 'pglite-diagnosis');
+    const server = await startCli([], {
+      cwd: folder.dir,
+      env: cliEnv(dataDir, { ...(own?.target.kind === 'postgres' ? { DATABASE_URL: own.target.url } : { DATABASE_URL: '' }), HANG: '1', JOBSCOPE_HEARTBEAT_SECONDS: '0.5' }),
+    });
+    const { enqueueJob } = await graphqlData<{ enqueueJob: { jobId: string } }, object>(server.url, ENQUEUE, { variables: { type: 'no-retry', n: 0 } });
+    const jobId = enqueueJob.jobId;
+    await expect.poll(async () => (await graphqlData<{ jobExecution: Job }, object>(server.url, JOB, { variables: { jobId } })).jobExecution.status, { timeout: 30_000 }).toBe('PROCESSING');
+    await server.kill();
+
+    // Another instance on the same database, its reaper off so the lost run stays as the kill left it.
+    const handle = own?.handle ?? (await openDatabase({ kind: 'pglite', dataDir }));
+    const noRetry = defineJob({ type: 'no-retry', endpoint: '/api/jobs/no-retry', schema: z.object({ n: z.number() }), timeoutSeconds: 20, retries: 0, handler: async () => ({}) });
+    const reader = await startTestApp(handle, { jobs: [noRetry], env: { JOBSCOPE_HEARTBEAT_SECONDS: '0.5', JOBSCOPE_REAPER_INTERVAL_SECONDS: '0' } });
+    try {
+      const read = async () => (await graphqlData<{ jobExecution: Job }, object>(reader.baseUrl, JOB, { variables: { jobId } })).jobExecution;
+      // Alive until its heartbeats are missed (3 × 0.5 s), then lost.
+      await expect.poll(async () => (await read()).diagnosis.verdict, { timeout: 10_000, interval: 200 }).toBe('WORKER_LOST');
+      const job = await read();
+      expect(job.status).toBe('PROCESSING');
+      expect(job.attempts).toEqual([{ attempt: 0, httpStatus: null, error: null, finishedAt: null }]);
+      expect(job.diagnosis.summary).toContain('its worker stopped before recording an outcome');
+    } finally {
+      await reader.close();
+      if (own) await own.destroy();
+      else await handle.close();
+    }
+  }, 90_000);
 });

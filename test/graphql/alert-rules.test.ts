@@ -160,6 +160,11 @@ describe('alert rules on real pipeline data', () => {
     expect(String(posted.headers['x-jobscope-signature'])).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
     // While it holds, the cooldown keeps it quiet.
     expect(await evaluate(rule)).toEqual([]);
+    // Raised above the slow type's p95, the rule keeps its firing state and resolves.
+    await graphqlData(t.baseUrl, 'mutation ($id: ID!) { updateAlertRule(id: $id, input: { threshold: 30 }) { threshold firing } }', { key: OPERATE, variables: { id: rule.id } });
+    expect(await evaluate(rule)).toEqual([{ kind: 'resolved', value: fired[0]!.value }]);
+    const resolvedBody = hookBodies.at(-1)!.body;
+    expect(resolvedBody.text).toBe('[jobscope] Resolved: Jobs slower than their threshold');
   });
 
   it('BACKLOG_AGE fires while a paused type holds its jobs and resolves once resumed and run', async () => {
@@ -213,6 +218,12 @@ describe('alert rules on real pipeline data', () => {
       variables: { id: quick.id },
     });
     expect(quickRule.alertRule).toEqual({ firing: false, lastValue: 0 });
+    // Narrowed to errors these jobs do not have, the scope holds no failure: resolved.
+    await graphqlData(t.baseUrl, 'mutation ($id: ID!) { updateAlertRule(id: $id, input: { scope: { jobType: ["broken"], errorContains: "ECONNRESET" } }) { id } }', {
+      key: OPERATE,
+      variables: { id: broken.id },
+    });
+    expect(await evaluate(broken)).toEqual([{ kind: 'resolved', value: 0 }]);
   });
 
   it('SIGNATURE_FAILURES fires for forged deliveries, counting the reasons, and resolves once they age out of the window', async () => {
@@ -313,14 +324,14 @@ describe('alert rules: the API around them', () => {
       all.push(...page.alertEvents.nodes.map((n) => n.id));
       after = page.alertEvents.pageInfo.hasNextPage ? page.alertEvents.pageInfo.endCursor : null;
     } while (after);
-    // The tests above wrote 5 firings and 3 resolutions.
-    expect(all).toHaveLength(8);
+    // The tests above wrote 5 firings and 5 resolutions.
+    expect(all).toHaveLength(10);
     expect([...all].sort((a, b) => Number(b) - Number(a))).toEqual(all);
     const resolved = await graphqlData<Page, { kind: string }>(t.baseUrl, 'query ($kind: AlertEventKind) { alertEvents(first: 50, kind: $kind) { nodes { id kind } pageInfo { hasNextPage endCursor } } }', {
       key: READ,
       variables: { kind: 'RESOLVED' },
     });
-    expect(resolved.alertEvents.nodes.map((n) => n.kind)).toEqual(['RESOLVED', 'RESOLVED', 'RESOLVED']);
+    expect(resolved.alertEvents.nodes.map((n) => n.kind)).toEqual(Array(5).fill('RESOLVED'));
     expect(errorCodes(await graphql(t.baseUrl, '{ alertEvents(first: 201) { nodes { id } } }', { key: READ }))).toEqual(['BAD_USER_INPUT']);
     expect(errorCodes(await graphql(t.baseUrl, '{ alertEvents(after: "nope") { nodes { id } } }', { key: READ }))).toEqual(['BAD_USER_INPUT']);
 
@@ -328,7 +339,7 @@ describe('alert rules: the API around them', () => {
     const data = await graphqlData<{ alertEvents: { nodes: Event[] } }, Record<string, never>>(t.baseUrl, `{ alertEvents(first: 50) { nodes { ${EVENT_FIELDS} } } }`, { key: READ });
     const executed = statements;
     statements = undefined;
-    expect(data.alertEvents.nodes).toHaveLength(8);
+    expect(data.alertEvents.nodes).toHaveLength(10);
     expect(data.alertEvents.nodes.filter((e) => e.jobs.length > 0).length).toBeGreaterThanOrEqual(4);
     // The events, the rules once, and every event's jobs in one list read (not one per event or per job).
     expect(executed.filter((s) => s.includes('"alert_events"'))).toHaveLength(1);

@@ -6,7 +6,7 @@
 import { Client } from '@upstash/qstash';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_QSTASH_TOKEN } from '../../src/qstash/dev-credentials.js';
+import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from '../../src/qstash/dev-credentials.js';
 import { defineJob } from '../../src/jobs/registry.js';
 import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -53,13 +53,23 @@ const fine = defineJob({
   handler: async () => ({ ok: true }),
 });
 
+let releaseHeld: () => void = () => {};
+const held = defineJob({
+  type: 'diag-held',
+  endpoint: '/api/jobs/diag-held',
+  schema: z.object({}),
+  timeoutSeconds: 20,
+  retries: 0,
+  handler: () => new Promise((resolve) => (releaseHeld = () => resolve({ released: true }))),
+});
+
 let database: TestDatabase;
 let t: TestApp;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   // QStash's real backoff (12 s before the first retry), so a retrying job stays retrying while it is looked at.
-  t = await startTestApp(database.handle, { jobs: [throwing, slow, flaky, fine], env: { QSTASH_RETRY_DELAY_FACTOR: '1' } });
+  t = await startTestApp(database.handle, { jobs: [throwing, slow, flaky, fine, held], env: { QSTASH_RETRY_DELAY_FACTOR: '1' } });
 });
 
 afterAll(async () => {
@@ -127,6 +137,26 @@ describe('jobDiagnosis', () => {
     expect(delayed.summary).toMatch(/^Delayed: not due before /);
   });
 
+  it('RUNNING while its handler runs (its heartbeats keep coming), CANCELLED once cancelled', async () => {
+    const running = await t.app.jobs.enqueue('diag-held', {});
+    await waitForJob(database.handle, running.jobId, hasStatus('processing'));
+    // Past several heartbeat intervals: a live worker is not taken for lost.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const diagnosis = await diagnose(t.baseUrl, running.jobId);
+    expect(diagnosis.verdict).toBe('RUNNING');
+    releaseHeld();
+    await waitForJob(database.handle, running.jobId, hasStatus('completed'));
+
+    const { data } = await graphql<{ enqueueJob: { jobId: string } }>(
+      t.baseUrl,
+      `mutation { enqueueJob(input: { jobType: "diag-ok", payload: { to: "never@example.com" }, delaySeconds: 3600 }) { jobId } }`,
+    );
+    const jobId = data!.enqueueJob.jobId;
+    await graphqlData(t.baseUrl, `mutation ($jobId: ID!) { cancelJob(jobId: $jobId) { status } }`, { variables: { jobId } });
+    const cancelled = await diagnose(t.baseUrl, jobId);
+    expect(cancelled.verdict).toBe('CANCELLED');
+  });
+
   it('JOB_NOT_FOUND for an unknown id', async () => {
     expect(errorCodes(await graphql(t.baseUrl, JobDiagnosisDocument, { variables: { jobId: 'no-such-job' } }))).toEqual(['JOB_NOT_FOUND']);
   });
@@ -156,6 +186,28 @@ describe('jobDiagnosis of deliveries that never reach the handler', () => {
       expect(diagnosis.summary).toContain(`${nowhere}/api/jobs/diag-ok`);
       expect(diagnosis.remedy).toContain('BASE_URL');
       expect(diagnosis.evidence.some((fact) => fact.source === 'QSTASH' && /failed a delivery of message/.test(fact.message))).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('PUBLISH_FAILED: QStash refuses the token, a permanent refusal; the relay\'s last error is the evidence', async () => {
+    // A QStash (the first app's stand-in) that does not know this token answers 401.
+    const app = await startTestApp(own.handle, { jobs: [fine], env: {
+        QSTASH_URL: `${t.baseUrl}/qstash`,
+        QSTASH_TOKEN: 'not-the-token',
+        QSTASH_CURRENT_SIGNING_KEY: DEV_CURRENT_SIGNING_KEY,
+        QSTASH_NEXT_SIGNING_KEY: DEV_NEXT_SIGNING_KEY,
+      },
+    });
+    try {
+      const job = await app.app.jobs.enqueue('diag-ok', { to: 'ada@example.com' });
+      await waitForJob(own.handle, job.jobId, hasStatus('failed'));
+      const diagnosis = await diagnose(app.server.url, job.jobId);
+      expect(diagnosis.verdict).toBe('PUBLISH_FAILED');
+      expect(diagnosis.summary).toBe(`It was never delivered. Publishing job ${job.jobId} to QStash failed: QStash refused the publish (401): {"error":"unauthorized: missing or invalid bearer token"}`);
+      expect(diagnosis.evidence.map((fact) => fact.message)).toContainEqual(expect.stringMatching(/^Its publish failed after 1 attempt\(s\): /));
+      expect(diagnosis.remedy).toContain('QSTASH_TOKEN');
     } finally {
       await app.close();
     }

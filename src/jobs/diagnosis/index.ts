@@ -294,7 +294,8 @@ function summaryAndRemedy(verdict: Verdict, evidence: Evidence, findings: Pick<J
       };
     case 'PUBLISH_FAILED':
       return {
-        summary: `It was never delivered: publishing it to QStash failed${evidence.publish?.lastError ? `: ${evidence.publish.lastError}` : ''}.`,
+        // The relay's error already says what failed ("Publishing job … to QStash failed: …").
+        summary: `It was never delivered. ${evidence.publish?.lastError ?? 'Publishing it to QStash failed.'}`,
         remedy: 'Check QSTASH_TOKEN (and QSTASH_URL) and that QStash is reachable (systemCheck), then retryJob.',
       };
   }
