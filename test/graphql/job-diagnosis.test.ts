@@ -4,7 +4,9 @@
  * waiting, a delayed job, an unreachable BASE_URL, a worker that rejects every signature.
  */
 import { Client } from '@upstash/qstash';
+import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { jobExecutions, jobPublishes } from '../../src/db/schema.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN } from '../../src/qstash/dev-credentials.js';
 import { defineJob } from '../../src/jobs/registry.js';
@@ -186,6 +188,52 @@ describe('jobDiagnosis of deliveries that never reach the handler', () => {
       expect(diagnosis.summary).toContain(`${nowhere}/api/jobs/diag-ok`);
       expect(diagnosis.remedy).toContain('BASE_URL');
       expect(diagnosis.evidence.some((fact) => fact.source === 'QSTASH' && /failed a delivery of message/.test(fact.message))).toBe(true);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('ENDPOINT_UNREACHABLE: BASE_URL names another deployment, which took the delivery; QStash says delivered, the job stays pending here', async () => {
+    const other = await createTestDatabase();
+    // Another deployment (its own database) that knows the type and the same signing keys.
+    const elsewhere = await startTestApp(other.handle, { jobs: [fine] });
+    await elsewhere.app.relay.stop();
+    const app = await startTestApp(own.handle, { jobs: [fine], env: { BASE_URL: elsewhere.baseUrl } });
+    try {
+      const job = await app.app.jobs.enqueue('diag-ok', { to: 'ada@example.com' });
+      // The other deployment ran it and recorded it in its own database.
+      await waitForJob(other.handle, job.jobId, hasStatus('completed'));
+      let diagnosis = await diagnose(app.server.url, job.jobId);
+      await expect.poll(async () => (diagnosis = await diagnose(app.server.url, job.jobId)).verdict, { timeout: 10_000 }).toBe('ENDPOINT_UNREACHABLE');
+      expect(diagnosis.summary).toContain(`QStash delivered it to ${elsewhere.baseUrl}/api/jobs/diag-ok`);
+      expect(diagnosis.summary).toContain('another deployment did');
+      expect(diagnosis.evidence.map((fact) => fact.message)).toContainEqual(expect.stringMatching(/^QStash delivered message \S+ to http:\/\/127\.0\.0\.1:\d+\/api\/jobs\/diag-ok, and no attempt of it was recorded here\.$/));
+      expect(diagnosis.remedy).toContain('BASE_URL');
+      expect((await own.handle.db.select().from(jobExecutions).where(eq(jobExecutions.jobId, job.jobId)))[0]?.status).toBe('pending');
+    } finally {
+      await app.close();
+      await elsewhere.close();
+      await other.destroy();
+    }
+  });
+
+  it('ENDPOINT_UNREACHABLE: published, due long ago, and never delivered (the guide\'s "stuck in pending")', async () => {
+    const app = await startTestApp(own.handle, { jobs: [fine], env: { ALERT_STUCK_MINUTES: '10' } });
+    try {
+      const job = await app.app.jobs.enqueue('diag-ok', { to: 'ada@example.com' }, { delaySeconds: 3600 });
+      const published = await waitForJob(own.handle, job.jobId, (row) => row.messageId !== null);
+      // QStash loses the message (deleted in its console), and 20 minutes pass after the job was due.
+      const qstash = new Client({ baseUrl: `${app.baseUrl}/qstash`, token: DEV_QSTASH_TOKEN, devMode: false, retry: false });
+      await qstash.messages.delete(published.messageId!);
+      expect((await diagnose(app.server.url, job.jobId)).verdict).toBe('NOT_DELIVERED_YET');
+      await own.handle.db
+        .update(jobPublishes)
+        .set({ notBefore: sql`now() - interval '20 minutes'`, publishedAt: sql`now() - interval '80 minutes'` })
+        .where(eq(jobPublishes.jobId, job.jobId));
+      const diagnosis = await diagnose(app.server.url, job.jobId);
+      expect(diagnosis.verdict).toBe('ENDPOINT_UNREACHABLE');
+      expect(diagnosis.summary).toMatch(/^Still pending 20 min past its due time, and QStash reports no delivery to http:\/\/127\.0\.0\.1:\d+\/api\/jobs\/diag-ok: the worker never ran it\.$/);
+      expect(diagnosis.evidence.map((fact) => fact.message)).toContainEqual(expect.stringMatching(/^Published and due 1\d{3} s ago, with no delivery yet \(the threshold is 10 min\)\.$/));
     } finally {
       await app.close();
     }

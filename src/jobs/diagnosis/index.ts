@@ -15,7 +15,7 @@ import { jobStatistics } from '../read/index.js';
 import { attemptLiveness, type Liveness } from '../recorder.js';
 import type { JobDefinition, JobRegistry } from '../registry.js';
 import { listSignatureFailures } from '../signature-failures.js';
-import { attemptFailure, decideVerdict, failedDeliveries, type Evidence, type QStashLogEntry, type Verdict } from './verdict.js';
+import { attemptFailure, decideVerdict, deliveredElsewhere, failedDeliveries, overdueMs, type Evidence, type QStashLogEntry, type Verdict } from './verdict.js';
 
 export { VERDICTS, type Verdict } from './verdict.js';
 
@@ -86,13 +86,14 @@ async function qstashLogOf(deps: DiagnosisDeps, messageIds: string[]): Promise<{
     return {
       log: logs
         .map((entry) => {
-          const extra = entry as typeof entry & { responseStatus?: number };
+          const extra = entry as typeof entry & { responseStatus?: number; url?: string };
           return {
             messageId: entry.messageId,
             state: entry.state,
             time: new Date(entry.time),
             error: entry.error ?? null,
             responseStatus: typeof extra.responseStatus === 'number' ? extra.responseStatus : null,
+            url: typeof extra.url === 'string' ? extra.url : null,
           };
         })
         .sort((a, b) => a.time.getTime() - b.time.getTime()),
@@ -117,13 +118,13 @@ async function gather(deps: DiagnosisDeps, jobId: string): Promise<Evidence | un
   const messageIds = [...new Set([job.messageId, ...attempts.map((attempt) => attempt.messageId)].filter((id): id is string => id !== null))];
   const { log, error } = askQStash ? await qstashLogOf(deps, messageIds) : { log: [], error: undefined };
   const signatureFailures = askQStash && messageIds.length > 0 ? await listSignatureFailures(db, { messageIds, first: 20 }) : [];
-  let typePaused: boolean | undefined;
-  if (job.status === 'pending' && deps.queues.enabled) {
-    typePaused = await deps.queues.states().then(
-      (states) => states.get(job.jobType)?.paused,
-      () => undefined,
-    );
-  }
+  const queue =
+    job.status === 'pending' && deps.queues.enabled
+      ? await deps.queues.states().then(
+          (states) => states.get(job.jobType),
+          () => undefined,
+        )
+      : undefined;
   const now = new Date();
   const open = attempts.find((attempt) => attempt.finishedAt === null);
   const openAttemptLost =
@@ -138,7 +139,9 @@ async function gather(deps: DiagnosisDeps, jobId: string): Promise<Evidence | un
     qstashLog: log,
     qstashError: error,
     signatureFailures,
-    typePaused,
+    typePaused: queue?.paused,
+    queueLag: queue?.lag,
+    overdueAfterMs: deps.policy.stuckAfterMinutes * 60_000,
     openAttemptLost,
     now,
   };
@@ -208,6 +211,11 @@ function facts(evidence: Evidence): DiagnosisFact[] {
       at: entry.time,
     });
   }
+  const elsewhere = deliveredElsewhere(evidence);
+  if (elsewhere) out.push({ source: 'QSTASH', message: `QStash delivered message ${elsewhere.messageId} to ${elsewhere.url ?? '(no URL logged)'}, and no attempt of it was recorded here.`, at: elsewhere.time });
+  const late = overdueMs(evidence);
+  if (late !== undefined) out.push({ source: 'DATABASE', message: `Published and due ${Math.round(late / 1000)} s ago, with no delivery yet (the threshold is ${Math.round(evidence.overdueAfterMs / 60_000)} min).`, at: null });
+  if ((evidence.queueLag ?? 0) > 0) out.push({ source: 'QSTASH', message: `${evidence.queueLag} message(s) wait their turn in the type's queue.`, at: null });
   for (const failure of evidence.signatureFailures) {
     out.push({
       source: 'DATABASE',
@@ -247,14 +255,21 @@ function summaryAndRemedy(verdict: Verdict, evidence: Evidence, findings: Pick<J
       if (evidence.typePaused) return { summary: "Waiting: its type's queue is paused.", remedy: `resumeJobType(jobType: "${evidence.job.jobType}") releases it.` };
       if (evidence.publish?.state === 'queued') return { summary: 'Not published to QStash yet: the relay is trying.', remedy: 'See publishState for its attempts and last error; check the QStash token and URL (systemCheck).' };
       return { summary: 'Published; QStash has not delivered it yet.', remedy: 'It may be waiting its turn in its type\'s queue (queueDepth shows the lag).' };
-    case 'ENDPOINT_UNREACHABLE':
+    case 'ENDPOINT_UNREACHABLE': {
+      const elsewhere = deliveredElsewhere(evidence);
+      const late = overdueMs(evidence);
       return {
-        summary: `QStash could not deliver it to ${url}: the worker never ran it.`,
+        summary: elsewhere
+          ? `QStash delivered it to ${elsewhere.url ?? 'another URL'} at ${elsewhere.time.toISOString()}, but this deployment (${url}) never received it: another deployment did.`
+          : late !== undefined && failedDeliveries(evidence).length === 0
+            ? `Still pending ${Math.round(late / 60_000)} min past its due time, and QStash reports no delivery to ${url}: the worker never ran it.`
+            : `QStash could not deliver it to ${url}: the worker never ran it.`,
         remedy:
           `Check that BASE_URL points at this deployment and that ${url} is reachable from the internet (QStash calls it from outside: ` +
           `localhost or a private address cannot be reached), that the route ${endpoint} exists, and that nothing in front of it (auth, a firewall) ` +
           'refuses it. Then retryJob (or retryDeadLetters) delivers it again.',
       };
+    }
     case 'SIGNATURE_INVALID':
       return {
         summary: `The worker rejected QStash's deliveries with 401: their signature did not verify against ${url}.`,

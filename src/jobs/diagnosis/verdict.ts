@@ -47,6 +47,8 @@ export interface QStashLogEntry {
   time: Date;
   error: string | null;
   responseStatus: number | null;
+  /** Where QStash delivered (or tried to deliver) the message. */
+  url: string | null;
 }
 
 /** Everything a verdict is decided from. */
@@ -66,6 +68,10 @@ export interface Evidence {
   signatureFailures: Array<{ at: Date; messageId: string | null; reason: string; checkedUrl: string; signedUrl: string | null }>;
   /** Whether the type's QStash queue is paused (undefined: unknown or queues off). */
   typePaused: boolean | undefined;
+  /** Messages waiting their turn in the type's QStash queue (undefined: unknown or queues off). */
+  queueLag: number | undefined;
+  /** How long past its due time a published job may wait for its first delivery before that is a finding (the policy's stuck threshold). */
+  overdueAfterMs: number;
   /** The open attempt's worker is gone (missed its heartbeats), judged by the recorder's rule. */
   openAttemptLost: boolean;
   now: Date;
@@ -75,6 +81,30 @@ export interface Evidence {
 export function failedDeliveries(evidence: Evidence): QStashLogEntry[] {
   const latest = evidence.job.messageId;
   return (evidence.qstashLog ?? []).filter((entry) => (entry.state === 'ERROR' || entry.state === 'FAILED') && (latest === null || entry.messageId === latest));
+}
+
+/**
+ * A published job still `pending` that QStash says it delivered, with no attempt of that message
+ * here: the delivery went to another deployment (a BASE_URL that names another host).
+ */
+export function deliveredElsewhere(evidence: Evidence): QStashLogEntry | undefined {
+  const latest = evidence.job.messageId;
+  if (latest === null || evidence.attempts.some((attempt) => attempt.messageId === latest)) return undefined;
+  return (evidence.qstashLog ?? []).find((entry) => entry.messageId === latest && entry.state === 'DELIVERED');
+}
+
+/**
+ * How long a published, not delayed job has been waiting past its due time (its publish, or its
+ * `notBefore`) with no attempt, when that is longer than `overdueAfterMs` and nothing explains it
+ * (its queue paused, messages ahead of it); undefined otherwise. The guide's "stuck in pending".
+ */
+export function overdueMs(evidence: Evidence): number | undefined {
+  const { publish } = evidence;
+  if (evidence.job.status !== 'pending' || publish?.state !== 'published' || evidence.attempts.length > 0) return undefined;
+  if (evidence.typePaused || (evidence.queueLag ?? 0) > 0) return undefined;
+  const due = Math.max(publish.publishedAt?.getTime() ?? evidence.job.createdAt.getTime(), publish.notBefore?.getTime() ?? 0);
+  const late = evidence.now.getTime() - due;
+  return late > evidence.overdueAfterMs ? late : undefined;
 }
 
 /** The verdict: which of the guide's scenarios this job is in (or that it is fine). */
@@ -98,6 +128,7 @@ export function decideVerdict(evidence: Evidence): Verdict {
       if (evidence.publish?.notBefore && evidence.publish.notBefore > evidence.now) return 'NOT_DELIVERED_YET';
       if (rejectedUnsigned) return 'SIGNATURE_INVALID';
       if (failures.length > 0 && attempts.every((attempt) => attempt.finishedAt !== null)) return 'ENDPOINT_UNREACHABLE';
+      if (deliveredElsewhere(evidence) || overdueMs(evidence) !== undefined) return 'ENDPOINT_UNREACHABLE';
       return 'NOT_DELIVERED_YET';
     }
     case 'failed': {
