@@ -178,7 +178,7 @@ export async function createApp(options: AppOptions): Promise<JobscopeApp> {
   });
   const receiver = new Receiver({ currentSigningKey: config.signingKeys.current, nextSigningKey: config.signingKeys.next });
   const worker = createWorkerEndpoint({ jobs, receiver, publicUrl, logger, maxBodyBytes: config.http.workerMaxBodyKiB * 1024 });
-  const systemCheck = () => runSystemCheck({ config, database, jobs, qstash, endpointUrl: (path) => publicUrl() + path });
+  const systemCheck = () => runSystemCheck({ config, database, jobs, qstash, endpointUrl: (path) => publicUrl() + path, logger });
   const health = createHealthEndpoint({ database, jobs, qstash: config.qstash.kind, logger, systemCheck });
   const dashboard = createDashboard({ basePath: config.basePath, apiKeysRequired: config.apiKeys.read.length + config.apiKeys.operate.length > 0 });
   const metrics = createMetricsEndpoint({ jobs, publishRetries: () => relay.retries });

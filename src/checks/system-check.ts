@@ -8,12 +8,13 @@
 import type { Client } from '@upstash/qstash';
 import { and, count, desc, eq, gte, isNotNull, like, sql } from 'drizzle-orm';
 import type { Config } from '../config/index.js';
-import type { DatabaseHandle } from '../db/client.js';
+import { isDatabaseUnavailable, type DatabaseHandle } from '../db/client.js';
 import { auditLog, jobAttempts, jobExecutions } from '../db/schema.js';
 import { errorMessage } from '../jobs/errors.js';
 import type { Jobs } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/registry.js';
 import { INVALID_PAYLOAD_PREFIX } from '../jobs/worker.js';
+import type { Logger } from '../logger.js';
 import { DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY } from '../qstash/dev-credentials.js';
 import { probeEndpoint } from './probe.js';
 
@@ -58,6 +59,8 @@ export interface SystemCheckDeps {
   qstash: () => Client;
   /** The public URL of a worker endpoint path: where QStash delivers (BASE_URL + base path + path). */
   endpointUrl: (path: string) => string;
+  /** Where the driver's words go when an item's reads cannot reach the database. */
+  logger?: Logger;
 }
 
 const RANK: Record<CheckStatus, number> = { PASS: 0, WARN: 1, FAIL: 2 };
@@ -308,6 +311,13 @@ export async function runSystemCheck(deps: SystemCheckDeps): Promise<SystemCheck
       const result = await run();
       return Array.isArray(result) ? result : [result];
     } catch (error) {
+      // /health/checks is open: an outage's error names the query, the host and the port (drizzle's
+      // "Failed query: …" around the driver's "write CONNECTION_CLOSED 127.0.0.1:5432"). They go to
+      // the log; the answer says what /health says.
+      if (isDatabaseUnavailable(error)) {
+        deps.logger?.error('[health] System check item failed: the database is unavailable', { check: name, error: errorMessage(error) });
+        return [fail(name, 'The check itself failed: the database could not be reached.', 'See /health; jobscope answers again once the database does.')];
+      }
       return [fail(name, `The check itself failed: ${errorMessage(error)}`, 'See the database and QStash checks.')];
     }
   };

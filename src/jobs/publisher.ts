@@ -3,6 +3,7 @@ import { Client } from '@upstash/qstash';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import { parseRetryAfter } from '../qstash/timing.js';
+import { errorMessage } from './errors.js';
 
 /**
  * The `@upstash/qstash` Client for a configuration: the real QStash (token, optional URL), or the
@@ -37,6 +38,9 @@ export function retryAfterMs(error: unknown): number | undefined {
 interface SdkHttpClient {
   getResponseError?: (response: Response) => Promise<Error | undefined>;
   checkResponse?: (response: Response, requestLabel: string) => Promise<void>;
+  processRequest?: (request: unknown) => [string | URL, RequestInit];
+  requestWithBackoff?: (request: unknown) => Promise<{ response: Response; error: unknown }>;
+  retry?: { attempts: number; backoff: (retryCount: number) => number };
 }
 
 /**
@@ -52,6 +56,14 @@ interface SdkHttpClient {
  *   stderr for every refused call before throwing, even for answers jobscope expects (a 404 is
  *   how QStash says it no longer holds a message: the reaper asks that on purpose). The error is
  *   thrown as before and its caller decides what to log; the SDK's line goes to `logger` at debug.
+ * - Its `requestWithBackoff` prints `[Upstash QStash] POST … failed (attempt 1/3), retrying…` with
+ *   console.warn for each call that got no answer (QStash unreachable: refused, reset, DNS), and
+ *   `… failed after 3 attempts: fetch failed (cause: connect ECONNREFUSED …)` with console.error
+ *   when it gives up. The same loop here (the same fetch, attempts and backoff) sends those lines
+ *   to `logger` at debug, structured (`request`, `attempt`, `attempts`, `error`), by the same rule
+ *   as a refused call: the error still reaches the caller, which reports it where it matters (the
+ *   relay's `publish_retry` warn per job, the reaper's warn, GraphQL's QSTASH_ERROR), so a line at
+ *   warn here would say the same thing twice for every job of a round.
  */
 function adaptHttpClient(client: Client, logger: Logger | undefined): void {
   const http = (client as unknown as { http?: SdkHttpClient }).http;
@@ -65,10 +77,58 @@ function adaptHttpClient(client: Client, logger: Logger | undefined): void {
   };
   http.getResponseError = getResponseError;
   if (typeof http.checkResponse !== 'function') return;
-  http.checkResponse = async (response, requestLabel) => {
+  const checkResponse = async (response: Response, requestLabel: string) => {
     const error = await getResponseError(response);
     if (!error) return;
     logger?.debug('[qstash] Call refused', { request: requestLabel, status: response.status });
     throw error;
   };
+  http.checkResponse = checkResponse;
+  const { processRequest, retry } = http;
+  if (typeof processRequest !== 'function' || typeof http.requestWithBackoff !== 'function' || !retry) return;
+  http.requestWithBackoff = async (request) => {
+    const [url, init] = processRequest.call(http, request);
+    const label = describeRequest(init.method, url);
+    const attempts = retry.attempts + 1;
+    let response: Response | undefined;
+    let error: unknown;
+    for (let index = 0; index < attempts; index++) {
+      try {
+        response = await fetch(url.toString(), init);
+        break;
+      } catch (failure) {
+        error = failure;
+        if (index + 1 < attempts) {
+          const backoffMs = retry.backoff(index);
+          logger?.debug('[qstash] Call got no answer, retrying', { request: label, attempt: index + 1, attempts, retryInMs: Math.round(backoffMs), error: errorMessage(failure) });
+          await new Promise((resolve) => setTimeout(resolve, backoffMs));
+        }
+      }
+    }
+    if (!response) {
+      const final = error ?? new Error('Exhausted all retries');
+      logger?.debug('[qstash] Call got no answer', { request: label, attempts, error: errorMessage(final) });
+      throw final;
+    }
+    await checkResponse(response, label);
+    return { response, error };
+  };
 }
+
+/**
+ * `METHOD origin/path` of a call, the destination of a publish cut to its origin (as the SDK's own
+ * label does): a destination's path and query may carry what a team would not want in its logs.
+ */
+function describeRequest(method: string | undefined, target: string | URL): string {
+  const url = new URL(target);
+  const path = url.pathname.replace(/\/[a-z][\w+.-]*:\/\/.*$/i, (destination) => {
+    try {
+      const destinationUrl = new URL(destination.slice(1));
+      return `/${destinationUrl.origin}${destinationUrl.pathname === '/' ? '' : '/…'}`;
+    } catch {
+      return '/<destination>';
+    }
+  });
+  return `${method ?? 'GET'} ${url.origin}${path}`;
+}
+

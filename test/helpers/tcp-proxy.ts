@@ -20,6 +20,11 @@ export interface TcpProxy {
   cut(mode?: CutMode): Promise<void>;
   /** Forwards again, held connections included. */
   restore(): Promise<void>;
+  /**
+   * Cuts (`refuse`) the moment the next new connection sends its second chunk: for postgres.js, the
+   * first statement after its startup (its type fetch), so the cut lands while that is out.
+   */
+  cutAtFirstStatement(): Promise<void>;
   /** Connections forwarded so far (tests use it to know a client reconnected). */
   connections(): number;
   /** Drops everything and stops listening. */
@@ -33,6 +38,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let cut: CutMode | undefined;
   let closed = false;
   let forwarded = 0;
+  let trap: (() => void) | undefined;
 
   const forward = (client: Socket) => {
     if (client.destroyed) return;
@@ -49,6 +55,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       socket.on('error', drop).on('close', drop);
     }
     client.pipe(upstream).pipe(client);
+    if (trap) {
+      const spring = trap;
+      trap = undefined;
+      let chunks = 0;
+      client.on('data', () => {
+        if (++chunks === 2) spring();
+      });
+    }
   };
 
   const server = createServer((client) => {
@@ -78,21 +92,28 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     held = [];
   };
 
+  const cutNow = async (mode: CutMode = 'refuse') => {
+    cut = mode;
+    const stopped = mode === 'refuse' ? stop() : Promise.resolve();
+    for (const socket of open) socket.destroy();
+    open.clear();
+    await stopped;
+  };
+
   return {
     port: address.port,
-    async cut(mode = 'refuse') {
-      cut = mode;
-      const stopped = mode === 'refuse' ? stop() : Promise.resolve();
-      for (const socket of open) socket.destroy();
-      open.clear();
-      await stopped;
-    },
+    cut: cutNow,
     async restore() {
       cut = undefined;
       if (!server.listening && !closed) await listen(address.port);
       const waiting = held;
       held = [];
       for (const client of waiting) forward(client);
+    },
+    cutAtFirstStatement() {
+      return new Promise<void>((resolve) => {
+        trap = () => void cutNow('refuse').then(resolve);
+      });
     },
     connections: () => forwarded,
     async close() {

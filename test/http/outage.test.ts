@@ -57,6 +57,13 @@ describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind
         expect(JSON.parse(text)).toMatchObject({ status: 'error', database: 'unreachable' });
         expect(text).not.toMatch(/CONNECTION|127\.0\.0\.1|5432|ECONN/);
       }
+      // The open checklist too: each item whose reads failed says the database is unreachable, not what the driver said.
+      const checks = await fetch(`${t.baseUrl}/health/checks`);
+      expect(checks.status).toBe(503);
+      const checksText = await checks.text();
+      expect(checksText).toMatch(/the database could not be reached/);
+      // (It names jobscope's own URLs on 127.0.0.1 by design; never the database's address, a query or a driver code.)
+      for (const leak of [/CONNECTION_|ECONN|Failed query/, new RegExp(`:(${proxy.port}|5432)\\b`)]) expect(checksText).not.toMatch(leak);
       expect(JSON.stringify(t.logs)).toMatch(/CONNECTION_|ECONN/);
     } finally {
       await proxy.restore();

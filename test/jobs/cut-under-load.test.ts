@@ -43,24 +43,28 @@ const cutLoadJob = defineJob({
 });
 
 /**
- * Opt-in (JOBSCOPE_CUT_TEST=1) until it is stable. Three causes of its failures are fixed:
+ * In the default suite (PostgreSQL) since issue 8's third pass. Causes of its earlier failures, fixed:
  * - a job `pending` with its publish recorded and no attempt, published 30.0 s after its enqueue:
  *   enqueued at the instant of the cut, the relay's claim committed but its answer was lost with
  *   the connection, and the request waited out the whole lease (the relay now gives back the claims
  *   it never heard answered, outbox.ts `claim_token`);
  * - no delivery at all while cut (no worker 5xx): the delayed jobs meant to arrive during the cut
  *   were themselves caught by it before their publish (they are now published before the cut);
- * - a database call that neither failed nor settled across the restore: a delivery that arrived
- *   just before it hung 20 s (the stand-in's attempt timeout) and then waited QStash's full
- *   backoff; a relay round hung for good, its 8 jobs never published. The worker now bounds the
- *   recording of an attempt's start (503 with Retry-After), the relay gives up on a round past
- *   its lease (5 s here). Where in postgres.js the call hangs is not found yet.
- * After those: 8 of 8 runs passed, then 7 of 8, the failure /health answering 200 3.5 s after the
- * restore (bound 3 s) while another vitest run shared the two cores: the condition of the default
- * suite, where this file runs beside another. Opt-in until that bound holds there; the test prints
- * what an unfinished job went through, the stand-in's log included.
+ * - a database call that neither failed nor settled across the restore (a delivery hung 20 s, a
+ *   relay round for good). The worker bounds the recording of an attempt's start (503 with
+ *   Retry-After) and the relay gives up on a round past its lease (5 s here); `stalledCalls` in the
+ *   figures counts how often either bound was needed. In issue 8's third pass it was 0 in every
+ *   run, and a cut-and-restore loop on the patched postgres.js (14 cuts, ~70k statements, plain,
+ *   pipelined and FOR UPDATE transactions) left no statement unsettled, where the same loop on the
+ *   unpatched copy crashed on its first cut (nextWrite on a null socket): the hang is not seen
+ *   since the driver's patch, and the bounds stay as a net (test/db/postgres-driver.test.ts pins it,
+ *   and the unhandled rejection of a type fetch lost with its connection that the same loop found).
+ * The /health recovery bound failed once (3.5 s) before; in the third pass it took 82–300 ms,
+ * with a CPU hog (`node -e 'for(;;){}'`) beside the test and two other engineers' runs on the two
+ * cores (load 3–8). A failing run prints what an unfinished job went through (the stand-in's log
+ * included) and the /health timeline after the restore.
  */
-const enabled = databaseKind === 'postgres' && process.env.JOBSCOPE_CUT_TEST === '1';
+const enabled = databaseKind === 'postgres';
 
 describe.skipIf(!enabled)('a 4 s database cut under a steady delivery load', () => {
   let database: TestDatabase;
@@ -121,14 +125,15 @@ describe.skipIf(!enabled)('a 4 s database cut under a steady delivery load', () 
           await delay(40);
         }
       })();
-      const health: { at: number; status: number }[] = [];
+      const health: { at: number; status: number; sent: number }[] = [];
       const probe = (async () => {
         while (probing) {
+          const sent = Date.now();
           const status = await fetch(`${t.baseUrl}/health`, { signal: AbortSignal.timeout(2_000) }).then(
             (r) => r.status,
             () => 0,
           );
-          health.push({ at: Date.now(), status });
+          health.push({ at: Date.now(), status, sent });
           await delay(100);
         }
       })();
@@ -151,9 +156,18 @@ describe.skipIf(!enabled)('a 4 s database cut under a steady delivery load', () 
                   delayed,
                 ])
               )[0]!.n,
-            { timeout: 10_000, interval: 20 },
+            // A precondition, not the property under test: publishing 5 jobs took well under 1 s in
+            // every passing run; one run at load 8 (a CPU hog and two other engineers' tests on the
+            // two cores) had none published after 10 s. What the relay did then is printed below.
+            { timeout: 20_000, interval: 20 },
           )
-          .toBe('5');
+          .toBe('5')
+          .catch(async (error: unknown) => {
+            const rows = await database.handle.query(`SELECT * FROM job_publishes WHERE job_id = ANY($1::text[])`, [delayed]);
+            const relay = t.logs.filter((l) => /relay|[Pp]ublish|qstash/.test(l.message) && !/enqueued successfully/.test(l.message)).slice(-30);
+            console.error('[cut-under-load] delayed jobs not published', JSON.stringify({ now: new Date(), rows, relay }, null, 1));
+            throw error;
+          });
         cutAt = Date.now();
         await proxy.cut('refuse');
         await delay(CUT_MS);
@@ -226,6 +240,8 @@ describe.skipIf(!enabled)('a 4 s database cut under a steady delivery load', () 
       const healthyAgain = health.find((h) => h.at > restoredAt && h.status === 200);
       expect(healthyAgain).toBeDefined();
       const recoveryMs = healthyAgain!.at - restoredAt;
+      if (recoveryMs >= HEALTHY_WITHIN_MS)
+        console.error('[cut-under-load] health after restore', JSON.stringify(health.filter((h) => h.at > restoredAt - 500).map((h) => ({ sent: h.sent - restoredAt, at: h.at - restoredAt, status: h.status }))));
       expect(recoveryMs).toBeLessThan(HEALTHY_WITHIN_MS);
 
       // The subscriber: every event the database recorded for these jobs, once each.
@@ -254,6 +270,8 @@ describe.skipIf(!enabled)('a 4 s database cut under a steady delivery load', () 
         eventsRecorded: recorded.length,
         eventsReceived: received.length,
         missed: missed.length,
+        // Database calls that neither answered nor failed within their bound (worker, relay).
+        stalledCalls: t.logs.filter((l) => /no answer from the database within|did not settle within the claim lease/.test(JSON.stringify(l))).length,
         durationMs: Date.now() - started,
       });
     } finally {
