@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { defineJob } from '../../src/jobs/registry.js';
 import { hasStatus, useTestApp, waitForJob } from '../helpers/app.js';
 import { ROOT } from '../helpers/build.js';
-import { configFolder, runCli, type Finished } from '../helpers/cli.js';
+import { configFolder, runCli, runCliInTerminal, type Finished } from '../helpers/cli.js';
+import { inArray } from 'drizzle-orm';
+import { jobExecutions } from '../../src/db/schema.js';
 import { databaseKind } from '../helpers/db.js';
 
 /** Fails with an ECONNRESET while `upstreamDown`; a retry after the upstream is back completes. */
@@ -187,9 +189,29 @@ describe(`the jobscope client commands on ${databaseKind}`, () => {
     expect(twice).toMatchObject({ code: 1, stderr: expect.stringContaining('(JOB_NOT_CANCELLABLE)') });
 
     const [a, b] = [await delayed(), await delayed()];
+    // At a terminal, without --yes, it shows the matched jobs and asks; anything but y does nothing.
+    const terminal = (answer: string) =>
+      runCliInTerminal(['cancel', '--status', 'pending', '--type', 'flaky'], {
+        cwd: ROOT,
+        env: { PATH: process.env['PATH'], NO_COLOR: '1', JOBSCOPE_URL: `${t.app.baseUrl}/graphql`, JOBSCOPE_API_KEY: OPERATE },
+        prompt: '[y/N]',
+        answer,
+      });
+    const declined = await terminal('n');
+    expect(declined).toMatchObject({ code: 0, prompted: true });
+    expect(declined.output).toContain('2 pending or retrying jobs match:');
+    expect(declined.output).toContain('cancel 2 jobs? [y/N] ');
+    expect(declined.output).toContain('Nothing done.');
+    const untouched = await t.database.handle.db.select().from(jobExecutions).where(inArray(jobExecutions.jobId, [a!, b!]));
+    expect(untouched.map((row) => row.status)).toEqual(['pending', 'pending']);
+    const accepted = await terminal('y');
+    expect(accepted).toMatchObject({ code: 0, prompted: true });
+    expect(accepted.output).toMatch(/Bulk cancel \S+: COMPLETED, 2 succeeded, 0 failed of 2/);
+    for (const jobId of [a, b]) await waitForJob(t.database.handle, jobId!, hasStatus('cancelled'));
+    const [c, d] = [await delayed(), await delayed()];
     const bulk = json<{ status: string; matched: number; succeeded: number }>(await cli(['cancel', '--status', 'pending', '--type', 'flaky', '--yes', '--json']));
     expect(bulk).toMatchObject({ status: 'COMPLETED', matched: 2, succeeded: 2 });
-    for (const jobId of [a, b]) await waitForJob(t.database.handle, jobId, hasStatus('cancelled'));
+    for (const jobId of [c, d]) await waitForJob(t.database.handle, jobId, hasStatus('cancelled'));
   });
 
   it('tails job events over SSE, one JSON line per event', async () => {

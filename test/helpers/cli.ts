@@ -102,3 +102,30 @@ function collect(child: ChildProcess): () => { stdout: string; stderr: string } 
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return () => ({ stdout, stderr });
 }
+
+/** A word for the shell: single-quoted. */
+const shellWord = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * Runs the command in a pseudo-terminal (util-linux `script`), as a person at a terminal runs
+ * it, and types `answer` and Enter once the output shows `prompt`. The terminal merges stdout and
+ * stderr into `output`, and `script` passes on the command's exit code.
+ */
+export async function runCliInTerminal(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; prompt: string; answer: string }): Promise<{ code: number | null; output: string; prompted: boolean }> {
+  const command = [process.execPath, CLI, ...args].map(shellWord).join(' ');
+  const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: options.cwd, env: { ...options.env, TERM: 'dumb' } });
+  let output = '';
+  let prompted = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    if (!prompted && output.includes(options.prompt)) {
+      prompted = true;
+      child.stdin.write(`${options.answer}\r`);
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, output: output.replaceAll('\r', ''), prompted };
+}
