@@ -9,7 +9,7 @@ import type { Client } from '@upstash/qstash';
 import { and, count, desc, eq, gte, isNotNull, like, sql } from 'drizzle-orm';
 import type { Config } from '../config/index.js';
 import { isDatabaseUnavailable, type DatabaseHandle } from '../db/client.js';
-import { auditLog, jobAttempts, jobExecutions } from '../db/schema.js';
+import { auditLog, jobAttempts, jobExecutions, queueWaitSeconds } from '../db/schema.js';
 import { errorMessage } from '../jobs/errors.js';
 import type { Jobs } from '../jobs/index.js';
 import type { JobDefinition } from '../jobs/registry.js';
@@ -272,7 +272,7 @@ async function performanceItems(deps: SystemCheckDeps, since: Date): Promise<Che
   const waits = await deps.database.db
     .select({
       jobType: jobExecutions.jobType,
-      seconds: sql<number>`avg(extract(epoch from ${jobExecutions.startedAt} - ${jobExecutions.createdAt}))`.mapWith(Number),
+      seconds: sql<number>`avg(${queueWaitSeconds(jobExecutions)})`.mapWith(Number),
     })
     .from(jobExecutions)
     .where(and(isNotNull(jobExecutions.startedAt), gte(jobExecutions.createdAt, since)))

@@ -23,6 +23,9 @@ export interface TypeRow {
   failureRate: number;
   p50: number | null | undefined;
   p95: number | null | undefined;
+  /** Queue wait (enqueue → start) of the completed runs. */
+  waitP50: number | null | undefined;
+  waitP95: number | null | undefined;
   pending: number | undefined;
   oldestPendingAgeSeconds: number | null | undefined;
 }
@@ -55,7 +58,7 @@ export function Overview() {
     const byType = new Map<string, TypeRow>();
     const row = (jobType: string): TypeRow => {
       let r = byType.get(jobType);
-      if (!r) byType.set(jobType, (r = { jobType, count: 0, failed: 0, failureRate: 0, p50: undefined, p95: undefined, pending: undefined, oldestPendingAgeSeconds: undefined }));
+      if (!r) byType.set(jobType, (r = { jobType, count: 0, failed: 0, failureRate: 0, p50: undefined, p95: undefined, waitP50: undefined, waitP95: undefined, pending: undefined, oldestPendingAgeSeconds: undefined }));
       return r;
     };
     for (const t of session.jobTypes) row(t.name);
@@ -67,6 +70,8 @@ export function Overview() {
       if (s.status === 'COMPLETED') {
         r.p50 = s.p50DurationSeconds;
         r.p95 = s.p95DurationSeconds;
+        r.waitP50 = s.p50QueueWaitSeconds;
+        r.waitP95 = s.p95QueueWaitSeconds;
       }
     }
     for (const q of data?.queueDepth ?? []) {
@@ -148,6 +153,8 @@ export function Overview() {
                 <th scope="col" class="num">Failure rate</th>
                 <th scope="col" class="num">p50</th>
                 <th scope="col" class="num">p95</th>
+                <th scope="col" class="num" title="Enqueue to start, of the completed runs">Wait p50</th>
+                <th scope="col" class="num" title="Enqueue to start, of the completed runs">Wait p95</th>
                 <th scope="col" class="num">Waiting</th>
                 <th scope="col" class="num">Oldest wait</th>
               </tr>
@@ -162,6 +169,8 @@ export function Overview() {
                   <td class="num" data-col="failureRate" data-value={r.failureRate}>{percent(r.failureRate)}</td>
                   <td class="num" data-col="p50" data-value={r.p50 ?? ''}>{seconds(r.p50)}</td>
                   <td class="num" data-col="p95" data-value={r.p95 ?? ''}>{seconds(r.p95)}</td>
+                  <td class="num" data-col="waitP50" data-value={r.waitP50 ?? ''}>{seconds(r.waitP50)}</td>
+                  <td class="num" data-col="waitP95" data-value={r.waitP95 ?? ''}>{seconds(r.waitP95)}</td>
                   <td class="num" data-col="pending" data-value={r.pending ?? ''}>{r.pending === undefined ? '—' : count(r.pending)}</td>
                   <td class="num" data-col="oldestWait">{seconds(r.oldestPendingAgeSeconds)}</td>
                 </tr>

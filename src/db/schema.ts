@@ -53,6 +53,14 @@ export function durationSeconds(t: { startedAt: SQLWrapper; completedAt: SQLWrap
   return sql`EXTRACT(EPOCH FROM (${t.completedAt} - ${t.startedAt}))`;
 }
 
+/**
+ * A job's queue wait in seconds, `started_at − created_at` (numeric; NULL until an attempt
+ * started): what `queueWaitSeconds` and the rollups' `wait` series measure.
+ */
+export function queueWaitSeconds(t: { createdAt: SQLWrapper; startedAt: SQLWrapper }): SQL {
+  return sql`EXTRACT(EPOCH FROM (${t.startedAt} - ${t.createdAt}))`;
+}
+
 /** One row per job: its latest state, as the operations guide's SQL reads it. */
 export const jobExecutions = pgTable(
   'job_executions',
@@ -263,8 +271,8 @@ const rollupBinColumns = () => ({
   /**
    * What is measured, by which timestamp: `duration` (completed_at − started_at, by created_at;
    * hourly and all-time), `duration_completed` (the same, by completed_at; hourly) or `wait`
-   * (started_at − created_at, by created_at; all-time only); `duration_day` and
-   * `duration_completed_day` are the first two per UTC day.
+   * (started_at − created_at, by created_at; hourly and all-time); `duration_day`,
+   * `duration_completed_day` and `wait_day` are the same per UTC day.
    */
   series: text('series').notNull(),
   /** Start of the UTC hour (the `_day` series: of the UTC day), or `-infinity` for all time. */
@@ -291,7 +299,7 @@ export const jobRollupBins = pgTable(
   rollupBinColumns(),
   (t) => [
     primaryKey({ columns: [t.series, t.bucketStart, t.jobType, t.status, t.bin] }),
-    check('job_rollup_bins_series_check', sql`${t.series} IN ('duration', 'duration_completed', 'wait', 'duration_day', 'duration_completed_day')`),
+    check('job_rollup_bins_series_check', sql`${t.series} IN ('duration', 'duration_completed', 'wait', 'duration_day', 'duration_completed_day', 'wait_day')`),
   ],
 );
 

@@ -1,4 +1,4 @@
-import type { JobStatistic } from '../jobs/read/index.js';
+import { HISTOGRAM_RELATIVE_ERROR, type JobStatistic } from '../jobs/read/index.js';
 import { builder } from './builder.js';
 import { JobFilterInput, toFilter } from './job-filter.js';
 import { JobStatusEnum } from './job-status.js';
@@ -6,7 +6,9 @@ import { JobStatusEnum } from './job-status.js';
 const JobStatRef = builder.objectRef<JobStatistic>('JobStat').implement({
   description:
     'Jobs of one type in one status. Durations (completedAt − startedAt) come from jobs that have both; ' +
-    'for final statuses these equal the operations guide\'s "job statistics by type" query.',
+    'for final statuses these equal the operations guide\'s "job statistics by type" query. Queue waits ' +
+    '(startedAt − createdAt, how long a job waited for its latest attempt) come from jobs that started. ' +
+    `Averages are exact; percentiles read from the rollups are within ${(HISTOGRAM_RELATIVE_ERROR * 100).toFixed(1)} % of percentile_cont.`,
   fields: (t) => ({
     jobType: t.exposeString('jobType'),
     status: t.expose('status', { type: JobStatusEnum }),
@@ -15,6 +17,10 @@ const JobStatRef = builder.objectRef<JobStatistic>('JobStat').implement({
     p50DurationSeconds: t.exposeFloat('p50DurationSeconds', { nullable: true }),
     p95DurationSeconds: t.exposeFloat('p95DurationSeconds', { nullable: true }),
     p99DurationSeconds: t.exposeFloat('p99DurationSeconds', { nullable: true }),
+    avgQueueWaitSeconds: t.exposeFloat('avgQueueWaitSeconds', { nullable: true }),
+    p50QueueWaitSeconds: t.exposeFloat('p50QueueWaitSeconds', { nullable: true }),
+    p95QueueWaitSeconds: t.exposeFloat('p95QueueWaitSeconds', { nullable: true }),
+    p99QueueWaitSeconds: t.exposeFloat('p99QueueWaitSeconds', { nullable: true }),
   }),
 });
 

@@ -59,14 +59,14 @@ describe('dashboard overview (real server, real Chromium)', () => {
     const answer = await graphqlData<
       {
         jobHealth: { status: string; failureRate: number; failedJobs: number; stuckJobs: number };
-        jobStats: { jobType: string; status: string; count: number; p50DurationSeconds: number | null; p95DurationSeconds: number | null }[];
+        jobStats: { jobType: string; status: string; count: number; p50DurationSeconds: number | null; p95DurationSeconds: number | null; p50QueueWaitSeconds: number | null; p95QueueWaitSeconds: number | null }[];
         jobThroughput: { enqueued: number; completed: number; failed: number }[];
       },
       unknown
     >(
       base(),
       `query ($since: DateTime!) { jobHealth { status failureRate failedJobs stuckJobs }
-        jobStats(filter: { createdAfter: $since }) { jobType status count p50DurationSeconds p95DurationSeconds }
+        jobStats(filter: { createdAfter: $since }) { jobType status count p50DurationSeconds p95DurationSeconds p50QueueWaitSeconds p95QueueWaitSeconds }
         jobThroughput(bucket: MINUTE) { enqueued completed failed } }`,
       { key: READ, variables: { since } },
     );
@@ -93,7 +93,11 @@ describe('dashboard overview (real server, real Chromium)', () => {
       expect(Number(await cell('failureRate'))).toBe(failed / total);
       expect(await cell('p50')).toBe(String(completed?.p50DurationSeconds ?? ''));
       expect(await cell('p95')).toBe(String(completed?.p95DurationSeconds ?? ''));
+      expect(await cell('waitP50')).toBe(String(completed?.p50QueueWaitSeconds ?? ''));
+      expect(await cell('waitP95')).toBe(String(completed?.p95QueueWaitSeconds ?? ''));
     }
+    // Completed runs waited for their start: the column shows a figure, not a dash.
+    expect(answer.jobStats.find((s) => s.jobType === 'send-email' && s.status === 'COMPLETED')?.p50QueueWaitSeconds).toBeGreaterThan(0);
     expect(await page.locator('tr[data-type="flaky"] [data-col="count"]').textContent()).toBe('3');
     expect(await page.locator('tr[data-type="flaky"] [data-col="failureRate"]').textContent()).toBe('66.7 %');
   });

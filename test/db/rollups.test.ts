@@ -72,21 +72,30 @@ async function rebuiltContents(handle: DatabaseHandle): Promise<string[]> {
   return contents;
 }
 
-/** percentile_cont, count and the guide's AVG over jobs created in [since, until), in SQL: the oracle. */
+/** percentile_cont, count and the guide's AVG over jobs created in [since, until), durations and queue waits, in SQL: the oracle. */
 async function oracleStats(handle: DatabaseHandle, since?: Date, until?: Date) {
-  const rows = await handle.query<{ job_type: string; status: string; count: unknown; avg: unknown; p: unknown }>(
+  const rows = await handle.query<{ job_type: string; status: string; count: unknown; avg: unknown; p: unknown; avg_wait: unknown; w: unknown }>(
     `SELECT job_type, status::text AS status, count(*) AS count,
             AVG(EXTRACT(EPOCH FROM (completed_at - started_at))) AS avg,
-            percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY date_part('epoch', completed_at - started_at)) AS p
+            percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY date_part('epoch', completed_at - started_at)) AS p,
+            AVG(EXTRACT(EPOCH FROM (started_at - created_at))) AS avg_wait,
+            percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY date_part('epoch', started_at - created_at)) AS w
      FROM job_executions
      WHERE ($1::timestamptz IS NULL OR created_at >= $1::timestamptz) AND ($2::timestamptz IS NULL OR created_at < $2::timestamptz)
      GROUP BY job_type, job_executions.status ORDER BY job_type, job_executions.status`,
     [since?.toISOString() ?? null, until?.toISOString() ?? null],
   );
-  return rows.map((r) => {
-    const p = r.p === null ? [null, null, null] : (Array.isArray(r.p) ? r.p : String(r.p).replace(/[{}]/g, '').split(',')).map((v) => (v === null || v === 'NULL' ? null : Number(v)));
-    return { jobType: r.job_type, status: r.status, count: Number(r.count), avg: r.avg === null ? null : Number(r.avg), p };
-  });
+  const percentiles = (value: unknown) =>
+    value === null ? [null, null, null] : (Array.isArray(value) ? value : String(value).replace(/[{}]/g, '').split(',')).map((v) => (v === null || v === 'NULL' ? null : Number(v)));
+  return rows.map((r) => ({
+    jobType: r.job_type,
+    status: r.status,
+    count: Number(r.count),
+    avg: r.avg === null ? null : Number(r.avg),
+    p: percentiles(r.p),
+    avgWait: r.avg_wait === null ? null : Number(r.avg_wait),
+    w: percentiles(r.w),
+  }));
 }
 
 function expectStatsMatch(ours: JobStatistic[], oracle: Awaited<ReturnType<typeof oracleStats>>) {
@@ -96,12 +105,19 @@ function expectStatsMatch(ours: JobStatistic[], oracle: Awaited<ReturnType<typeo
     expect(s.count, `${o.jobType}/${o.status}`).toBe(o.count);
     if (o.avg === null) expect(s.avgDurationSeconds).toBeNull();
     else expect(s.avgDurationSeconds!).toBeCloseTo(o.avg, 9);
-    const ps = [s.p50DurationSeconds, s.p95DurationSeconds, s.p99DurationSeconds];
-    ps.forEach((p, j) => {
-      const exact = o.p[j];
-      if (exact === null || exact === undefined) expect(p).toBeNull();
-      else expect(Math.abs(p! - exact), `${o.jobType}/${o.status} p${[50, 95, 99][j]}: ${p} vs ${exact}`).toBeLessThanOrEqual(HISTOGRAM_RELATIVE_ERROR * Math.abs(exact) + 1e-9);
-    });
+    if (o.avgWait === null) expect(s.avgQueueWaitSeconds).toBeNull();
+    else expect(s.avgQueueWaitSeconds!).toBeCloseTo(o.avgWait, 9);
+    const measured = [
+      ['p', [s.p50DurationSeconds, s.p95DurationSeconds, s.p99DurationSeconds], o.p],
+      ['wait p', [s.p50QueueWaitSeconds, s.p95QueueWaitSeconds, s.p99QueueWaitSeconds], o.w],
+    ] as const;
+    for (const [label, ps, exacts] of measured) {
+      ps.forEach((p, j) => {
+        const exact = exacts[j];
+        if (exact === null || exact === undefined) expect(p).toBeNull();
+        else expect(Math.abs(p! - exact), `${o.jobType}/${o.status} ${label}${[50, 95, 99][j]}: ${p} vs ${exact}`).toBeLessThanOrEqual(HISTOGRAM_RELATIVE_ERROR * Math.abs(exact) + 1e-9);
+      });
+    }
   });
 }
 
@@ -394,11 +410,11 @@ describe(`day buckets of the rollups on ${databaseKind}`, () => {
         (SELECT count(*) FROM (
            SELECT series, date_trunc('day', bucket_start, 'UTC'), job_type, status, bin, sum(n) FROM (
              SELECT * FROM job_rollup_bins UNION ALL SELECT series, bucket_start, job_type, status, bin, n FROM job_rollup_bin_deltas) b
-           WHERE series IN ('duration', 'duration_completed') AND bucket_start > '-infinity' GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
+           WHERE series IN ('duration', 'duration_completed', 'wait') AND bucket_start > '-infinity' GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0
            EXCEPT
            SELECT replace(series, '_day', ''), bucket_start, job_type, status, bin, sum(n) FROM (
              SELECT * FROM job_rollup_bins UNION ALL SELECT series, bucket_start, job_type, status, bin, n FROM job_rollup_bin_deltas) b
-           WHERE series IN ('duration_day', 'duration_completed_day') GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0) x) AS bins`);
+           WHERE series IN ('duration_day', 'duration_completed_day', 'wait_day') GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0) x) AS bins`);
     expect([Number(check!.rollups), Number(check!.bins)]).toEqual([0, 0]);
   });
 
@@ -466,17 +482,43 @@ describe(`day buckets of the rollups on ${databaseKind}`, () => {
     await handle.query(`DELETE FROM job_rollup_bins WHERE series LIKE '%\\_day'`);
     await handle.query(`DELETE FROM job_rollup_bin_deltas WHERE series LIKE '%\\_day'`);
     expect(await rollupContents(handle.db)).not.toEqual(before);
-    const folder = readdirSync(MIGRATIONS_FOLDER).find((name) => name.endsWith('_rollup_days'))!;
-    const statements = readFileSync(join(MIGRATIONS_FOLDER, folder, 'migration.sql'), 'utf8').split('--> statement-breakpoint');
-    // The whole migration again, in one transaction as the migrator runs it.
-    await handle.db.transaction(async (tx) => {
-      for (const statement of statements) await tx.execute(sql.raw(statement));
-    });
+    // The migration again, then the later ones that redefine the rollup functions (the hourly and
+    // day wait bins), each in one transaction and in order, as the migrator runs them.
+    for (const suffix of ['_rollup_days', '_rollup_wait_hours']) {
+      const folder = readdirSync(MIGRATIONS_FOLDER).find((name) => name.endsWith(suffix))!;
+      const statements = readFileSync(join(MIGRATIONS_FOLDER, folder, 'migration.sql'), 'utf8').split('--> statement-breakpoint');
+      await handle.db.transaction(async (tx) => {
+        for (const statement of statements) await tx.execute(sql.raw(statement));
+      });
+    }
     expect(await rollupContents(handle.db)).toEqual(before);
     expect(before).toEqual(await rebuiltContents(handle));
     // And the triggers append day deltas again after it.
     await handle.query(`UPDATE job_executions SET completed_at = completed_at - interval '3 hours' WHERE job_id LIKE 'late-%' AND completed_at IS NOT NULL`);
     expect(await rollupContents(handle.db)).toEqual(await rebuiltContents(handle));
     expectStatsMatch(await jobStatistics(handle.db, { since: windows[1]![1], until: windows[1]![2] }), await oracleStats(handle, windows[1]![1], windows[1]![2]));
+  });
+
+  it('gain hourly and day queue-wait bins from their migration on a database that had only the all-time ones', async () => {
+    const before = await rollupContents(handle.db);
+    // A database from before the hourly wait bins: the all-time `wait` rows only.
+    for (const table of ['job_rollup_bins', 'job_rollup_bin_deltas']) {
+      await handle.query(`DELETE FROM ${table} WHERE series = 'wait_day' OR (series = 'wait' AND bucket_start > '-infinity'::timestamptz)`);
+    }
+    expect(await rollupContents(handle.db)).not.toEqual(before);
+    const folder = readdirSync(MIGRATIONS_FOLDER).find((name) => name.endsWith('_rollup_wait_hours'))!;
+    const statements = readFileSync(join(MIGRATIONS_FOLDER, folder, 'migration.sql'), 'utf8').split('--> statement-breakpoint');
+    await handle.db.transaction(async (tx) => {
+      for (const statement of statements) await tx.execute(sql.raw(statement));
+    });
+    expect(await rollupContents(handle.db)).toEqual(before);
+    // Replayed, it changes nothing; and the triggers keep appending wait deltas by hour after it.
+    await handle.db.transaction(async (tx) => {
+      for (const statement of statements) await tx.execute(sql.raw(statement));
+    });
+    expect(await rollupContents(handle.db)).toEqual(before);
+    await handle.query(`UPDATE job_executions SET started_at = started_at + interval '90 seconds' WHERE started_at IS NOT NULL AND job_id IN (SELECT job_id FROM job_executions WHERE started_at IS NOT NULL ORDER BY job_id LIMIT 50)`);
+    expect(await rollupContents(handle.db)).toEqual(await rebuiltContents(handle));
+    for (const [, since, until] of windows) expectStatsMatch(await jobStatistics(handle.db, { since, until }), await oracleStats(handle, since, until));
   });
 });

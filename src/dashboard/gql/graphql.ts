@@ -213,7 +213,7 @@ export type DashOverviewQueryVariables = Exact<{
 }>;
 
 
-export type DashOverviewQuery = { jobHealth: { status: HealthStatus, windowMinutes: number, failureRate: number, failureRateThreshold: number, totalJobs: number, failedJobs: number, stuckJobs: number, stuckAfterMinutes: number }, jobThroughput: Array<{ bucketStart: string, enqueued: number, completed: number, failed: number }>, jobStats: Array<{ jobType: string, status: JobStatus, count: number, p50DurationSeconds: number | null, p95DurationSeconds: number | null }>, queueDepth: Array<{ jobType: string, pending: number, processing: number, oldestPendingAgeSeconds: number | null }>, slowJobs: Array<{ jobType: string, count: number, avgDurationSeconds: number, p95DurationSeconds: number | null }>, stuckJobs: Array<{ jobId: string, jobType: string, startedAt: string | null, retryCount: number }>, deadLetters: { nodes: Array<{ dlqId: string, jobId: string | null, messageId: string, createdAt: string, responseStatus: number | null, url: string }>, pageInfo: { hasNextPage: boolean } } };
+export type DashOverviewQuery = { jobHealth: { status: HealthStatus, windowMinutes: number, failureRate: number, failureRateThreshold: number, totalJobs: number, failedJobs: number, stuckJobs: number, stuckAfterMinutes: number }, jobThroughput: Array<{ bucketStart: string, enqueued: number, completed: number, failed: number }>, jobStats: Array<{ jobType: string, status: JobStatus, count: number, p50DurationSeconds: number | null, p95DurationSeconds: number | null, p50QueueWaitSeconds: number | null, p95QueueWaitSeconds: number | null }>, queueDepth: Array<{ jobType: string, pending: number, processing: number, oldestPendingAgeSeconds: number | null }>, slowJobs: Array<{ jobType: string, count: number, avgDurationSeconds: number, p95DurationSeconds: number | null }>, stuckJobs: Array<{ jobId: string, jobType: string, startedAt: string | null, retryCount: number }>, deadLetters: { nodes: Array<{ dlqId: string, jobId: string | null, messageId: string, createdAt: string, responseStatus: number | null, url: string }>, pageInfo: { hasNextPage: boolean } } };
 
 export type DashRunsQueryVariables = Exact<{
   filter?: JobExecutionFilter | null | undefined;
@@ -391,6 +391,8 @@ export const DashOverviewDocument = new TypedDocumentString(`
     count
     p50DurationSeconds
     p95DurationSeconds
+    p50QueueWaitSeconds
+    p95QueueWaitSeconds
   }
   queueDepth {
     jobType
