@@ -55,7 +55,8 @@ export function durationSeconds(t: { startedAt: SQLWrapper; completedAt: SQLWrap
 
 /**
  * A job's queue wait in seconds, `started_at − created_at` (numeric; NULL until an attempt
- * started): what `queueWaitSeconds` and the rollups' `wait` series measure.
+ * started), for SQL that computes it from the rows; the rollups' `wait` series and
+ * `JobExecution.queueWaitSeconds` measure the same.
  */
 export function queueWaitSeconds(t: { createdAt: SQLWrapper; startedAt: SQLWrapper }): SQL {
   return sql`EXTRACT(EPOCH FROM (${t.startedAt} - ${t.createdAt}))`;

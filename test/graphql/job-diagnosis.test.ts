@@ -71,7 +71,8 @@ let t: TestApp;
 beforeAll(async () => {
   database = await createTestDatabase();
   // QStash's real backoff (12 s before the first retry), so a retrying job stays retrying while it is looked at.
-  t = await startTestApp(database.handle, { jobs: [throwing, slow, flaky, fine, held], env: { QSTASH_RETRY_DELAY_FACTOR: '1' } });
+  // Heartbeats every 0.2 s (lost after 3 missed: 0.6 s), so a RUNNING verdict shows they keep coming.
+  t = await startTestApp(database.handle, { jobs: [throwing, slow, flaky, fine, held], env: { QSTASH_RETRY_DELAY_FACTOR: '1', JOBSCOPE_HEARTBEAT_SECONDS: '0.2' } });
 });
 
 afterAll(async () => {
@@ -142,8 +143,8 @@ describe('jobDiagnosis', () => {
   it('RUNNING while its handler runs (its heartbeats keep coming), CANCELLED once cancelled', async () => {
     const running = await t.app.jobs.enqueue('diag-held', {});
     await waitForJob(database.handle, running.jobId, hasStatus('processing'));
-    // Past several heartbeat intervals: a live worker is not taken for lost.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Well past the 0.6 s after which an attempt without heartbeats is lost: this one's keep coming.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
     const diagnosis = await diagnose(t.baseUrl, running.jobId);
     expect(diagnosis.verdict).toBe('RUNNING');
     releaseHeld();
