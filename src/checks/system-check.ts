@@ -8,7 +8,7 @@
 import type { Client } from '@upstash/qstash';
 import { and, count, desc, eq, gte, isNotNull, like, sql } from 'drizzle-orm';
 import type { Config } from '../config/index.js';
-import { isDatabaseUnavailable, type DatabaseHandle } from '../db/client.js';
+import { databaseErrorSummary, isDatabaseUnavailable, type DatabaseHandle } from '../db/client.js';
 import { auditLog, jobAttempts, jobExecutions, queueWaitSeconds } from '../db/schema.js';
 import { errorMessage } from '../jobs/errors.js';
 import type { Jobs } from '../jobs/index.js';
@@ -318,7 +318,17 @@ export async function runSystemCheck(deps: SystemCheckDeps): Promise<SystemCheck
         deps.logger?.error('[health] System check item failed: the database is unavailable', { check: name, error: errorMessage(error) });
         return [fail(name, 'The check itself failed: the database could not be reached.', 'See /health; jobscope answers again once the database does.')];
       }
-      return [fail(name, `The check itself failed: ${errorMessage(error)}`, 'See the database and QStash checks.')];
+      // Any other failure: the database's own words when it refused the statement, and nothing of
+      // the statement or its parameters; the whole error goes to the log.
+      deps.logger?.error('[health] System check item failed', { check: name, error: errorMessage(error) });
+      const said = databaseErrorSummary(error);
+      return [
+        fail(
+          name,
+          said ? `The check itself failed: ${said}.` : 'The check itself failed with an unexpected error; the log has it ([health] System check item failed).',
+          'See the database and QStash checks.',
+        ),
+      ];
     }
   };
   const [enqueueing, processing, failures, performanceGroup] = await Promise.all([

@@ -294,6 +294,20 @@ export async function withinMs<T>(call: Promise<T>, ms: number, what: string): P
   }
 }
 
+/**
+ * What the database itself said, for an answer anyone may read: `database error 42P01: relation
+ * "x" does not exist`, from the first error in the chain that carries a SQLSTATE. Never drizzle's
+ * wrapper (`Failed query: <sql> params: <values>`), which names the statement and its parameters.
+ * Undefined when no database error is in the chain.
+ */
+export function databaseErrorSummary(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return `database error ${code}: ${e.message}`;
+  }
+  return undefined;
+}
+
 /** Seconds a caller is asked to wait (`Retry-After`) while the database cannot be reached. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 

@@ -119,10 +119,6 @@ export class JobNotRetryableError extends CodedError {
   }
 }
 
-/**
- * An error's message followed by its causes' (`fetch failed (connect ECONNREFUSED …)`), so that a
- * stored or logged error says what actually went wrong.
- */
 export class JobNotCancellableError extends CodedError {
   override name = 'JobNotCancellableError';
   readonly code = 'JOB_NOT_CANCELLABLE';
@@ -131,6 +127,10 @@ export class JobNotCancellableError extends CodedError {
   }
 }
 
+/**
+ * An error's message followed by its causes' (`fetch failed (connect ECONNREFUSED …)`), so that a
+ * stored or logged error says what actually went wrong.
+ */
 export function errorMessage(error: unknown): string {
   if (!(error instanceof Error)) return typeof error === 'string' ? error : JSON.stringify(error);
   const cause = error.cause instanceof Error ? errorMessage(error.cause) : undefined;

@@ -195,6 +195,24 @@ describe('systemCheck: the other items in their failing states, produced for rea
     }
   });
 
+  it('names what the database said when a check statement is refused, and never the statement or its parameters', async () => {
+    const app = await startTestApp(own.handle, { jobs: [strictJob] });
+    await own.handle.db.execute(sql`ALTER TABLE signature_failures RENAME TO signature_failures_away`);
+    try {
+      const report = await check(app.baseUrl);
+      const failed = item(report, 'signature-failures');
+      expect(failed).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/^The check itself failed: database error 42P01: relation "signature_failures" does not exist\.$/) });
+      const response = await fetch(`${app.baseUrl}/health/checks`);
+      expect(response.status).toBe(503);
+      const text = await response.text();
+      expect(text).toContain('database error 42P01');
+      expect(text).not.toMatch(/Failed query|select|params:/i);
+    } finally {
+      await own.handle.db.execute(sql`ALTER TABLE signature_failures_away RENAME TO signature_failures`);
+      await app.close();
+    }
+  });
+
   it('fails base-url in production when BASE_URL is a local address', async () => {
     const prod = await startTestApp(own.handle, {
       jobs: [strictJob],
