@@ -110,6 +110,35 @@ describe(`jobscope start on ${databaseKind}`, () => {
     }
   });
 
+  it('logs a promise rejection nobody handles, with its stack, and keeps serving: the run that caused it completes', async () => {
+    const folder = configFolder({
+      'jobscope.config.mjs': `
+import { defineConfig, defineJob } from 'jobscope';
+import { z } from 'zod';
+export default defineConfig({
+  jobs: [defineJob({ type: 'careless', endpoint: '/api/jobs/careless', schema: z.object({}), timeoutSeconds: 5, retries: 0,
+    handler: async () => { void Promise.reject(new Error('a promise the handler forgot')); return 'done'; } })],
+});
+`,
+    });
+    const server = await startCli([], { cwd: folder.dir, env: env() });
+    try {
+      const { jobId } = (await graphqlData<{ enqueueJob: { jobId: string } }, object>(server.url, 'mutation { enqueueJob(input: { jobType: "careless", payload: {} }) { jobId } }')).enqueueJob;
+      await vi.waitFor(() => expect(server.output().stdout).toContain('[jobscope] Unhandled promise rejection'), { timeout: 10_000, interval: 50 });
+      const out = server.output().stdout;
+      const logged = out.slice(out.indexOf('[jobscope] Unhandled promise rejection'));
+      expect(logged.split('\n')[0]).toContain('a promise the handler forgot');
+      expect(logged).toMatch(/\n\s+at .*jobscope\.config\.mjs/); // the stack, on the lines after, names where it came from
+      const status = async () =>
+        (await graphqlData<{ jobExecution: { status: string } }, { jobId: string }>(server.url, JOB, { variables: { jobId } })).jobExecution.status;
+      await vi.waitFor(async () => expect(await status()).toBe('COMPLETED'), { timeout: 10_000, interval: 50 });
+      expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+      folder.remove();
+    }
+  });
+
   it('takes --config with a JavaScript file from elsewhere, and without any config serves the shipped examples', async () => {
     const folder = configFolder({ 'jobs.mjs': JS_CONFIG });
     const withConfig = await startCli(['--config', join(folder.dir, 'jobs.mjs')], { cwd: scratch, env: env() });

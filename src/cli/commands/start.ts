@@ -1,6 +1,7 @@
 import { serve } from '../../adapters/node.js';
 import { findConfigFile, importConfigFile } from '../../config/file.js';
 import { createJobscope } from '../../jobscope.js';
+import { errorMessage } from '../../jobs/errors.js';
 
 export interface StartOptions {
   /** A config file; default: `jobscope.config.{ts,mts,js,mjs,cjs}` in the working directory, if any. */
@@ -41,6 +42,18 @@ export async function start(options: StartOptions): Promise<void> {
     database: config.database.kind === 'postgres' ? 'postgres' : `pglite (${config.database.dataDir})`,
     qstash: config.qstash.kind === 'local' ? `local stand-in at ${publicUrl}${config.qstash.basePath}` : 'Upstash QStash',
     jobTypes: jobscope.jobs.registry.list().map((d) => `${d.type} → ${config.basePath}${d.endpoint}`),
+  });
+
+  // A promise rejected with nobody listening is a bug (ours, a library's, or a handler's that fires
+  // and forgets). Node ends the process for it, taking every run in flight down with it; nothing is
+  // lost that way (a delivery is acknowledged only after its run commits), but every run in flight
+  // is redelivered and run again. The standalone server logs it, with its stack, and stays up.
+  // Mounted in a team's own app, jobscope installs no process handler: the app decides.
+  process.on('unhandledRejection', (reason) => {
+    logger.error('[jobscope] Unhandled promise rejection: a bug, in jobscope or in a job handler; the server keeps running', {
+      error: errorMessage(reason),
+      stack: reason instanceof Error ? reason.stack : undefined,
+    });
   });
 
   let stopping = false;
