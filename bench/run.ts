@@ -31,9 +31,10 @@ console.log(`jobscope benchmarks: ${iterations} iterations per case (statistics:
 // truncates job_executions before seeding each size.
 const statsSizes = (value: string) => value.split(',').map(Number).filter((n) => n > 0);
 const statsIterations = Number(process.env.BENCH_STATS_ITERATIONS ?? 20);
-// BENCH_ONLY runs one part: startup, memory, floor, list, deliveries, fanout, shedding, retention, pipeline, bulk, graphql or stats.
-const only = process.env.BENCH_ONLY;
-const runs = (part: string) => !only || only === part;
+// BENCH_ONLY runs some parts (comma-separated): startup, memory, floor, list, deliveries, fanout,
+// shedding, retention, pipeline, bulk, graphql, stats.
+const only = process.env.BENCH_ONLY?.split(',').map((part) => part.trim());
+const runs = (part: string) => !only || only.includes(part);
 if (runs('startup')) await benchStartup(Number(process.env.BENCH_STARTUP_ROUNDS ?? 5));
 if (runs('memory')) await benchMemory(process.env.DATABASE_URL);
 if (runs('floor')) await benchFloor();
@@ -43,7 +44,7 @@ if (runs('deliveries') && process.env.DATABASE_URL) await benchDeliveries(proces
 if (runs('fanout')) await benchFanout(process.env.DATABASE_URL);
 if (runs('shedding')) await benchShedding(process.env.DATABASE_URL);
 if (runs('retention') && process.env.DATABASE_URL) await benchRetention(process.env.DATABASE_URL);
-if (only && !['pipeline', 'bulk', 'graphql', 'stats'].includes(only)) process.exit(0);
+if (only && !['pipeline', 'bulk', 'graphql', 'stats'].some(runs)) process.exit(0);
 for (const [label, open] of targets) {
   const database = await open();
   try {
