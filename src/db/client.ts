@@ -294,6 +294,11 @@ export async function withinMs<T>(call: Promise<T>, ms: number, what: string): P
   }
 }
 
+/** `error` and its causes, outermost first (drizzle wraps the driver's error), at most 10 deep. */
+function* errorChain(error: unknown): Generator<Error> {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) yield e;
+}
+
 /**
  * What the database itself said, for an answer anyone may read: `database error 42P01: relation
  * "x" does not exist`, from the first error in the chain that carries a SQLSTATE. Never drizzle's
@@ -301,7 +306,7 @@ export async function withinMs<T>(call: Promise<T>, ms: number, what: string): P
  * Undefined when no database error is in the chain.
  */
 export function databaseErrorSummary(error: unknown): string | undefined {
-  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+  for (const e of errorChain(error)) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return `database error ${code}: ${e.message}`;
   }
@@ -319,7 +324,7 @@ export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
  * Those are worth retrying later.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+  for (const e of errorChain(error)) {
     if (e instanceof DatabaseStalledError) return true;
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') {
