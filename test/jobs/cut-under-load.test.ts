@@ -145,29 +145,36 @@ describe.skipIf(!enabled)('a 4 s database cut under a steady delivery load', () 
         // Due 3 s after their enqueue, inside the cut: deliveries that arrive while it lasts, however
         // the load fell. Cut once QStash has them: a publish caught by the cut would wait for the
         // restore and deliver nothing while cut (one run in eight did).
-        const delayed: string[] = [];
-        for (let n = 0; n < 5; n++) delayed.push((await t.app.jobs.enqueue(JOB_TYPE, { n: -1 - n }, { delaySeconds: 3 })).jobId);
-        enqueued.push(...delayed);
-        await expect
-          .poll(
-            async () =>
-              (
-                await database.handle.query<{ n: string }>(`SELECT count(*)::text AS n FROM job_publishes WHERE state = 'published' AND job_id = ANY($1::text[])`, [
-                  delayed,
-                ])
-              )[0]!.n,
-            // A precondition, not the property under test: publishing 5 jobs took well under 1 s in
-            // every passing run; one run at load 8 (a CPU hog and two other engineers' tests on the
-            // two cores) had none published after 10 s. What the relay did then is printed below.
-            { timeout: 20_000, interval: 20 },
-          )
-          .toBe('5')
-          .catch(async (error: unknown) => {
-            const rows = await database.handle.query(`SELECT * FROM job_publishes WHERE job_id = ANY($1::text[])`, [delayed]);
-            const relay = t.logs.filter((l) => /relay|[Pp]ublish|qstash/.test(l.message) && !/enqueued successfully/.test(l.message)).slice(-30);
-            console.error('[cut-under-load] delayed jobs not published', JSON.stringify({ now: new Date(), rows, relay }, null, 1));
-            throw error;
-          });
+        // A batch whose publishing took so long that it falls due before the cut starts is replaced
+        // by a fresh one (one CI run on a busy machine had no 5xx at all: its batch was delivered
+        // before the cut); the earlier batch just runs as part of the load.
+        for (let batch = 0; ; batch++) {
+          const delayed: string[] = [];
+          const batchAt = Date.now();
+          for (let n = 0; n < 5; n++) delayed.push((await t.app.jobs.enqueue(JOB_TYPE, { n: -1 - 10 * batch - n }, { delaySeconds: 3 })).jobId);
+          enqueued.push(...delayed);
+          await expect
+            .poll(
+              async () =>
+                (
+                  await database.handle.query<{ n: string }>(`SELECT count(*)::text AS n FROM job_publishes WHERE state = 'published' AND job_id = ANY($1::text[])`, [
+                    delayed,
+                  ])
+                )[0]!.n,
+              // A precondition, not the property under test: publishing 5 jobs took well under 1 s in
+              // every passing run; one run at load 8 (a CPU hog and two other engineers' tests on the
+              // two cores) had none published after 10 s. What the relay did then is printed below.
+              { timeout: 20_000, interval: 20 },
+            )
+            .toBe('5')
+            .catch(async (error: unknown) => {
+              const rows = await database.handle.query(`SELECT * FROM job_publishes WHERE job_id = ANY($1::text[])`, [delayed]);
+              const relay = t.logs.filter((l) => /relay|[Pp]ublish|qstash/.test(l.message) && !/enqueued successfully/.test(l.message)).slice(-30);
+              console.error('[cut-under-load] delayed jobs not published', JSON.stringify({ now: new Date(), rows, relay }, null, 1));
+              throw error;
+            });
+          if (Date.now() - batchAt < 2_000 || batch === 4) break;
+        }
         cutAt = Date.now();
         await proxy.cut('refuse');
         await delay(CUT_MS);
