@@ -67,6 +67,7 @@ function row(result: LoadResult) {
     'p50 ms': result.p50,
     'p99 ms': result.p99,
     'CPU ms/req': result.cpuPerRequest.toFixed(3),
+    'PostgreSQL CPU ms/req': result.dbCpuPerRequest.toFixed(3),
     errors: result.errors,
   };
 }
@@ -141,6 +142,7 @@ export async function benchList(databaseUrl: string): Promise<void> {
         'req/s ÷ limit': (j.rps / b.rps).toFixed(2),
         'p99 × limit': (j.p99 / b.p99).toFixed(1),
         'CPU × limit': (j.cpuPerRequest / b.cpuPerRequest).toFixed(1),
+        'PostgreSQL CPU × limit': (j.dbCpuPerRequest / b.dbCpuPerRequest).toFixed(1),
       });
       if (floor.length === 0) floor.push(b);
     }

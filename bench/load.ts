@@ -1,7 +1,7 @@
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/db/client.js';
@@ -96,6 +96,27 @@ export function cpuMillis(pid: number): number {
   return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
+/**
+ * User + system CPU time of every PostgreSQL process on this machine so far (its backends: one per
+ * connection), in milliseconds. Backends that exit in between take their time with them, so it is
+ * read around rounds over pooled connections, which stay open.
+ */
+export function postgresCpuMillis(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.split(') ')[1]!.split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    } catch {
+      // Gone in between.
+    }
+  }
+  return total;
+}
+
 /** Resident set size of a process, in MiB. */
 export function rssMiB(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -109,6 +130,8 @@ export interface LoadResult {
   p99: number;
   /** Server CPU per answered request, ms. */
   cpuPerRequest: number;
+  /** PostgreSQL's CPU per answered request, ms (all its processes on this machine). */
+  dbCpuPerRequest: number;
   errors: number;
 }
 
@@ -123,6 +146,7 @@ export interface LoadRequest {
 /** autocannon at `connections` for `seconds`; every response must be a 200. */
 export async function load(server: ServerProcess, request: LoadRequest, { connections, seconds }: { connections: number; seconds: number }): Promise<LoadResult> {
   const cpuBefore = cpuMillis(server.pid);
+  const dbCpuBefore = postgresCpuMillis();
   const headers = { 'content-type': 'application/json', ...request.headers };
   const result = await autocannon({
     url: server.url + request.path,
@@ -145,6 +169,7 @@ export async function load(server: ServerProcess, request: LoadRequest, { connec
       : {}),
   });
   const cpu = cpuMillis(server.pid) - cpuBefore;
+  const dbCpu = postgresCpuMillis() - dbCpuBefore;
   const answered = result['2xx'];
   return {
     requests: answered,
@@ -152,6 +177,7 @@ export async function load(server: ServerProcess, request: LoadRequest, { connec
     p50: result.latency.p50,
     p99: result.latency.p99,
     cpuPerRequest: answered ? cpu / answered : NaN,
+    dbCpuPerRequest: answered ? dbCpu / answered : NaN,
     errors: result.non2xx + result.errors + result.timeouts,
   };
 }
