@@ -29,7 +29,7 @@ function delivery(url: string) {
 }
 
 function row(result: LoadResult) {
-  return { 'deliveries/s': Math.round(result.rps), 'p50 ms': result.p50, 'p99 ms': result.p99, 'CPU ms/delivery': result.cpuPerRequest.toFixed(3), errors: result.errors };
+  return { 'deliveries/s': Math.round(result.rps), 'p50 ms': result.p50, 'p99 ms': result.p99, 'CPU ms/delivery': result.cpuPerRequest.toFixed(3), 'PostgreSQL CPU ms/delivery': result.dbCpuPerRequest.toFixed(3), errors: result.errors };
 }
 
 /**
@@ -82,6 +82,7 @@ export async function benchDeliveries(databaseUrl: string): Promise<void> {
         '÷ limit': (j.rps / b.rps).toFixed(2),
         'p99 × limit': (j.p99 / b.p99).toFixed(1),
         'CPU × limit': (j.cpuPerRequest / b.cpuPerRequest).toFixed(1),
+        'PostgreSQL CPU × limit': (j.dbCpuPerRequest / b.dbCpuPerRequest).toFixed(1),
       },
     ]);
   } finally {

@@ -90,64 +90,59 @@ export function attemptLiveness(
  * An open attempt of the job whose heartbeat has gone silent for `liveness.lostAfterMs` lost its
  * worker: it is closed as WORKER_LOST and this delivery takes the job over at once.
  * Round trips, as they are the cost of a delivery (each one a write and a wait): a job seen for
- * the first time takes BEGIN, its insert, the attempt with the `processing` state in one
- * statement, COMMIT; a known job adds its locked read and one read of its attempts.
+ * the first time takes one statement, {@link startFirstSight}; a known job takes that one (which
+ * writes nothing), then BEGIN, its locked read, one read of its attempts, the attempt with the
+ * `processing` state in one statement, COMMIT.
  */
 export async function beginAttempt(db: Database, input: BeginAttempt): Promise<AttemptStart> {
   const { envelope, messageId, retried } = input;
+  const first = await startFirstSight(db, input, new Date());
+  if (first) return { kind: 'run', ...first, tookOver: undefined };
   return db.transaction(async (tx) => {
     const now = new Date();
     let tookOver: LostAttempt | undefined;
-    // A row this statement inserted is ours alone until commit, and has no attempts yet.
-    const [arrived] = await tx
-      .insert(jobExecutions)
-      .values({ ...arrivalRow(envelope, input.maxRetries, input.scheduleId), messageId })
-      .onConflictDoNothing({ target: jobExecutions.jobId })
-      .returning({ jobId: jobExecutions.jobId });
-    if (!arrived) {
-      const [execution] = await tx
-        .select()
-        .from(jobExecutions)
-        .where(eq(jobExecutions.jobId, envelope.jobId))
-        .for('update');
-      if (!execution) throw new Error(`job ${envelope.jobId} vanished while recording its attempt`);
+    const [execution] = await tx
+      .select()
+      .from(jobExecutions)
+      .where(eq(jobExecutions.jobId, envelope.jobId))
+      .for('update');
+    if (!execution) throw new Error(`job ${envelope.jobId} vanished while recording its attempt`);
 
-      // This very delivery, and any attempt of the job still open, in one read.
-      const attempts = await tx
-        .select()
-        .from(jobAttempts)
-        .where(
-          and(
-            eq(jobAttempts.jobId, envelope.jobId),
-            or(and(eq(jobAttempts.messageId, messageId), eq(jobAttempts.attempt, retried)), isNull(jobAttempts.finishedAt)),
-          ),
-        )
-        .orderBy(desc(jobAttempts.id));
-      const same = attempts.find((a) => a.messageId === messageId && a.attempt === retried);
-      if (same) {
-        if (same.finishedAt !== null) return { kind: 'replay', execution, httpStatus: same.httpStatus ?? 200 };
-        // The very same delivery again while it is open: its key is taken, so it cannot take
-        // itself over; the reaper closes it if its worker is gone.
-        const live = attemptLiveness(same, now, { timeoutSeconds: input.timeoutSeconds, lostAfterMs: input.liveness.lostAfterMs });
-        return { kind: 'busy', execution, lostInMs: Math.max(live.lostInMs, input.liveness.intervalMs), endsInMs: live.endsInMs };
-      }
-      if (execution.status === 'completed' || execution.status === 'cancelled') return { kind: 'settled', execution };
+    // This very delivery, and any attempt of the job still open, in one read.
+    const attempts = await tx
+      .select()
+      .from(jobAttempts)
+      .where(
+        and(
+          eq(jobAttempts.jobId, envelope.jobId),
+          or(and(eq(jobAttempts.messageId, messageId), eq(jobAttempts.attempt, retried)), isNull(jobAttempts.finishedAt)),
+        ),
+      )
+      .orderBy(desc(jobAttempts.id));
+    const same = attempts.find((a) => a.messageId === messageId && a.attempt === retried);
+    if (same) {
+      if (same.finishedAt !== null) return { kind: 'replay', execution, httpStatus: same.httpStatus ?? 200 };
+      // The very same delivery again while it is open: its key is taken, so it cannot take
+      // itself over; the reaper closes it if its worker is gone.
+      const live = attemptLiveness(same, now, { timeoutSeconds: input.timeoutSeconds, lostAfterMs: input.liveness.lostAfterMs });
+      return { kind: 'busy', execution, lostInMs: Math.max(live.lostInMs, input.liveness.intervalMs), endsInMs: live.endsInMs };
+    }
+    if (execution.status === 'completed' || execution.status === 'cancelled') return { kind: 'settled', execution };
 
-      const open = attempts.find((a) => a.finishedAt === null);
-      if (open) {
-        // QStash sends delivery n+1 of a message only once attempt n's request has ended (answered
-        // or timed out): an open earlier attempt of this very message will record nothing more
-        // (its worker answered without recording, the database being away, or died). Taken over
-        // at once: waiting for its heartbeats to lapse would answer 409 and spend a retry.
-        const answered = open.messageId === messageId && open.attempt < retried;
-        const live = attemptLiveness(open, now, { timeoutSeconds: input.timeoutSeconds, lostAfterMs: input.liveness.lostAfterMs });
-        if (!live.lost && !answered) return { kind: 'busy', execution, lostInMs: live.lostInMs, endsInMs: live.endsInMs };
-        await tx
-          .update(jobAttempts)
-          .set({ finishedAt: now, error: live.lost ? workerLostError(live.silentMs) : answeredWithoutOutcomeError(open.attempt) })
-          .where(eq(jobAttempts.id, open.id));
-        tookOver = { attemptId: open.id, messageId: open.messageId, attempt: open.attempt, silentMs: live.silentMs };
-      }
+    const open = attempts.find((a) => a.finishedAt === null);
+    if (open) {
+      // QStash sends delivery n+1 of a message only once attempt n's request has ended (answered
+      // or timed out): an open earlier attempt of this very message will record nothing more
+      // (its worker answered without recording, the database being away, or died). Taken over
+      // at once: waiting for its heartbeats to lapse would answer 409 and spend a retry.
+      const answered = open.messageId === messageId && open.attempt < retried;
+      const live = attemptLiveness(open, now, { timeoutSeconds: input.timeoutSeconds, lostAfterMs: input.liveness.lostAfterMs });
+      if (!live.lost && !answered) return { kind: 'busy', execution, lostInMs: live.lostInMs, endsInMs: live.endsInMs };
+      await tx
+        .update(jobAttempts)
+        .set({ finishedAt: now, error: live.lost ? workerLostError(live.silentMs) : answeredWithoutOutcomeError(open.attempt) })
+        .where(eq(jobAttempts.id, open.id));
+      tookOver = { attemptId: open.id, messageId: open.messageId, attempt: open.attempt, silentMs: live.silentMs };
     }
 
     // The attempt and the job's `processing` state in one statement (a data-modifying WITH).
@@ -163,9 +158,41 @@ export async function beginAttempt(db: Database, input: BeginAttempt): Promise<A
       .set(startedState(now, { retried, messageId }))
       .where(and(eq(jobExecutions.jobId, envelope.jobId), mayTransition('start', 0)))
       .returning({ ...getColumns(jobExecutions), attemptId: sql<number>`(select "id" from "started_attempt")`.mapWith(Number) });
-    const { attemptId, ...execution } = started!;
-    return { kind: 'run', attemptId, execution, tookOver };
+    const { attemptId, ...row } = started!;
+    return { kind: 'run', attemptId, execution: row, tookOver };
   });
+}
+
+/**
+ * A job seen for the first time (published straight to QStash), recorded with its attempt in one
+ * statement, atomic without a transaction: the row inserted in the `processing` state (created and
+ * started now) and, by data-modifying WITHs, the attempt only if the row was inserted. Against an
+ * insert as `pending` and then the start, the job's row is written once instead of twice, and so
+ * are its rollups and its event (`started`: it was never enqueued here), which was a third of
+ * PostgreSQL's work per delivery (bench/deliveries.ts). Undefined when the job was there already.
+ */
+async function startFirstSight(db: Database, input: BeginAttempt, now: Date): Promise<{ attemptId: number; execution: JobExecution } | undefined> {
+  const { envelope, messageId, retried } = input;
+  const arrived = db.$with('arrived').as(
+    db
+      .insert(jobExecutions)
+      .values({ ...arrivalRow(envelope, input.maxRetries, input.scheduleId), ...startedState(now, { retried, messageId }), createdAt: now })
+      .onConflictDoNothing({ target: jobExecutions.jobId })
+      .returning(),
+  );
+  const column = (c: { name: string }) => sql.identifier(c.name);
+  const at = sql`${now.toISOString()}::timestamptz`;
+  const attempt = db.$with('started_attempt', { id: jobAttempts.id }).as(
+    sql`insert into ${jobAttempts} (${column(jobAttempts.jobId)}, ${column(jobAttempts.attempt)}, ${column(jobAttempts.messageId)}, ${column(jobAttempts.startedAt)}, ${column(jobAttempts.heartbeatAt)})
+        select ${column(jobExecutions.jobId)}, ${retried}, ${messageId}, ${at}, ${at} from ${arrived} returning ${column(jobAttempts.id)}`,
+  );
+  const [started] = await db
+    .with(arrived, attempt)
+    .select({ ...arrived._.selectedFields, attemptId: sql<number>`(select ${column(jobAttempts.id)} from ${attempt})`.mapWith(Number) })
+    .from(arrived);
+  if (!started) return undefined;
+  const { attemptId, ...execution } = started;
+  return { attemptId, execution };
 }
 
 /**
