@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { hasStatus, startTestApp, waitForJob, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from '../helpers/db.js';
 import { graphql } from '../helpers/graphql.js';
 import { openThroughProxy, type ProxiedDatabase, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -33,22 +33,36 @@ describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind
   };
 
   it('answers 503 with Retry-After everywhere while cut, without driver text, and recovers once restored', async () => {
-    expect((await graphql(t.baseUrl, ENQUEUE)).errors).toBeUndefined();
-    // Cut while the pool is idle (see tcp-proxy.ts on postgres.js's buffered writes).
-    await new Promise((r) => setTimeout(r, 200));
+    // Where the time went, printed if the test fails (one CI run timed out at 30 s; alone it takes 1–2 s).
+    const started = Date.now();
+    const stages: string[] = [];
+    const mark = (stage: string) => stages.push(`${stage} +${Date.now() - started} ms`);
+    onTestFailed(() => console.log('[outage] stages reached:', stages));
+    const enqueued = await graphql<{ enqueueJob: { jobId: string } }>(t.baseUrl, ENQUEUE);
+    expect(enqueued.errors).toBeUndefined();
+    // Cut while the pool is idle: once the job has run (read past the proxy) and its log lines
+    // are flushed (every 200 ms). A fixed 200 ms after the enqueue was not enough on a busy CI
+    // machine, where its delivery was still being recorded at the cut and the test timed out.
+    await waitForJob(database.handle, enqueued.data!.enqueueJob.jobId, hasStatus('completed'));
+    mark('enqueued job completed');
+    await new Promise((r) => setTimeout(r, 400));
     await proxy.cut();
+    mark('cut');
     try {
       const res = await fetch(`${t.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: ENQUEUE }) });
       expect({ status: res.status, body: await res.clone().text() }).toMatchObject({ status: 503 });
       expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
+      mark('enqueue answered');
       expectUnavailable(await graphql(t.baseUrl, '{ jobExecutions(first: 5) { totalCount nodes { jobId } } }'));
       expectUnavailable(await graphql(t.baseUrl, '{ jobHealth { status } }'));
+      mark('queries answered');
 
       const delivery = await deliverSigned(t.baseUrl, JSON.stringify({ jobId: `outage-${randomUUID()}`, type: 'send-email', payload: { to: 'a@example.com', subject: 's', text: 't' } }));
       expect(delivery.res.status).toBe(503);
       expect(delivery.res.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(delivery.res.headers.get('upstash-nonretryable-error')).toBeNull();
+      mark('delivery answered');
 
       for (const path of ['/health', '/health/jobs']) {
         const health = await fetch(t.baseUrl + path);
@@ -58,6 +72,7 @@ describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind
         expect(text).not.toMatch(/CONNECTION|127\.0\.0\.1|5432|ECONN/);
       }
       // The open checklist too: each item whose reads failed says the database is unreachable, not what the driver said.
+      mark('health answered');
       const checks = await fetch(`${t.baseUrl}/health/checks`);
       expect(checks.status).toBe(503);
       const checksText = await checks.text();
@@ -67,8 +82,10 @@ describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind
       expect(JSON.stringify(t.logs)).toMatch(/CONNECTION_|ECONN/);
     } finally {
       await proxy.restore();
+      mark('restored');
     }
     await expect.poll(async () => (await fetch(`${t.baseUrl}/health`)).status, { timeout: 15_000 }).toBe(200);
+    mark('healthy again');
     expect((await graphql(t.baseUrl, ENQUEUE)).errors).toBeUndefined();
   });
 });
