@@ -37,7 +37,10 @@ describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind
     const started = Date.now();
     const stages: string[] = [];
     const mark = (stage: string) => stages.push(`${stage} +${Date.now() - started} ms`);
-    onTestFailed(() => console.log('[outage] stages reached:', stages));
+    onTestFailed(() => {
+      console.log('[outage] stages reached:', stages);
+      console.log('[outage] the app\'s last log lines:', JSON.stringify(t.logs.slice(-40), null, 1));
+    });
     const enqueued = await graphql<{ enqueueJob: { jobId: string } }>(t.baseUrl, ENQUEUE);
     expect(enqueued.errors).toBeUndefined();
     // Cut while the pool is idle: once the job has run (read past the proxy) and its log lines
@@ -84,8 +87,23 @@ describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind
       await proxy.restore();
       mark('restored');
     }
-    await expect.poll(async () => (await fetch(`${t.baseUrl}/health`)).status, { timeout: 15_000 }).toBe(200);
+    // Each attempt bounded: a request that hangs shows as 'hung' (and in the stages) instead of
+    // holding the poll past its timeout.
+    await expect
+      .poll(
+        async () => {
+          try {
+            return (await fetch(`${t.baseUrl}/health`, { signal: AbortSignal.timeout(3_000) })).status;
+          } catch (error) {
+            mark(`a /health request failed: ${String(error)}`);
+            return 'hung';
+          }
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(200);
     mark('healthy again');
+    if (stages.some((stage) => stage.includes('/health request failed'))) console.log('[outage] recovered, after requests that failed or hung:', stages);
     expect((await graphql(t.baseUrl, ENQUEUE)).errors).toBeUndefined();
   });
 });
