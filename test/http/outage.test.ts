@@ -33,7 +33,7 @@ describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind
   };
 
   it('answers 503 with Retry-After everywhere while cut, without driver text, and recovers once restored', async () => {
-    // Where the time went, printed if the test fails (one CI run timed out at 30 s; alone it takes 1–2 s).
+    // Where the time went, printed if the test fails (two CI runs timed out at 30 s; alone it takes 1–2 s).
     const started = Date.now();
     const stages: string[] = [];
     const mark = (stage: string) => stages.push(`${stage} +${Date.now() - started} ms`);
@@ -44,8 +44,7 @@ describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind
     const enqueued = await graphql<{ enqueueJob: { jobId: string } }>(t.baseUrl, ENQUEUE);
     expect(enqueued.errors).toBeUndefined();
     // Cut while the pool is idle: once the job has run (read past the proxy) and its log lines
-    // are flushed (every 200 ms). A fixed 200 ms after the enqueue was not enough on a busy CI
-    // machine, where its delivery was still being recorded at the cut and the test timed out.
+    // are flushed (every 200 ms), not at a fixed 200 ms after the enqueue.
     await waitForJob(database.handle, enqueued.data!.enqueueJob.jobId, hasStatus('completed'));
     mark('enqueued job completed');
     await new Promise((r) => setTimeout(r, 400));
@@ -88,7 +87,9 @@ describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind
       mark('restored');
     }
     // Each attempt bounded: a request that hangs shows as 'hung' (and in the stages) instead of
-    // holding the poll past its timeout.
+    // holding the poll past its timeout. Known bug, not fixed yet: right after the restore, one
+    // request may hang (the first statement on a reconnected pool connection, most likely; seen in
+    // CI and in one of two local full runs). One is tolerated and printed; more fail the test.
     await expect
       .poll(
         async () => {
@@ -103,7 +104,9 @@ describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind
       )
       .toBe(200);
     mark('healthy again');
-    if (stages.some((stage) => stage.includes('/health request failed'))) console.log('[outage] recovered, after requests that failed or hung:', stages);
+    const hung = stages.filter((stage) => stage.includes('/health request failed'));
+    if (hung.length > 0) console.log('[outage] recovered, after requests that failed or hung:', stages);
+    expect(hung.length, stages.join('\n')).toBeLessThanOrEqual(1);
     expect((await graphql(t.baseUrl, ENQUEUE)).errors).toBeUndefined();
   });
 });
