@@ -87,9 +87,9 @@ describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind
       mark('restored');
     }
     // Each attempt bounded: a request that hangs shows as 'hung' (and in the stages) instead of
-    // holding the poll past its timeout. Known bug, not fixed yet: right after the restore, one
-    // request may hang (the first statement on a reconnected pool connection, most likely; seen in
-    // CI and in one of two local full runs). One is tolerated and printed; more fail the test.
+    // holding the poll past its timeout, and fails the test. Until the postgres.js patch forgot a
+    // closed socket's pending write (test/db/postgres-driver.test.ts), the first /health after the
+    // restore hung for the driver's 30 s connect timeout in about 3 runs in 10.
     await expect
       .poll(
         async () => {
@@ -104,9 +104,7 @@ describe.skipIf(databaseKind === 'pglite')(`a database outage (PostgreSQL behind
       )
       .toBe(200);
     mark('healthy again');
-    const hung = stages.filter((stage) => stage.includes('/health request failed'));
-    if (hung.length > 0) console.log('[outage] recovered, after requests that failed or hung:', stages);
-    expect(hung.length, stages.join('\n')).toBeLessThanOrEqual(1);
+    expect(stages.filter((stage) => stage.includes('/health request failed')), stages.join('\n')).toEqual([]);
     expect((await graphql(t.baseUrl, ENQUEUE)).errors).toBeUndefined();
   });
 });
