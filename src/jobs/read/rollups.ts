@@ -28,7 +28,8 @@ import { jobFilterCondition, rollupFilterCondition, type JobFilter } from './fil
  * (`jobscope_bin_value(i)`) is within {@link HISTOGRAM_RELATIVE_ERROR} of every value in it. A
  * percentile is interpolated, as percentile_cont does, between the representatives of the two
  * ranks percentile_cont interpolates between, so it is within that relative error of
- * percentile_cont over the same rows.
+ * percentile_cont over the same rows when those two values have the same sign; when they straddle
+ * zero (negative durations) the bound is that error times (1−f)·|low| + f·|high|.
  */
 export const HISTOGRAM_BINS_PER_OCTAVE = 8;
 /** (2^(1/8) − 1) / (2^(1/8) + 1) ≈ 0.0433: the bound on a percentile's relative error. */
